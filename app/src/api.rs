@@ -1,0 +1,170 @@
+//! Server functions: what the pages call. Each is a thin wrapper over the shop services that
+//! the JSON API calls too.
+
+use crate::{
+    error::AppError,
+    model::{CheckoutView, OrderView, Product, SessionView, StrategyInfo},
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::{
+        error::AppError,
+        shop::{session_of, AppState, Shop},
+    };
+    use http::{header, request::Parts, StatusCode};
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
+    use session_strategies::Session;
+
+    /// The shop and the request's session.
+    pub fn context() -> Result<(Shop, Session), AppError> {
+        let state = use_context::<AppState>()
+            .ok_or_else(|| AppError::internal("the app state is not provided"))?;
+        let parts = use_context::<Parts>()
+            .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
+        Ok((state.shop, session_of(&parts.extensions)?))
+    }
+
+    /// Whether this is a plain HTML form post (no JavaScript): then the answer is a redirect.
+    fn plain_form_post(parts: &Parts) -> bool {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    }
+
+    /// The path part of the Referer, never another site.
+    fn referer_path(parts: &Parts) -> String {
+        let referer = parts
+            .headers
+            .get(header::REFERER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("/");
+        let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
+        let path = after_scheme
+            .find('/')
+            .map_or("/", |start| &after_scheme[start..]);
+        let path = path.split(['?', '#']).next().unwrap_or("/");
+        if path.starts_with('/') && !path.starts_with("//") {
+            path.to_owned()
+        } else {
+            "/".to_owned()
+        }
+    }
+
+    /// Sends a result back: on success, a plain form post may be redirected to `success`; on
+    /// failure it goes back to the form's page with `?error=code`, and a script gets the error
+    /// with its status code.
+    pub fn respond<T>(result: Result<T, AppError>, success: Option<&str>) -> Result<T, AppError> {
+        let Some(parts) = use_context::<Parts>() else {
+            return result;
+        };
+        let plain = plain_form_post(&parts);
+        match &result {
+            Ok(_) => {
+                if let Some(target) = success {
+                    leptos_axum::redirect(target);
+                }
+            }
+            Err(error) if plain => {
+                let code = serde_json::to_value(error.code)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                leptos_axum::redirect(&format!("{}?error={code}", referer_path(&parts)));
+            }
+            Err(error) => {
+                if let Some(response) = use_context::<ResponseOptions>() {
+                    response.set_status(
+                        StatusCode::from_u16(error.status())
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    );
+                }
+            }
+        }
+        result
+    }
+}
+
+#[server(prefix = "/sfn", endpoint = "session")]
+pub async fn get_session() -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    Ok(crate::shop::cart::view(&shop, &session))
+}
+
+#[server(prefix = "/sfn", endpoint = "products")]
+pub async fn list_products() -> Result<Vec<Product>, AppError> {
+    let (shop, _) = ssr::context()?;
+    Ok(shop.catalog.products().to_vec())
+}
+
+#[server(prefix = "/sfn", endpoint = "strategies")]
+pub async fn list_strategies() -> Result<Vec<StrategyInfo>, AppError> {
+    let (shop, _) = ssr::context()?;
+    Ok(crate::shop::strategies::list(&shop))
+}
+
+#[server(prefix = "/sfn", endpoint = "cart_add")]
+pub async fn add_to_cart(product_id: i64, quantity: i64) -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::add_item(&shop, &session, product_id, quantity).await;
+    ssr::respond(result, None)
+}
+
+#[server(prefix = "/sfn", endpoint = "cart_set")]
+pub async fn set_quantity(product_id: i64, quantity: i64) -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::set_quantity(&shop, &session, product_id, quantity).await;
+    ssr::respond(result, None)
+}
+
+#[server(prefix = "/sfn", endpoint = "cart_remove")]
+pub async fn remove_from_cart(product_id: i64) -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::remove_item(&shop, &session, product_id).await;
+    ssr::respond(result, None)
+}
+
+#[server(prefix = "/sfn", endpoint = "cart_empty")]
+pub async fn empty_cart() -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::empty_cart(&shop, &session).await;
+    ssr::respond(result, None)
+}
+
+#[server(prefix = "/sfn", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::log_in(&shop, &session, &username, &password).await;
+    ssr::respond(result, Some("/"))
+}
+
+#[server(prefix = "/sfn", endpoint = "logout")]
+pub async fn logout() -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::log_out(&shop, &session).await;
+    ssr::respond(result, Some("/"))
+}
+
+#[server(prefix = "/sfn", endpoint = "checkout")]
+pub async fn checkout() -> Result<CheckoutView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::orders::checkout(&shop, &session).await;
+    ssr::respond(result, Some("/orders"))
+}
+
+#[server(prefix = "/sfn", endpoint = "orders")]
+pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
+    let (shop, session) = ssr::context()?;
+    crate::shop::orders::list(&shop, &session).await
+}
+
+#[server(prefix = "/sfn", endpoint = "strategy")]
+pub async fn switch_strategy(strategy: String) -> Result<SessionView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::cart::switch_strategy(&shop, &session, &strategy).await;
+    ssr::respond(result, None)
+}

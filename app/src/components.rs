@@ -1,0 +1,6 @@
+//! Pieces of UI shared by the pages.
+
+pub mod error_message;
+pub mod header;
+pub mod notice;
+pub mod strategy_switcher;

@@ -1,0 +1,51 @@
+//! The site header: navigation with the cart count, who is logged in, and the strategy switcher.
+
+use super::strategy_switcher::StrategySwitcher;
+use crate::state::ShopContext;
+use leptos::prelude::*;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let shop = ShopContext::get();
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">"Session Strategies"</a>
+            <nav aria-label="Main">
+                <a href="/">"Shop"</a>
+                <a href="/cart">
+                    "Cart "
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let count = shop.session.await.map(|s| s.cart.count).unwrap_or(0);
+                            view! {
+                                <span class="badge" data-testid="cart-count" aria-label=format!("{count} items")>
+                                    {count}
+                                </span>
+                            }
+                        })}
+                    </Suspense>
+                </a>
+                <a href="/orders">"Orders"</a>
+            </nav>
+            <div class="account">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match shop.session.await.ok().and_then(|s| s.user) {
+                            Some(user) => view! {
+                                <span class="who" data-testid="who">"Signed in as " <strong>{user.username}</strong></span>
+                                <ActionForm action=shop.logout attr:class="inline">
+                                    <button type="submit" class="button link">"Log out"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            None => view! {
+                                <span class="who" data-testid="who">"Guest"</span>
+                                <a class="button link" href="/login">"Log in"</a>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+            <StrategySwitcher/>
+        </header>
+    }
+}

@@ -1,0 +1,173 @@
+//! One error type for the shop, the same for server functions and the JSON API.
+//!
+//! It carries a stable code and a message meant for the user; internal causes are logged where
+//! they happen and never reach the client.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use std::fmt;
+
+/// The API's error codes (API.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthenticated,
+    InvalidCredentials,
+    NotFound,
+    InvalidQuantity,
+    CookieTooLarge,
+    StrategyUnknown,
+    StrategyUnavailable,
+    SessionExpired,
+    SessionInvalid,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status the code is sent with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest | ErrorCode::InvalidQuantity | ErrorCode::StrategyUnknown => 400,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::SessionExpired
+            | ErrorCode::SessionInvalid => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::CookieTooLarge => 413,
+            ErrorCode::StrategyUnavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// A failure the user can be told about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Overrides the code's usual status (`422` for checking out an empty cart).
+    #[serde(skip)]
+    pub status: Option<u16>,
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            status: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or(self.code.status())
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "log in first")
+    }
+
+    /// An internal failure: the cause goes to the log, the client gets a generic message.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        #[cfg(feature = "ssr")]
+        tracing::error!(%cause, "internal error");
+        #[cfg(not(feature = "ssr"))]
+        let _ = cause.to_string();
+        Self::new(ErrorCode::Internal, "something went wrong on our side")
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
+                Self::bad_request(format!("the request could not be read: {message}"))
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                Self::new(ErrorCode::Internal, "the server could not be reached")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::{AppError, ErrorCode};
+    use axum::{
+        http::StatusCode,
+        response::{IntoResponse, Response},
+        Json,
+    };
+    use session_strategies::{data::CartError, SessionError};
+
+    impl From<SessionError> for AppError {
+        fn from(error: SessionError) -> Self {
+            match &error {
+                SessionError::UnknownStrategy(_) => {
+                    AppError::new(ErrorCode::StrategyUnknown, error.to_string())
+                }
+                SessionError::Unavailable { .. } => {
+                    AppError::new(ErrorCode::StrategyUnavailable, error.to_string())
+                }
+                SessionError::CookieTooLarge { .. } => {
+                    AppError::new(ErrorCode::CookieTooLarge, error.to_string())
+                }
+                SessionError::Internal(_) => AppError::internal(error),
+            }
+        }
+    }
+
+    impl From<CartError> for AppError {
+        fn from(error: CartError) -> Self {
+            match error {
+                CartError::Quantity(_) => {
+                    AppError::new(ErrorCode::InvalidQuantity, error.to_string())
+                }
+                CartError::TooManyLines => AppError::bad_request(error.to_string()),
+            }
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            AppError::internal(error)
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status =
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = serde_json::json!({
+                "error": { "code": self.code, "message": self.message }
+            });
+            (status, Json(body)).into_response()
+        }
+    }
+}

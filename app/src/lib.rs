@@ -1,0 +1,78 @@
+//! The shop's user interface: pages, components and server functions, rendered on the server
+//! and hydrated in the browser. Every form is an `ActionForm`, so it also works before (or
+//! without) the WebAssembly.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod shop;
+pub mod state;
+
+use components::{header::Header, notice::NoticeBanner};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+use pages::{
+    cart::CartPage, catalog::CatalogPage, login::LoginPage, not_found::NotFound, orders::OrdersPage,
+};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: header, notices and the pages. Pages render with `SsrMode::Async` so the HTML is
+/// complete when it arrives: the shop works with JavaScript disabled.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    state::ShopContext::provide();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/session-strategies.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Title text="Session Strategies"/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header/>
+            <NoticeBanner/>
+            <main id="main" class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=CatalogPage ssr=SsrMode::Async/>
+                    <Route path=path!("cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The WebAssembly entry point.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

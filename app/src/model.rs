@@ -1,0 +1,102 @@
+//! The shapes the browser and the JSON API see, shared by server and client.
+
+use serde::{Deserialize, Serialize};
+
+/// A catalog entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: i64,
+    pub name: String,
+    pub price_cents: i64,
+    /// Path of the thumbnail under the site root.
+    pub image: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartItemView {
+    pub product_id: i64,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub line_total_cents: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartView {
+    pub items: Vec<CartItemView>,
+    pub count: i64,
+    pub total_cents: i64,
+}
+
+/// The current session as API.md's SessionView.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub strategy: String,
+    pub user: Option<UserView>,
+    pub cart: CartView,
+    /// RFC 3339, or null while nothing is stored.
+    pub expires_at: Option<String>,
+    pub credential: Option<String>,
+    /// `session_expired` or `session_invalid` when the request's session could not be used.
+    pub notice: Option<String>,
+}
+
+/// A strategy as `GET /strategies` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrategyInfo {
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub state_location: String,
+    pub survives_restart: bool,
+    pub shared_across_instances: bool,
+    pub revocable: bool,
+    pub available: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItemView {
+    pub product_id: i64,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub order_id: i64,
+    /// RFC 3339.
+    pub created_at: String,
+    pub total_cents: i64,
+    pub items: Vec<OrderItemView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutView {
+    pub order_id: i64,
+    pub total_cents: i64,
+    pub session: SessionView,
+}
+
+/// Formats cents as dollars for display.
+pub fn format_price(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, (cents % 100).abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_show_two_decimals() {
+        assert_eq!(format_price(450), "$4.50");
+        assert_eq!(format_price(5), "$0.05");
+        assert_eq!(format_price(12000), "$120.00");
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per page.
+
+pub mod cart;
+pub mod catalog;
+pub mod login;
+pub mod not_found;
+pub mod orders;

@@ -1,0 +1,108 @@
+//! The cart: change quantities, remove lines, empty it, check out.
+
+use crate::{
+    components::error_message::{last_error, ActionError},
+    model::{format_price, CartItemView},
+    state::ShopContext,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn CartPage() -> impl IntoView {
+    let shop = ShopContext::get();
+    view! {
+        <Title text="Cart · Session Strategies"/>
+        <h1>"Cart"</h1>
+        <ActionError error=last_error(shop.set_quantity.value())/>
+        <ActionError error=last_error(shop.checkout.value())/>
+        <Suspense fallback=|| view! { <p>"Loading the cart…"</p> }>
+            {move || Suspend::new(async move {
+                let session = match shop.session.await {
+                    Ok(session) => session,
+                    Err(error) => {
+                        return view! { <p class="form-error" role="alert">{error.message}</p> }.into_any()
+                    }
+                };
+                if session.cart.items.is_empty() {
+                    return view! {
+                        <p class="empty" data-testid="empty-cart">"Your cart is empty. " <a href="/">"Browse the shop"</a></p>
+                    }
+                    .into_any();
+                }
+                let logged_in = session.user.is_some();
+                view! {
+                    <table class="cart">
+                        <caption class="visually-hidden">"Items in your cart"</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Product"</th>
+                                <th scope="col">"Price"</th>
+                                <th scope="col">"Quantity"</th>
+                                <th scope="col">"Total"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {session.cart.items.into_iter().map(|item| view! { <CartRow item/> }).collect_view()}
+                        </tbody>
+                        <tfoot>
+                            <tr>
+                                <th scope="row" colspan="3">"Total"</th>
+                                <td data-testid="cart-total">{format_price(session.cart.total_cents)}</td>
+                                <td></td>
+                            </tr>
+                        </tfoot>
+                    </table>
+                    <div class="cart-actions">
+                        <ActionForm action=shop.empty>
+                            <button type="submit" class="button secondary">"Empty cart"</button>
+                        </ActionForm>
+                        {if logged_in {
+                            view! {
+                                <ActionForm action=shop.checkout>
+                                    <button type="submit" class="button primary">"Check out"</button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        } else {
+                            view! { <a class="button primary" href="/login">"Log in to check out"</a> }.into_any()
+                        }}
+                    </div>
+                }
+                .into_any()
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CartRow(item: CartItemView) -> impl IntoView {
+    let shop = ShopContext::get();
+    let input_id = format!("qty-{}", item.product_id);
+    let quantity_label = format!("Quantity of {}", item.name);
+    let remove_label = format!("Remove {}", item.name);
+    view! {
+        <tr data-product-id=item.product_id>
+            <th scope="row">{item.name.clone()}</th>
+            <td>{format_price(item.unit_price_cents)}</td>
+            <td>
+                <ActionForm action=shop.set_quantity attr:class="quantity">
+                    <input type="hidden" name="product_id" value=item.product_id/>
+                    <label class="visually-hidden" for=input_id.clone()>{quantity_label}</label>
+                    <input id=input_id type="number" name="quantity" min="0" max="99" value=item.quantity required/>
+                    <button type="submit" class="button small">"Update"</button>
+                </ActionForm>
+            </td>
+            <td>{format_price(item.line_total_cents)}</td>
+            <td>
+                <ActionForm action=shop.remove>
+                    <input type="hidden" name="product_id" value=item.product_id/>
+                    <button type="submit" class="button small secondary" aria-label=remove_label>
+                        "Remove"
+                    </button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}

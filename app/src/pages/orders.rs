@@ -1,0 +1,53 @@
+//! The logged-in user's orders, newest first.
+
+use crate::{api::list_orders, error::ErrorCode, model::format_price, state::ShopContext};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let shop = ShopContext::get();
+    let orders = Resource::new(
+        move || {
+            (
+                shop.checkout.version().get(),
+                shop.login.version().get(),
+                shop.logout.version().get(),
+            )
+        },
+        |_| list_orders(),
+    );
+    view! {
+        <Title text="Orders · Session Strategies"/>
+        <h1>"Orders"</h1>
+        <Suspense fallback=|| view! { <p>"Loading orders…"</p> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Ok(orders) if orders.is_empty() => view! { <p class="empty">"No orders yet."</p> }.into_any(),
+                    Ok(orders) => view! {
+                        <ol class="orders">
+                            {orders.into_iter().map(|order| view! {
+                                <li class="order" data-testid="order">
+                                    <h2>{format!("Order #{}", order.order_id)}</h2>
+                                    <p class="meta">
+                                        <time datetime=order.created_at.clone()>{order.created_at.clone()}</time>
+                                        " · " {format_price(order.total_cents)}
+                                    </p>
+                                    <ul>
+                                        {order.items.into_iter().map(|item| view! {
+                                            <li>{format!("{} × {} at {}", item.quantity, item.name, format_price(item.unit_price_cents))}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                    Err(error) if error.code == ErrorCode::Unauthenticated => view! {
+                        <p class="empty"><a href="/login">"Log in"</a> " to see your orders."</p>
+                    }.into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

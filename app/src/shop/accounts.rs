@@ -1,0 +1,86 @@
+//! Demo users with argon2 password hashes.
+
+use crate::error::{AppError, ErrorCode};
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use session_strategies::SessionUser;
+use sqlx::SqlitePool;
+use std::sync::OnceLock;
+
+/// The demo users of API.md, created on first start.
+pub const DEMO_USERS: [(&str, &str); 2] = [("alice", "wonderland"), ("bob", "builder")];
+
+/// A hash to verify against when the user does not exist, so an unknown name takes as long as
+/// a wrong password and does not reveal which names exist.
+static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+
+/// Creates the demo users that are missing. Hashing runs off the async threads.
+pub async fn ensure_demo_users(pool: &SqlitePool) -> Result<(), AppError> {
+    for (username, password) in DEMO_USERS {
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
+        if exists.is_some() {
+            continue;
+        }
+        let hash = tokio::task::spawn_blocking(move || hash_password(password))
+            .await
+            .map_err(AppError::internal)??;
+        sqlx::query("INSERT OR IGNORE INTO users (username, password_hash) VALUES (?, ?)")
+            .bind(username)
+            .bind(hash)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(AppError::internal)
+}
+
+/// The user with these credentials, or `invalid_credentials`.
+pub async fn authenticate(
+    pool: &SqlitePool,
+    username: &str,
+    password: &str,
+) -> Result<SessionUser, AppError> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
+    let stored = row.as_ref().map(|(_, _, hash)| hash.clone());
+    let password = password.to_owned();
+    let verified = tokio::task::spawn_blocking(move || {
+        let stored = match stored {
+            Some(hash) => hash,
+            None => DUMMY_HASH
+                .get_or_init(|| hash_password("no such user").unwrap_or_default())
+                .clone(),
+        };
+        PasswordHash::new(&stored)
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(AppError::internal)?;
+    match row {
+        Some((id, username, _)) if verified => Ok(SessionUser { id, username }),
+        _ => Err(AppError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong username or password",
+        )),
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds and runs the app on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR to change), installing
+# what it needs first. `scripts/run.sh watch` rebuilds on change instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+case "${1:-serve}" in
+  watch) exec cargo leptos watch ;;
+  serve) exec cargo leptos serve ;;
+  *) echo "usage: scripts/run.sh [serve|watch]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building and running the app needs, skipping whatever is already there:
+# the wasm target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock, and the
+# end-to-end npm packages. `--test` also installs Chromium for the Playwright suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test_tools=false
+[[ "${1:-}" == "--test" ]] && want_test_tools=true
+
+step() { printf '\n==> %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 0.3.11 needs a newer rustc than this machine's; 0.3.10 builds with it.
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
+  step "installing cargo-leptos 0.3.10 (a few minutes, once)"
+  cargo install cargo-leptos@0.3.10 --locked
+fi
+
+# cargo-leptos would download wasm-bindgen from GitHub, which is unreachable here; it uses the
+# one on PATH, which must be exactly the library's version.
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [[ -z "$bindgen_version" ]]; then
+  echo "error: no wasm-bindgen version in Cargo.lock" >&2
+  exit 1
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
+  step "installing wasm-bindgen-cli $bindgen_version (a few minutes, once)"
+  # Not --locked: the registry lacks one of its locked dependencies.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
+  step "installing the end-to-end npm packages"
+  (cd end2end && npm ci --no-audit --no-fund)
+fi
+
+if $want_test_tools; then
+  chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [[ ! -x "$chromium_path" ]]; then
+    step "installing Chromium from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+fi

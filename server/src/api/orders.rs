@@ -1,0 +1,33 @@
+//! Checkout and the order history.
+
+use app::{
+    error::AppError,
+    model::{CheckoutView, OrderView},
+    shop::{orders, AppState, Shop},
+};
+use axum::{
+    extract::State,
+    routing::{get, post},
+    Extension, Json, Router,
+};
+use session_strategies::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/checkout", post(checkout))
+        .route("/orders", get(list))
+}
+
+async fn checkout(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+) -> Result<Json<CheckoutView>, AppError> {
+    orders::checkout(&shop, &session).await.map(Json)
+}
+
+async fn list(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+) -> Result<Json<Vec<OrderView>>, AppError> {
+    orders::list(&shop, &session).await.map(Json)
+}

@@ -1,0 +1,68 @@
+//! The session itself: read it, move it to another strategy, log in and out.
+
+use super::extract::ApiJson;
+use app::{
+    error::AppError,
+    model::SessionView,
+    shop::{cart, AppState, Shop},
+};
+use axum::{
+    extract::State,
+    routing::{get, post, put},
+    Extension, Json, Router,
+};
+use serde::Deserialize;
+use session_strategies::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", get(current))
+        .route("/session/strategy", put(switch))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+}
+
+async fn current(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+) -> Json<SessionView> {
+    Json(cart::view(&shop, &session))
+}
+
+#[derive(Deserialize)]
+struct SwitchRequest {
+    strategy: String,
+}
+
+async fn switch(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+    ApiJson(body): ApiJson<SwitchRequest>,
+) -> Result<Json<SessionView>, AppError> {
+    cart::switch_strategy(&shop, &session, &body.strategy)
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<SessionView>, AppError> {
+    cart::log_in(&shop, &session, &body.username, &body.password)
+        .await
+        .map(Json)
+}
+
+async fn logout(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+) -> Result<Json<SessionView>, AppError> {
+    cart::log_out(&shop, &session).await.map(Json)
+}

@@ -1,0 +1,184 @@
+//! Configuration from the environment, read once at start, with defaults that run with nothing
+//! else installed.
+
+use axum_extra::extract::cookie::Key;
+use leptos::prelude::LeptosOptions;
+use session_strategies::Strategy;
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+/// The secret that encrypts cookies. Never printed.
+#[derive(Clone)]
+pub struct SessionSecret(Key);
+
+impl SessionSecret {
+    pub fn key(&self) -> &Key {
+        &self.0
+    }
+
+    pub fn generate() -> Self {
+        Self(Key::generate())
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionSecret([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read the Leptos configuration: {0}")]
+    Leptos(String),
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("could not keep the session key in {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    pub leptos_options: LeptosOptions,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub session_secret: SessionSecret,
+    pub instance_id: String,
+    pub default_strategy: Strategy,
+    /// Idle timeout of every session.
+    pub session_ttl: Duration,
+    /// `Secure` on every cookie; set `COOKIE_SECURE=true` behind HTTPS.
+    pub secure_cookies: bool,
+}
+
+/// The name cargo-leptos gives the site's JS, WASM and CSS files.
+pub const OUTPUT_NAME: &str = "session-strategies";
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+impl Config {
+    /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
+    /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS` and `COOKIE_SECURE`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut leptos_options = leptos::config::get_configuration(None)
+            .map_err(|error| ConfigError::Leptos(error.to_string()))?
+            .leptos_options;
+        if leptos_options.output_name.is_empty() {
+            leptos_options.output_name = OUTPUT_NAME.into();
+        }
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "target/data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("shop.db").display()));
+        let session_secret = match var("SESSION_KEY") {
+            Some(hex) => parse_key(&hex)?,
+            None => load_or_create_key(&data_dir)?,
+        };
+        let default_strategy = match var("DEFAULT_STRATEGY") {
+            Some(id) => id.parse().map_err(|error| ConfigError::Invalid {
+                name: "DEFAULT_STRATEGY",
+                reason: format!("{error}"),
+            })?,
+            None => Strategy::Memory,
+        };
+        let session_ttl = match var("SESSION_TTL_SECONDS") {
+            Some(seconds) => {
+                Duration::from_secs(seconds.parse().map_err(|_| ConfigError::Invalid {
+                    name: "SESSION_TTL_SECONDS",
+                    reason: format!("{seconds:?} is not a number of seconds"),
+                })?)
+            }
+            None => Duration::from_secs(30 * 60),
+        };
+        Ok(Self {
+            site_addr: leptos_options.site_addr,
+            leptos_options,
+            data_dir,
+            database_url,
+            session_secret,
+            instance_id: var("INSTANCE_ID").unwrap_or_else(|| "app-1".into()),
+            default_strategy,
+            session_ttl,
+            secure_cookies: var("COOKIE_SECURE")
+                .is_some_and(|value| value == "true" || value == "1"),
+        })
+    }
+}
+
+/// A key from 128 hex digits (64 bytes: 32 to sign, 32 to encrypt).
+pub fn parse_key(hex_key: &str) -> Result<SessionSecret, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name: "SESSION_KEY",
+        reason: reason.to_owned(),
+    };
+    let bytes = hex::decode(hex_key.trim()).map_err(|_| invalid("expected hex digits"))?;
+    if bytes.len() < 64 {
+        return Err(invalid("expected at least 64 bytes (128 hex digits)"));
+    }
+    Key::try_from(bytes.as_slice())
+        .map(SessionSecret)
+        .map_err(|_| invalid("not a usable key"))
+}
+
+/// The key kept in the data dir, made on first start, so sessions survive restarts.
+fn load_or_create_key(data_dir: &std::path::Path) -> Result<SessionSecret, ConfigError> {
+    let path = data_dir.join("session.key");
+    let io = |source| ConfigError::KeyFile {
+        path: path.clone(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return parse_key(&existing);
+    }
+    tracing::warn!(
+        path = %path.display(),
+        "SESSION_KEY is not set: generating a key and keeping it in the data dir; set SESSION_KEY \
+         (128 hex digits) and share it between instances in production"
+    );
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    let mut bytes = [0u8; 64];
+    getrandom::fill(&mut bytes).map_err(|error| io(std::io::Error::other(error.to_string())))?;
+    write_private(&path, &hex::encode(bytes)).map_err(io)?;
+    parse_key(&hex::encode(bytes))
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_or_non_hex_key_is_refused() {
+        assert!(parse_key("abcd").is_err());
+        assert!(parse_key(&"zz".repeat(64)).is_err());
+        assert!(parse_key(&"ab".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn the_secret_never_prints() {
+        let secret = parse_key(&"ab".repeat(64)).unwrap();
+        assert_eq!(format!("{secret:?}"), "SessionSecret([redacted])");
+    }
+
+    #[test]
+    fn a_generated_key_is_kept_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_key(dir.path()).unwrap();
+        let second = load_or_create_key(dir.path()).unwrap();
+        assert_eq!(first.key().master(), second.key().master());
+    }
+}

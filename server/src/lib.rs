@@ -1,0 +1,8 @@
+//! The server: configuration, start-up, the JSON API and the request middleware. `main` is thin
+//! so that tests drive [`startup::app`] without a socket.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod observability;
+pub mod startup;

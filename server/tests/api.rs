@@ -1,0 +1,467 @@
+//! The JSON API through the real router (`oneshot`, no socket), with a real SQLite file per
+//! test and a cookie jar kept by hand, asserting on status, body and `Set-Cookie`.
+
+use axum::{body::Body, Router};
+use http::{header, HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use server::{
+    config::{Config, SessionSecret, OUTPUT_NAME},
+    startup,
+};
+use session_strategies::Strategy;
+use std::{collections::BTreeMap, time::Duration};
+use tower::ServiceExt;
+
+struct Client {
+    app: Router,
+    cookies: BTreeMap<String, String>,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<none>")
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Client {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut leptos_options = leptos::config::get_configuration(None)
+            .unwrap()
+            .leptos_options;
+        leptos_options.output_name = OUTPUT_NAME.into();
+        let config = Config {
+            site_addr: leptos_options.site_addr,
+            leptos_options,
+            data_dir: dir.path().to_owned(),
+            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display()),
+            session_secret: SessionSecret::generate(),
+            instance_id: "test-1".into(),
+            default_strategy: Strategy::Memory,
+            session_ttl: Duration::from_secs(1800),
+            secure_cookies: false,
+        };
+        let app = startup::build(config).await.unwrap();
+        Self {
+            app,
+            cookies: BTreeMap::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.send_raw(method, path, body.map(|b| b.to_string()), &[])
+            .await
+    }
+
+    async fn send_raw(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        extra_headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{path}"));
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(header::COOKIE, cookie);
+        }
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body)),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        for set_cookie in reply.set_cookies() {
+            let pair = set_cookie.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || set_cookie.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        reply
+    }
+
+    async fn login(&mut self, username: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/login",
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    async fn add(&mut self, product_id: i64, quantity: i64) -> Reply {
+        self.send(
+            Method::POST,
+            "/cart/items",
+            Some(json!({"product_id": product_id, "quantity": quantity})),
+        )
+        .await
+    }
+
+    async fn switch(&mut self, strategy: &str) -> Reply {
+        self.send(
+            Method::PUT,
+            "/session/strategy",
+            Some(json!({"strategy": strategy})),
+        )
+        .await
+    }
+}
+
+fn cart_lines(body: &Value) -> Vec<(i64, i64)> {
+    body["cart"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["product_id"].as_i64().unwrap(),
+                item["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn health_names_the_instance_and_the_strategies() {
+    let mut client = Client::new().await;
+    let reply = client.send(Method::GET, "/health", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["x-instance"], "test-1");
+    assert_eq!(reply.body["instance"], "test-1");
+    assert_eq!(reply.body["strategies"]["memory"], "available");
+    assert_eq!(reply.body["strategies"]["cookie"], "available");
+}
+
+#[tokio::test]
+async fn the_catalog_has_twelve_priced_products() {
+    let mut client = Client::new().await;
+    let reply = client.send(Method::GET, "/products", None).await;
+    let products = reply.body.as_array().unwrap();
+    assert_eq!(products.len(), 12);
+    assert!(products
+        .iter()
+        .all(|p| p["price_cents"].as_i64().unwrap() > 0));
+    let strategies = client.send(Method::GET, "/strategies", None).await;
+    let ids: Vec<&str> = strategies
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["memory", "cookie"]);
+}
+
+#[tokio::test]
+async fn a_guest_starts_with_an_empty_cart_and_no_cookie() {
+    let mut client = Client::new().await;
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["strategy"], "memory");
+    assert_eq!(reply.body["user"], Value::Null);
+    assert_eq!(reply.body["cart"]["count"], 0);
+    assert!(reply.set_cookies().is_empty());
+}
+
+#[tokio::test]
+async fn login_with_good_credentials_keeps_the_cart_and_rotates_the_id() {
+    let mut client = Client::new().await;
+    client.add(3, 2).await;
+    let guest_sid = client.cookies["sid"].clone();
+    let reply = client.login("alice", "wonderland").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["user"]["username"], "alice");
+    assert_eq!(cart_lines(&reply.body), [(3, 2)]);
+    let new_sid = client.cookies["sid"].clone();
+    assert_ne!(guest_sid, new_sid);
+    let cookie = reply.set_cookies().join("\n");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+
+    // The pre-login id no longer opens the session.
+    client.cookies.insert("sid".into(), guest_sid);
+    let stale = client.send(Method::GET, "/session", None).await;
+    assert_eq!(stale.body["user"], Value::Null);
+    assert_eq!(stale.body["notice"], "session_invalid");
+}
+
+#[tokio::test]
+async fn login_with_bad_credentials_is_401_and_keeps_the_session() {
+    let mut client = Client::new().await;
+    client.add(1, 1).await;
+    for (username, password) in [("alice", "nope"), ("mallory", "wonderland"), ("", "")] {
+        let reply = client.login(username, password).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.error_code(), "invalid_credentials");
+    }
+    let session = client.send(Method::GET, "/session", None).await;
+    assert_eq!(cart_lines(&session.body), [(1, 1)]);
+    let malformed = client
+        .send_raw(Method::POST, "/login", Some("{\"username\":".into()), &[])
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.error_code(), "bad_request");
+}
+
+#[tokio::test]
+async fn add_set_remove_and_empty_change_the_cart() {
+    let mut client = Client::new().await;
+    let reply = client.add(1, 2).await;
+    assert_eq!(reply.body["cart"]["count"], 2);
+    assert_eq!(reply.body["cart"]["total_cents"], 900);
+    client.add(1, 1).await;
+    let reply = client.add(5, 1).await;
+    assert_eq!(cart_lines(&reply.body), [(1, 3), (5, 1)]);
+    let reply = client
+        .send(Method::PUT, "/cart/items/5", Some(json!({"quantity": 4})))
+        .await;
+    assert_eq!(cart_lines(&reply.body), [(1, 3), (5, 4)]);
+    let reply = client.send(Method::DELETE, "/cart/items/1", None).await;
+    assert_eq!(cart_lines(&reply.body), [(5, 4)]);
+    let reply = client
+        .send(Method::PUT, "/cart/items/5", Some(json!({"quantity": 0})))
+        .await;
+    assert!(cart_lines(&reply.body).is_empty());
+    client.add(2, 1).await;
+    let reply = client.send(Method::DELETE, "/cart", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["cart"]["count"], 0);
+}
+
+#[tokio::test]
+async fn an_unknown_product_is_404() {
+    let mut client = Client::new().await;
+    for reply in [
+        client.add(999, 1).await,
+        client
+            .send(Method::PUT, "/cart/items/999", Some(json!({"quantity": 1})))
+            .await,
+        client.send(Method::DELETE, "/cart/items/999", None).await,
+    ] {
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.error_code(), "not_found");
+    }
+}
+
+#[tokio::test]
+async fn quantities_outside_one_to_ninety_nine_are_rejected() {
+    let mut client = Client::new().await;
+    for quantity in [0, 100, -1] {
+        let reply = client.add(1, quantity).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{quantity}");
+        assert_eq!(reply.error_code(), "invalid_quantity");
+    }
+    let reply = client
+        .send_raw(
+            Method::POST,
+            "/cart/items",
+            Some(r#"{"product_id": 1, "quantity": "abc"}"#.into()),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "bad_request");
+    let reply = client
+        .send(Method::PUT, "/cart/items/abc", Some(json!({"quantity": 1})))
+        .await;
+    assert_eq!(reply.error_code(), "bad_request");
+    client.add(1, 99).await;
+    let reply = client.add(1, 1).await;
+    assert_eq!(reply.error_code(), "invalid_quantity");
+    let session = client.send(Method::GET, "/session", None).await;
+    assert_eq!(cart_lines(&session.body), [(1, 99)]);
+}
+
+#[tokio::test]
+async fn switching_strategies_keeps_user_and_cart() {
+    let mut client = Client::new().await;
+    client.add(4, 2).await;
+    client.login("bob", "builder").await;
+    let memory_sid = client.cookies["sid"].clone();
+
+    let reply = client.switch("cookie").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["strategy"], "cookie");
+    assert_eq!(reply.body["user"]["username"], "bob");
+    assert_eq!(cart_lines(&reply.body), [(4, 2)]);
+    assert_eq!(client.cookies["strategy"], "cookie");
+    assert!(client.cookies.contains_key("session"));
+    assert!(
+        !client.cookies.contains_key("sid"),
+        "the old sid is cleared"
+    );
+
+    let reply = client.add(6, 1).await;
+    assert_eq!(cart_lines(&reply.body), [(4, 2), (6, 1)]);
+
+    let reply = client.switch("memory").await;
+    assert_eq!(reply.body["strategy"], "memory");
+    assert_eq!(reply.body["user"]["username"], "bob");
+    assert_eq!(cart_lines(&reply.body), [(4, 2), (6, 1)]);
+    assert!(!client.cookies.contains_key("session"));
+    assert_ne!(client.cookies["sid"], memory_sid);
+
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["strategy"], "memory");
+    assert_eq!(cart_lines(&reply.body), [(4, 2), (6, 1)]);
+}
+
+#[tokio::test]
+async fn an_unknown_strategy_is_400_and_an_unconfigured_one_503() {
+    let mut client = Client::new().await;
+    let reply = client.switch("floppy-disk").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "strategy_unknown");
+    let reply = client
+        .send_raw(
+            Method::GET,
+            "/session",
+            None,
+            &[("x-session-strategy", "floppy")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "strategy_unknown");
+    assert_eq!(reply.headers["x-instance"], "test-1");
+}
+
+#[tokio::test]
+async fn the_strategy_header_wins_over_the_cookie() {
+    let mut client = Client::new().await;
+    client.switch("cookie").await;
+    let reply = client
+        .send_raw(
+            Method::GET,
+            "/session",
+            None,
+            &[("x-session-strategy", "memory")],
+        )
+        .await;
+    assert_eq!(reply.body["strategy"], "memory");
+}
+
+#[tokio::test]
+async fn a_tampered_cookie_is_a_fresh_guest_with_a_notice_never_a_500() {
+    let mut client = Client::new().await;
+    client.switch("cookie").await;
+    client.add(2, 2).await;
+    let sealed = client.cookies["session"].clone();
+    let mut tampered = sealed.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
+    for bad in [
+        String::from_utf8(tampered).unwrap(),
+        sealed[..sealed.len() / 2].to_owned(),
+        "garbage".to_owned(),
+    ] {
+        client.cookies.insert("session".into(), bad);
+        let reply = client.send(Method::GET, "/session", None).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body["notice"], "session_invalid");
+        assert_eq!(reply.body["cart"]["count"], 0);
+        assert!(
+            reply
+                .set_cookies()
+                .iter()
+                .any(|c| c.starts_with("session=;") || c.contains("Max-Age=0")),
+            "the bad cookie is cleared"
+        );
+    }
+    client.switch("memory").await;
+    client
+        .cookies
+        .insert("sid".into(), "AAAAAAAAAAAAAAAAAAAAAA".into());
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["notice"], "session_invalid");
+}
+
+#[tokio::test]
+async fn logout_destroys_the_server_copy() {
+    let mut client = Client::new().await;
+    client.login("alice", "wonderland").await;
+    client.add(1, 1).await;
+    let sid = client.cookies["sid"].clone();
+    let reply = client.send(Method::POST, "/logout", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["user"], Value::Null);
+    assert_eq!(reply.body["cart"]["count"], 0);
+    assert!(!client.cookies.contains_key("sid"));
+    client.cookies.insert("sid".into(), sid);
+    let replay = client.send(Method::GET, "/session", None).await;
+    assert_eq!(replay.body["user"], Value::Null);
+    assert_eq!(replay.body["notice"], "session_invalid");
+}
+
+#[tokio::test]
+async fn checkout_needs_a_login_and_a_cart_then_lists_the_order() {
+    let mut client = Client::new().await;
+    let reply = client.send(Method::POST, "/checkout", None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "unauthenticated");
+    client.login("alice", "wonderland").await;
+    let reply = client.send(Method::POST, "/checkout", None).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_code(), "bad_request");
+    client.add(1, 2).await;
+    client.add(3, 1).await;
+    let reply = client.send(Method::POST, "/checkout", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["total_cents"], 2 * 450 + 1500);
+    assert_eq!(reply.body["session"]["cart"]["count"], 0);
+    let order_id = reply.body["order_id"].as_i64().unwrap();
+    let orders = client.send(Method::GET, "/orders", None).await;
+    let orders = orders.body.as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["order_id"], order_id);
+    assert_eq!(orders[0]["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unknown_api_route_is_a_json_404() {
+    let mut client = Client::new().await;
+    let reply = client.send(Method::GET, "/nope", None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_code(), "not_found");
+}

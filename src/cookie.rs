@@ -1,0 +1,130 @@
+//! The whole session in one signed and encrypted cookie (axum-extra private cookies, AES-256-GCM).
+//!
+//! The server keeps nothing, so any instance can serve any request and a restart loses no
+//! session; the price is that the client sends the whole cart with every request, a browser
+//! holds at most 4096 bytes per cookie, and a stolen cookie stays valid until it expires.
+
+use crate::{
+    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    data::{now_unix, SessionData, FORMAT},
+    strategy::Strategy,
+    transport::request_cookie,
+};
+use async_trait::async_trait;
+use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
+use http::request::Parts;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The cookie that carries the encrypted session.
+pub const SESSION_COOKIE: &str = "session";
+
+/// What browsers promise to keep of one cookie, name and value together (RFC 6265 section 6.1).
+pub const COOKIE_LIMIT: usize = 4096;
+
+/// The plaintext inside the cookie: the expiry travels encrypted with the data, so it cannot be
+/// extended by the client.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    exp: i64,
+    session: SessionData,
+}
+
+/// The encrypted client-side cookie strategy.
+pub struct CookieBackend {
+    key: Key,
+    ttl: Duration,
+}
+
+impl CookieBackend {
+    /// `key` must be the same on every instance; `ttl` is the idle timeout.
+    pub fn new(key: Key, ttl: Duration) -> Self {
+        Self { key, ttl }
+    }
+
+    /// The encrypted cookie value for `data` expiring at `exp`: exactly what the browser gets.
+    pub fn seal(&self, data: &SessionData, exp: i64) -> Result<String, BackendError> {
+        let plaintext = serde_json::to_string(&Payload {
+            exp,
+            session: data.clone(),
+        })
+        .map_err(|error| BackendError::Encode(error.to_string()))?;
+        // The same primitive PrivateCookieJar uses, kept as a value rather than a response part so
+        // its size can be checked before anything is sent.
+        let mut jar = cookie::CookieJar::new();
+        jar.private_mut(&self.key)
+            .add(Cookie::new(SESSION_COOKIE, plaintext));
+        jar.get(SESSION_COOKIE)
+            .map(|sealed| sealed.value().to_owned())
+            .ok_or_else(|| BackendError::Encode("the sealed cookie went missing".into()))
+    }
+
+    fn open(&self, request: &Parts) -> Result<Option<Payload>, LoadError> {
+        if request_cookie(request, SESSION_COOKIE).is_none() {
+            return Ok(None);
+        }
+        let cookie = PrivateCookieJar::from_headers(&request.headers, self.key.clone())
+            .get(SESSION_COOKIE)
+            .ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
+        serde_json::from_str(cookie.value())
+            .map(Some)
+            .map_err(|_| LoadError::Invalid("undecodable session cookie"))
+    }
+}
+
+#[async_trait]
+impl SessionBackend for CookieBackend {
+    fn strategy(&self) -> Strategy {
+        Strategy::Cookie
+    }
+
+    async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
+        let Some(payload) = self.open(request)? else {
+            return Ok(None);
+        };
+        if payload.session.format != FORMAT {
+            return Err(LoadError::Invalid("session cookie of another format"));
+        }
+        if payload.exp <= now_unix() {
+            return Err(LoadError::Expired);
+        }
+        Ok(Some(Loaded {
+            data: payload.session,
+            key: None,
+            expires_at: payload.exp,
+        }))
+    }
+
+    async fn save(
+        &self,
+        data: &SessionData,
+        _key: Option<&SessionKey>,
+        _rotate: bool,
+    ) -> Result<Saved, BackendError> {
+        // A fresh nonce on every seal means the cookie changes on every save: rotation is free.
+        let expires_at = now_unix() + self.ttl.as_secs() as i64;
+        let value = self.seal(data, expires_at)?;
+        let bytes = SESSION_COOKIE.len() + 1 + value.len();
+        if bytes > COOKIE_LIMIT {
+            return Err(BackendError::TooLarge {
+                bytes,
+                limit: COOKIE_LIMIT,
+            });
+        }
+        Ok(Saved {
+            key: None,
+            client: vec![ClientChange::SetCookie {
+                name: SESSION_COOKIE,
+                value,
+                max_age: self.ttl,
+            }],
+            expires_at,
+        })
+    }
+
+    async fn destroy(&self, _key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
+        Ok(vec![ClientChange::RemoveCookie {
+            name: SESSION_COOKIE,
+        }])
+    }
+}

@@ -1,0 +1,168 @@
+//! The axum middleware: choose the strategy, load the session before the handler, store it and
+//! send the client its cookies after.
+
+use crate::{
+    backend::{ClientChange, LoadError},
+    error::SessionError,
+    registry::SessionRegistry,
+    session::{ClientUpdate, Notice, Session},
+    strategy::Strategy,
+    transport::request_cookie,
+};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use http::{header::SET_COOKIE, request::Parts, HeaderMap, HeaderValue};
+use std::{collections::BTreeMap, time::Duration};
+
+/// The request header that picks a strategy (API clients).
+pub const STRATEGY_HEADER: &str = "x-session-strategy";
+/// The cookie that remembers the browser's strategy.
+pub const STRATEGY_COOKIE: &str = "strategy";
+/// How long the browser remembers its chosen strategy.
+const STRATEGY_COOKIE_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// What the middleware needs: the backends, the cookie policy and how the application renders
+/// an error (the layer knows no HTTP error shape of its own).
+#[derive(Clone)]
+pub struct SessionLayerState {
+    pub registry: SessionRegistry,
+    /// Adds `Secure` to every cookie; on whenever the site is served over HTTPS.
+    pub secure_cookies: bool,
+    pub reject: fn(SessionError) -> Response,
+}
+
+/// Use with `axum::middleware::from_fn_with_state`.
+pub async fn session_layer(
+    State(layer): State<SessionLayerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let session = match open_session(&layer.registry, &parts).await {
+        Ok(session) => session,
+        Err(error) => return (layer.reject)(error),
+    };
+    parts.extensions.insert(session.clone());
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Err(error) = session.commit().await {
+        tracing::warn!(%error, "session could not be stored after the handler");
+        return (layer.reject)(error);
+    }
+    write_client_update(
+        response.headers_mut(),
+        session.take_client_update(),
+        layer.secure_cookies,
+    );
+    response
+}
+
+/// The strategy a request asks for: the header, else the cookie, else the default. An unknown
+/// id in the header is an error; in the cookie it is stale and ignored.
+pub fn requested_strategy(
+    registry: &SessionRegistry,
+    request: &Parts,
+) -> Result<Strategy, SessionError> {
+    if let Some(header) = request.headers.get(STRATEGY_HEADER) {
+        let id = header.to_str().unwrap_or_default();
+        return Ok(id.parse::<Strategy>()?);
+    }
+    Ok(request_cookie(request, STRATEGY_COOKIE)
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(registry.default_strategy()))
+}
+
+/// Loads the request's session with the chosen backend. An expired or invalid credential gives
+/// a fresh guest with a notice and tells the client to drop it; an unavailable store is an error.
+pub async fn open_session(
+    registry: &SessionRegistry,
+    request: &Parts,
+) -> Result<Session, SessionError> {
+    let strategy = requested_strategy(registry, request)?;
+    let backend = registry.get(strategy)?;
+    let (loaded, notice) = match backend.load(request).await {
+        Ok(loaded) => (loaded, None),
+        Err(LoadError::Expired) => (None, Some(Notice::SessionExpired)),
+        Err(LoadError::Invalid(reason)) => {
+            tracing::info!(%strategy, reason, "serving a fresh guest for an invalid session");
+            (None, Some(Notice::SessionInvalid))
+        }
+        Err(LoadError::Unavailable(reason)) => {
+            return Err(SessionError::Unavailable { strategy, reason })
+        }
+    };
+    let session = Session::new(registry.clone(), strategy, loaded, notice);
+    if notice.is_some() {
+        let forget = backend
+            .destroy(None)
+            .await
+            .map_err(|error| SessionError::from_backend(strategy, error))?;
+        session.push_client_changes(forget);
+    }
+    Ok(session)
+}
+
+/// Turns client changes into `Set-Cookie` headers, one per cookie name. When a commit both
+/// removes and sets a name (switching between two strategies that use `sid`), the set wins.
+pub fn write_client_update(headers: &mut HeaderMap, update: ClientUpdate, secure: bool) {
+    let mut cookies: BTreeMap<&str, Cookie<'static>> = BTreeMap::new();
+    for change in update.changes {
+        match change {
+            ClientChange::SetCookie {
+                name,
+                value,
+                max_age,
+            } => {
+                cookies.insert(name, build_cookie(name, value, max_age, secure));
+            }
+            ClientChange::RemoveCookie { name } => {
+                let already_set = cookies
+                    .get(name)
+                    .is_some_and(|cookie| !cookie.value().is_empty());
+                if !already_set {
+                    cookies.insert(
+                        name,
+                        build_cookie(name, String::new(), Duration::ZERO, secure),
+                    );
+                }
+            }
+            ClientChange::Credential(_) => {}
+        }
+    }
+    if let Some(strategy) = update.switched_to {
+        cookies.insert(
+            STRATEGY_COOKIE,
+            build_cookie(
+                STRATEGY_COOKIE,
+                strategy.id().to_owned(),
+                STRATEGY_COOKIE_AGE,
+                secure,
+            ),
+        );
+    }
+    for cookie in cookies.into_values() {
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+}
+
+/// Every cookie this app sets: HttpOnly (no script reads a session), SameSite=Lax (no
+/// cross-site POST carries it), path `/`, and Secure over HTTPS.
+fn build_cookie(
+    name: &'static str,
+    value: String,
+    max_age: Duration,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(time::Duration::seconds(max_age.as_secs() as i64))
+        .build()
+}

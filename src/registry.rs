@@ -1,0 +1,45 @@
+//! The running backends, by strategy, and the default one.
+
+use crate::{backend::SessionBackend, error::SessionError, strategy::Strategy};
+use std::{collections::BTreeMap, sync::Arc};
+
+/// Every backend this process runs. Cheap to clone; shared by all requests.
+#[derive(Clone)]
+pub struct SessionRegistry {
+    backends: Arc<BTreeMap<Strategy, Arc<dyn SessionBackend>>>,
+    default: Strategy,
+}
+
+impl SessionRegistry {
+    /// A registry over `backends`; `default` serves requests that name no strategy.
+    pub fn new(default: Strategy, backends: Vec<Arc<dyn SessionBackend>>) -> Self {
+        let backends = backends
+            .into_iter()
+            .map(|backend| (backend.strategy(), backend))
+            .collect();
+        Self {
+            backends: Arc::new(backends),
+            default,
+        }
+    }
+
+    pub fn default_strategy(&self) -> Strategy {
+        self.default
+    }
+
+    /// The backend for `strategy`, or why there is none.
+    pub fn get(&self, strategy: Strategy) -> Result<Arc<dyn SessionBackend>, SessionError> {
+        self.backends
+            .get(&strategy)
+            .cloned()
+            .ok_or_else(|| SessionError::Unavailable {
+                strategy,
+                reason: "not configured on this server".into(),
+            })
+    }
+
+    /// The strategies that have a backend, in display order.
+    pub fn strategies(&self) -> impl Iterator<Item = Strategy> + '_ {
+        self.backends.keys().copied()
+    }
+}

@@ -1,0 +1,312 @@
+//! The per-request session handle that handlers and server functions change.
+//!
+//! The layer loads the session once and puts a [`Session`] in the request's extensions. Changes
+//! go through methods that say what they mean (`change`, `log_in`, `log_out`, `switch_to`) and
+//! store the result at once, so a handler can answer with the new credential, and a failed
+//! store (a cookie grown too large, a store gone down) leaves the session as it was.
+
+use crate::{
+    backend::{ClientChange, Loaded, SessionKey},
+    data::{SessionData, SessionUser},
+    error::SessionError,
+    registry::SessionRegistry,
+    strategy::Strategy,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Why a request was served as a new guest although it carried a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    SessionExpired,
+    SessionInvalid,
+}
+
+/// The current request's session. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: SessionRegistry,
+    state: Mutex<State>,
+    /// Serialises the store round trips of one request; the state lock is never held across
+    /// an await.
+    io: tokio::sync::Mutex<()>,
+}
+
+struct State {
+    strategy: Strategy,
+    data: SessionData,
+    key: Option<SessionKey>,
+    expires_at: Option<i64>,
+    notice: Option<Notice>,
+    credential: Option<String>,
+    dirty: bool,
+    rotate: bool,
+    client: Vec<ClientChange>,
+    switched: bool,
+}
+
+/// What the layer must send back: cookie changes and, after a switch, the new strategy.
+pub struct ClientUpdate {
+    pub changes: Vec<ClientChange>,
+    pub switched_to: Option<Strategy>,
+}
+
+impl Session {
+    /// A handle over what the backend for `strategy` loaded, or a new guest.
+    pub fn new(
+        registry: SessionRegistry,
+        strategy: Strategy,
+        loaded: Option<Loaded>,
+        notice: Option<Notice>,
+    ) -> Self {
+        let (data, key, expires_at) = match loaded {
+            Some(loaded) => (loaded.data, loaded.key, Some(loaded.expires_at)),
+            None => (SessionData::guest(), None, None),
+        };
+        let state = State {
+            strategy,
+            data,
+            key,
+            expires_at,
+            notice,
+            credential: None,
+            dirty: false,
+            rotate: false,
+            client: Vec::new(),
+            switched: false,
+        };
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                state: Mutex::new(state),
+                io: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind, still consistent enough
+        // to read: recover rather than poison every later request.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn strategy(&self) -> Strategy {
+        self.state().strategy
+    }
+
+    /// A copy of the session's current data.
+    pub fn data(&self) -> SessionData {
+        self.state().data.clone()
+    }
+
+    pub fn notice(&self) -> Option<Notice> {
+        self.state().notice
+    }
+
+    /// Unix seconds at which the stored copy expires; `None` while nothing is stored.
+    pub fn expires_at(&self) -> Option<i64> {
+        self.state().expires_at
+    }
+
+    /// What the client must send back itself (a Bearer token, a URL token), if anything.
+    pub fn credential(&self) -> Option<String> {
+        self.state().credential.clone()
+    }
+
+    /// The backend's key for this session (a store id), if it has one.
+    pub fn key(&self) -> Option<SessionKey> {
+        self.state().key.clone()
+    }
+
+    /// Applies `change` and stores the result. If `change` fails nothing happens; if storing
+    /// fails the data goes back to what it was and the error is returned.
+    pub async fn change<T, E>(
+        &self,
+        change: impl FnOnce(&mut SessionData) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<SessionError>,
+    {
+        let before = {
+            let mut state = self.state();
+            let before = state.data.clone();
+            let value = change(&mut state.data)?;
+            if state.data == before {
+                return Ok(value);
+            }
+            state.dirty = true;
+            (before, value)
+        };
+        match self.commit().await {
+            Ok(()) => Ok(before.1),
+            Err(error) => {
+                let mut state = self.state();
+                state.data = before.0;
+                state.dirty = false;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Logs `user` in, keeping the cart, under a new session key so that a key fixed before
+    /// login (session fixation) is worthless after it.
+    pub async fn log_in(&self, user: SessionUser) -> Result<(), SessionError> {
+        let before = {
+            let mut state = self.state();
+            let before = (state.data.clone(), state.rotate);
+            state.data.user = Some(user);
+            state.dirty = true;
+            state.rotate = true;
+            before
+        };
+        self.commit().await.inspect_err(|_| {
+            let mut state = self.state();
+            (state.data, state.rotate) = before;
+            state.dirty = false;
+        })
+    }
+
+    /// Ends the session wherever it lives and continues as a fresh guest.
+    pub async fn log_out(&self) -> Result<(), SessionError> {
+        let _io = self.inner.io.lock().await;
+        let (strategy, key) = {
+            let state = self.state();
+            (state.strategy, state.key.clone())
+        };
+        let backend = self.inner.registry.get(strategy)?;
+        let changes = backend
+            .destroy(key.as_ref())
+            .await
+            .map_err(|error| SessionError::from_backend(strategy, error))?;
+        let mut state = self.state();
+        state.data = SessionData::guest();
+        state.key = None;
+        state.expires_at = None;
+        state.credential = None;
+        state.dirty = false;
+        state.rotate = false;
+        state.client.extend(changes);
+        Ok(())
+    }
+
+    /// Moves the session (login and cart) to `target` and destroys the copy in the current
+    /// strategy. The new copy is written first, so a failure leaves the old one intact.
+    pub async fn switch_to(&self, target: Strategy) -> Result<(), SessionError> {
+        let _io = self.inner.io.lock().await;
+        let (current, mut data, key) = {
+            let state = self.state();
+            (state.strategy, state.data.clone(), state.key.clone())
+        };
+        if current == target {
+            return Ok(());
+        }
+        let new_backend = self.inner.registry.get(target)?;
+        let old_backend = self.inner.registry.get(current)?;
+        data.touch();
+        let saved = if data.is_blank() {
+            None
+        } else {
+            Some(
+                new_backend
+                    .save(&data, None, false)
+                    .await
+                    .map_err(|error| SessionError::from_backend(target, error))?,
+            )
+        };
+        let removed = match old_backend.destroy(key.as_ref()).await {
+            Ok(changes) => changes,
+            Err(error) => {
+                // The new copy is live; the old one is only orphaned until its TTL ends.
+                tracing::warn!(strategy = %current, %error, "could not destroy the old session copy");
+                Vec::new()
+            }
+        };
+        let mut state = self.state();
+        state.strategy = target;
+        state.data = data;
+        state.client.extend(removed);
+        state.credential = None;
+        state.dirty = false;
+        state.rotate = false;
+        state.switched = true;
+        match saved {
+            Some(saved) => {
+                state.key = saved.key;
+                state.expires_at = Some(saved.expires_at);
+                state.take_credential(&saved.client);
+                state.client.extend(saved.client);
+            }
+            None => {
+                state.key = None;
+                state.expires_at = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores pending changes, if any. The layer calls it after every handler; handlers that
+    /// answer with the stored result call it themselves (through `change` and friends).
+    pub async fn commit(&self) -> Result<(), SessionError> {
+        let _io = self.inner.io.lock().await;
+        let (strategy, mut data, key, rotate) = {
+            let state = self.state();
+            if !state.dirty {
+                return Ok(());
+            }
+            (
+                state.strategy,
+                state.data.clone(),
+                state.key.clone(),
+                state.rotate,
+            )
+        };
+        data.touch();
+        let backend = self.inner.registry.get(strategy)?;
+        let saved = backend
+            .save(&data, key.as_ref(), rotate)
+            .await
+            .map_err(|error| SessionError::from_backend(strategy, error))?;
+        let mut state = self.state();
+        state.data = data;
+        state.key = saved.key;
+        state.expires_at = Some(saved.expires_at);
+        state.dirty = false;
+        state.rotate = false;
+        state.take_credential(&saved.client);
+        state.client.extend(saved.client);
+        Ok(())
+    }
+
+    /// Queues changes for the client, such as clearing a credential that failed to load.
+    pub fn push_client_changes(&self, changes: impl IntoIterator<Item = ClientChange>) {
+        self.state().client.extend(changes);
+    }
+
+    /// Takes what the response must tell the client; called once by the layer.
+    pub fn take_client_update(&self) -> ClientUpdate {
+        let mut state = self.state();
+        ClientUpdate {
+            changes: std::mem::take(&mut state.client),
+            switched_to: state.switched.then_some(state.strategy),
+        }
+    }
+}
+
+impl State {
+    fn take_credential(&mut self, changes: &[ClientChange]) {
+        if let Some(credential) = changes.iter().find_map(|change| match change {
+            ClientChange::Credential(value) => Some(value.clone()),
+            _ => None,
+        }) {
+            self.credential = Some(credential);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Session id in the `sid` cookie, state in a server store: the classic cookie session.
+//!
+//! One backend serves every `tower_sessions::SessionStore` (memory, Redis, SQL, a cache over a
+//! store), so the strategies differ only in where the bytes go. The cost is a store round trip
+//! per request; the gain is a tiny cookie and sessions that can be revoked at once.
+
+use crate::{
+    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    data::{now_unix, SessionData, FORMAT},
+    strategy::Strategy,
+    transport::request_cookie,
+};
+use async_trait::async_trait;
+use http::request::Parts;
+use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
+use time::OffsetDateTime;
+use tower_sessions::{
+    session::{Id, Record},
+    SessionStore,
+};
+
+/// The cookie that carries the session id.
+pub const SID_COOKIE: &str = "sid";
+
+/// The field of the store record that holds the [`SessionData`].
+const DATA_FIELD: &str = "session";
+
+/// A server-side session store behind the `sid` cookie.
+pub struct StoreBackend {
+    strategy: Strategy,
+    store: Arc<dyn SessionStore>,
+    ttl: Duration,
+}
+
+impl StoreBackend {
+    /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
+    pub fn new(strategy: Strategy, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+        Self {
+            strategy,
+            store,
+            ttl,
+        }
+    }
+
+    fn record(&self, id: Id, data: &SessionData) -> Result<Record, BackendError> {
+        let value =
+            serde_json::to_value(data).map_err(|error| BackendError::Encode(error.to_string()))?;
+        Ok(Record {
+            id,
+            data: HashMap::from([(DATA_FIELD.to_owned(), value)]),
+            expiry_date: OffsetDateTime::now_utc() + self.ttl,
+        })
+    }
+
+    fn sid_cookie(&self, id: Id) -> ClientChange {
+        ClientChange::SetCookie {
+            name: SID_COOKIE,
+            value: id.to_string(),
+            max_age: self.ttl,
+        }
+    }
+}
+
+fn unavailable(error: tower_sessions::session_store::Error) -> String {
+    error.to_string()
+}
+
+fn parse_key(key: &SessionKey) -> Option<Id> {
+    Id::from_str(&key.0).ok()
+}
+
+#[async_trait]
+impl SessionBackend for StoreBackend {
+    fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
+        let Some(raw) = request_cookie(request, SID_COOKIE) else {
+            return Ok(None);
+        };
+        let id = Id::from_str(&raw).map_err(|_| LoadError::Invalid("malformed session id"))?;
+        let record = self
+            .store
+            .load(&id)
+            .await
+            .map_err(|error| LoadError::Unavailable(unavailable(error)))?
+            .ok_or(LoadError::Invalid("unknown session id"))?;
+        if record.expiry_date <= OffsetDateTime::now_utc() {
+            return Err(LoadError::Expired);
+        }
+        let data: SessionData = record
+            .data
+            .get(DATA_FIELD)
+            .cloned()
+            .and_then(|value| serde_json::from_value(value).ok())
+            .ok_or(LoadError::Invalid("undecodable session record"))?;
+        if data.format != FORMAT {
+            return Err(LoadError::Invalid("session record of another format"));
+        }
+        Ok(Some(Loaded {
+            data,
+            key: Some(SessionKey(id.to_string())),
+            expires_at: record.expiry_date.unix_timestamp(),
+        }))
+    }
+
+    async fn save(
+        &self,
+        data: &SessionData,
+        key: Option<&SessionKey>,
+        rotate: bool,
+    ) -> Result<Saved, BackendError> {
+        let existing = key.and_then(parse_key);
+        let record = match existing {
+            Some(id) if !rotate => {
+                let record = self.record(id, data)?;
+                self.store
+                    .save(&record)
+                    .await
+                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+                record
+            }
+            _ => {
+                // `create` picks a fresh id and guards against collisions.
+                let mut record = self.record(Id::default(), data)?;
+                self.store
+                    .create(&mut record)
+                    .await
+                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+                if let Some(old) = existing {
+                    self.store
+                        .delete(&old)
+                        .await
+                        .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+                }
+                record
+            }
+        };
+        Ok(Saved {
+            key: Some(SessionKey(record.id.to_string())),
+            client: vec![self.sid_cookie(record.id)],
+            expires_at: now_unix() + self.ttl.as_secs() as i64,
+        })
+    }
+
+    async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
+        if let Some(id) = key.and_then(parse_key) {
+            self.store
+                .delete(&id)
+                .await
+                .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+        }
+        Ok(vec![ClientChange::RemoveCookie { name: SID_COOKIE }])
+    }
+}
