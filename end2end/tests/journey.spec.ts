@@ -90,6 +90,6 @@ test("a tampered session cookie starts a fresh session with a notice", async ({ 
   const flipped = value.slice(0, 20) + (value[20] === "A" ? "B" : "A") + value.slice(21);
   await context.addCookies([{ name: "session", value: flipped, url: baseURL! }]);
   await page.reload();
-  await expect(page.getByRole("status")).toContainText("could not be read");
+  await expect(page.locator("[data-notice=session_invalid]")).toContainText("could not be read");
   await expect(shop.cartCount).toHaveText("0");
 });

@@ -80,7 +80,7 @@ pub async fn authenticate(
         Some((id, username, _)) if verified => Ok(SessionUser { id, username }),
         _ => Err(AppError::new(
             ErrorCode::InvalidCredentials,
-            "wrong username or password",
+            "Wrong username or password.",
         )),
     }
 }

@@ -144,7 +144,7 @@ pub async fn log_in(
     if username.is_empty() || username.len() > 64 || password.len() > 256 {
         return Err(AppError::new(
             ErrorCode::InvalidCredentials,
-            "wrong username or password",
+            "Wrong username or password.",
         ));
     }
     let user = accounts::authenticate(&shop.pool, username, password).await?;
