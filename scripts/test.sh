@@ -21,14 +21,21 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (browser side, wasm32)"
 cargo clippy -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-step "Rust unit and integration tests"
+# Building the integration tests also builds target/debug/server: the Playwright suite runs
+# that binary, so the server is compiled once (a `cargo leptos build` of the server would
+# compile Leptos again under different environment variables).
+step "Rust unit and integration tests (and the server binary)"
 cargo test --workspace
+if [[ ! -x target/debug/server ]]; then
+  echo "error: cargo test did not leave target/debug/server" >&2
+  exit 1
+fi
 
-step "cargo leptos build (server binary and WebAssembly bundle)"
-cargo leptos build
+step "cargo leptos build --frontend-only (WebAssembly bundle, CSS, assets)"
+cargo leptos build --frontend-only
 
 step "Playwright end-to-end tests in Chromium"
 rm -rf target/e2e-data
-(cd end2end && npx playwright test)
+(cd end2end && E2E_SERVER_BIN=target/debug/server npx playwright test)
 
 step "all tests passed in $((SECONDS - started)) s"
