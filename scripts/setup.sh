@@ -40,11 +40,16 @@ if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.j
   (cd end2end && npm ci --no-audit --no-fund)
 fi
 
+# Debian packages, installed only when missing: Redis for the app, and for the tests
+# Chromium and PostgreSQL.
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
 if $want_test_tools; then
-  chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}"
-  if [[ ! -x "$chromium_path" ]]; then
-    step "installing Chromium from Debian's packages"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  fi
+  [[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]] || missing+=(chromium)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+fi
+if (( ${#missing[@]} )); then
+  step "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi

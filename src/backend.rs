@@ -29,6 +29,8 @@ pub struct Loaded {
     pub key: Option<SessionKey>,
     /// Unix seconds at which this copy expires unless saved again.
     pub expires_at: i64,
+    /// What the client must change although nothing was saved (a token refreshed in passing).
+    pub client: Vec<ClientChange>,
 }
 
 /// The result of a save: where the session now is and what the client must carry.
@@ -55,6 +57,8 @@ pub enum ClientChange {
     /// A value the client must send back itself where cookies do not carry it (a Bearer token,
     /// a URL token).
     Credential(String),
+    /// A refresh token for clients that keep their own tokens (API clients).
+    RefreshToken(String),
 }
 
 /// Why a request's session could not be loaded. Expired and invalid sessions are served as a
@@ -67,6 +71,10 @@ pub enum LoadError {
     Invalid(&'static str),
     #[error("the session store is unavailable: {0}")]
     Unavailable(String),
+    /// A credential the client presented itself (a Bearer token) is bad: the request is refused
+    /// rather than quietly served as a guest.
+    #[error("the presented credential is {}", if *.expired { "expired" } else { "invalid" })]
+    Rejected { expired: bool },
 }
 
 /// Why a save or destroy failed.
@@ -80,11 +88,29 @@ pub enum BackendError {
     Encode(String),
 }
 
+/// Whether a store answers right now, or why not.
+#[async_trait]
+pub trait Availability: Send + Sync + 'static {
+    /// Cheap enough for every request; may lag a moment behind reality.
+    async fn check(&self) -> Result<(), String>;
+
+    /// A round trip to the store, for health checks.
+    async fn probe(&self) -> Result<(), String> {
+        self.check().await
+    }
+}
+
 /// One way of keeping a session. Object safe, so the registry holds `Arc<dyn SessionBackend>`
 /// and the strategy is chosen per request.
 #[async_trait]
 pub trait SessionBackend: Send + Sync + 'static {
     fn strategy(&self) -> Strategy;
+
+    /// Whether the request carries this strategy's own credential where no other strategy's
+    /// could be (a Bearer token, a signed URL parameter): then it picks the strategy by itself.
+    fn recognizes(&self, _request: &Parts) -> bool {
+        false
+    }
 
     /// Finds the session the request carries: `Ok(None)` when it carries none.
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError>;
@@ -101,4 +127,25 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// Ends the session: deletes or revokes the server copy under `key`, if any, and returns
     /// what the client must forget. With no key it only clears the client.
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError>;
+
+    /// Trades a refresh token for a new credential. Only strategies with refresh tokens (JWT)
+    /// support it.
+    async fn refresh(
+        &self,
+        _access_token: &str,
+        _refresh_token: &str,
+    ) -> Result<Loaded, LoadError> {
+        Err(LoadError::Invalid("this strategy has no refresh tokens"))
+    }
+
+    /// Whether the backend's stores answer right now, or why not: the cheap check made before
+    /// every request.
+    async fn availability(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// A round trip to the backend's stores, for health checks.
+    async fn probe(&self) -> Result<(), String> {
+        self.availability().await
+    }
 }

@@ -92,6 +92,7 @@ impl SessionBackend for CookieBackend {
             data: payload.session,
             key: None,
             expires_at: payload.exp,
+            client: Vec::new(),
         }))
     }
 

@@ -1,6 +1,9 @@
 //! The session layer's errors, for the application to map onto its HTTP error shape.
 
-use crate::{backend::BackendError, strategy::Strategy, strategy::UnknownStrategy};
+use crate::{
+    backend::{BackendError, LoadError},
+    strategy::{Strategy, UnknownStrategy},
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
@@ -10,6 +13,9 @@ pub enum SessionError {
     Unavailable { strategy: Strategy, reason: String },
     #[error("the session needs a {bytes}-byte cookie but browsers keep at most {limit} bytes")]
     CookieTooLarge { bytes: usize, limit: usize },
+    /// The client's own credential (a Bearer token, a refresh token) was refused.
+    #[error("the credential is {}", if *.expired { "expired" } else { "invalid or revoked" })]
+    Rejected { expired: bool },
     #[error("the session could not be stored: {0}")]
     Internal(String),
 }
@@ -21,6 +27,19 @@ impl SessionError {
             BackendError::Unavailable(reason) => Self::Unavailable { strategy, reason },
             BackendError::TooLarge { bytes, limit } => Self::CookieTooLarge { bytes, limit },
             BackendError::Encode(reason) => Self::Internal(reason),
+        }
+    }
+
+    /// Attributes a load failure that refuses the request to the strategy it happened in.
+    pub fn from_load(strategy: Strategy, error: LoadError) -> Self {
+        match error {
+            LoadError::Unavailable(reason) => Self::Unavailable { strategy, reason },
+            LoadError::Expired | LoadError::Rejected { expired: true } => {
+                Self::Rejected { expired: true }
+            }
+            LoadError::Invalid(_) | LoadError::Rejected { expired: false } => {
+                Self::Rejected { expired: false }
+            }
         }
     }
 }

@@ -15,7 +15,11 @@ use axum::{
     response::Response,
 };
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use http::{header::SET_COOKIE, request::Parts, HeaderMap, HeaderValue};
+use http::{
+    header::{CACHE_CONTROL, REFERRER_POLICY, SET_COOKIE},
+    request::Parts,
+    HeaderMap, HeaderValue,
+};
 use std::{collections::BTreeMap, time::Duration};
 
 /// The request header that picks a strategy (API clients).
@@ -52,6 +56,12 @@ pub async fn session_layer(
         tracing::warn!(%error, "session could not be stored after the handler");
         return (layer.reject)(error);
     }
+    if session.strategy().properties().credential_in_url {
+        // The page's URLs hold the session: keep them out of Referer headers and caches.
+        let headers = response.headers_mut();
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     write_client_update(
         response.headers_mut(),
         session.take_client_update(),
@@ -60,7 +70,8 @@ pub async fn session_layer(
     response
 }
 
-/// The strategy a request asks for: the header, else the cookie, else the default. An unknown
+/// The strategy a request asks for: the header, else the strategy whose own credential the
+/// request carries (a Bearer token, a URL token), else the cookie, else the default. An unknown
 /// id in the header is an error; in the cookie it is stale and ignored.
 pub fn requested_strategy(
     registry: &SessionRegistry,
@@ -69,6 +80,9 @@ pub fn requested_strategy(
     if let Some(header) = request.headers.get(STRATEGY_HEADER) {
         let id = header.to_str().unwrap_or_default();
         return Ok(id.parse::<Strategy>()?);
+    }
+    if let Some(strategy) = registry.recognizing(request) {
+        return Ok(strategy);
     }
     Ok(request_cookie(request, STRATEGY_COOKIE)
         .and_then(|id| id.parse().ok())
@@ -83,6 +97,10 @@ pub async fn open_session(
 ) -> Result<Session, SessionError> {
     let strategy = requested_strategy(registry, request)?;
     let backend = registry.get(strategy)?;
+    backend
+        .availability()
+        .await
+        .map_err(|reason| SessionError::Unavailable { strategy, reason })?;
     let (loaded, notice) = match backend.load(request).await {
         Ok(loaded) => (loaded, None),
         Err(LoadError::Expired) => (None, Some(Notice::SessionExpired)),
@@ -90,8 +108,8 @@ pub async fn open_session(
             tracing::info!(%strategy, reason, "serving a fresh guest for an invalid session");
             (None, Some(Notice::SessionInvalid))
         }
-        Err(LoadError::Unavailable(reason)) => {
-            return Err(SessionError::Unavailable { strategy, reason })
+        Err(error @ (LoadError::Unavailable(_) | LoadError::Rejected { .. })) => {
+            return Err(SessionError::from_load(strategy, error))
         }
     };
     let session = Session::new(registry.clone(), strategy, loaded, notice);
@@ -129,7 +147,7 @@ pub fn write_client_update(headers: &mut HeaderMap, update: ClientUpdate, secure
                     );
                 }
             }
-            ClientChange::Credential(_) => {}
+            ClientChange::Credential(_) | ClientChange::RefreshToken(_) => {}
         }
     }
     if let Some(strategy) = update.switched_to {

@@ -6,12 +6,18 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod cache_aside;
 pub mod cookie;
 pub mod data;
 pub mod error;
+pub mod jwt;
 pub mod layer;
+pub mod redis_store;
 pub mod registry;
+pub mod revocation;
 pub mod session;
+pub mod signed_url;
+pub mod sql_store;
 pub mod store;
 pub mod strategy;
 pub mod transport;

@@ -38,8 +38,24 @@ impl SessionRegistry {
             })
     }
 
+    /// The strategy whose own credential the request carries (a Bearer token, a URL token).
+    pub fn recognizing(&self, request: &http::request::Parts) -> Option<Strategy> {
+        self.backends
+            .iter()
+            .find(|(_, backend)| backend.recognizes(request))
+            .map(|(strategy, _)| *strategy)
+    }
+
     /// The strategies that have a backend, in display order.
     pub fn strategies(&self) -> impl Iterator<Item = Strategy> + '_ {
         self.backends.keys().copied()
+    }
+
+    /// Whether `strategy` can serve requests right now, or why not (a round trip to its stores).
+    pub async fn availability(&self, strategy: Strategy) -> Result<(), String> {
+        match self.backends.get(&strategy) {
+            Some(backend) => backend.probe().await,
+            None => Err("not configured on this server".into()),
+        }
     }
 }

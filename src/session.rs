@@ -44,6 +44,7 @@ struct State {
     expires_at: Option<i64>,
     notice: Option<Notice>,
     credential: Option<String>,
+    refresh_token: Option<String>,
     dirty: bool,
     rotate: bool,
     client: Vec<ClientChange>,
@@ -64,22 +65,29 @@ impl Session {
         loaded: Option<Loaded>,
         notice: Option<Notice>,
     ) -> Self {
-        let (data, key, expires_at) = match loaded {
-            Some(loaded) => (loaded.data, loaded.key, Some(loaded.expires_at)),
-            None => (SessionData::guest(), None, None),
+        let (data, key, expires_at, client) = match loaded {
+            Some(loaded) => (
+                loaded.data,
+                loaded.key,
+                Some(loaded.expires_at),
+                loaded.client,
+            ),
+            None => (SessionData::guest(), None, None, Vec::new()),
         };
-        let state = State {
+        let mut state = State {
             strategy,
             data,
             key,
             expires_at,
             notice,
             credential: None,
+            refresh_token: None,
             dirty: false,
             rotate: false,
             client: Vec::new(),
             switched: false,
         };
+        state.receive(client);
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -119,6 +127,11 @@ impl Session {
     /// What the client must send back itself (a Bearer token, a URL token), if anything.
     pub fn credential(&self) -> Option<String> {
         self.state().credential.clone()
+    }
+
+    /// A refresh token issued by this request, for clients that keep their own tokens.
+    pub fn refresh_token(&self) -> Option<String> {
+        self.state().refresh_token.clone()
     }
 
     /// The backend's key for this session (a store id), if it has one.
@@ -191,6 +204,7 @@ impl Session {
         state.key = None;
         state.expires_at = None;
         state.credential = None;
+        state.refresh_token = None;
         state.dirty = false;
         state.rotate = false;
         state.client.extend(changes);
@@ -241,14 +255,40 @@ impl Session {
             Some(saved) => {
                 state.key = saved.key;
                 state.expires_at = Some(saved.expires_at);
-                state.take_credential(&saved.client);
-                state.client.extend(saved.client);
+                state.receive(saved.client);
             }
             None => {
                 state.key = None;
                 state.expires_at = None;
             }
         }
+        Ok(())
+    }
+
+    /// Trades a refresh token (and the access token it belongs with, expired or not) for new
+    /// ones, replacing this request's session with the refreshed one.
+    pub async fn refresh(
+        &self,
+        strategy: Strategy,
+        access_token: &str,
+        refresh_token: &str,
+    ) -> Result<(), SessionError> {
+        let _io = self.inner.io.lock().await;
+        let backend = self.inner.registry.get(strategy)?;
+        let loaded = backend
+            .refresh(access_token, refresh_token)
+            .await
+            .map_err(|error| SessionError::from_load(strategy, error))?;
+        let mut state = self.state();
+        state.switched = state.strategy != strategy;
+        state.strategy = strategy;
+        state.data = loaded.data;
+        state.key = loaded.key;
+        state.expires_at = Some(loaded.expires_at);
+        state.notice = None;
+        state.dirty = false;
+        state.rotate = false;
+        state.receive(loaded.client);
         Ok(())
     }
 
@@ -280,8 +320,7 @@ impl Session {
         state.expires_at = Some(saved.expires_at);
         state.dirty = false;
         state.rotate = false;
-        state.take_credential(&saved.client);
-        state.client.extend(saved.client);
+        state.receive(saved.client);
         Ok(())
     }
 
@@ -301,12 +340,16 @@ impl Session {
 }
 
 impl State {
-    fn take_credential(&mut self, changes: &[ClientChange]) {
-        if let Some(credential) = changes.iter().find_map(|change| match change {
-            ClientChange::Credential(value) => Some(value.clone()),
-            _ => None,
-        }) {
-            self.credential = Some(credential);
+    /// Takes in what a backend told the client: credentials are remembered for the response
+    /// body, everything is queued for the layer.
+    fn receive(&mut self, changes: Vec<ClientChange>) {
+        for change in &changes {
+            match change {
+                ClientChange::Credential(value) => self.credential = Some(value.clone()),
+                ClientChange::RefreshToken(value) => self.refresh_token = Some(value.clone()),
+                ClientChange::SetCookie { .. } | ClientChange::RemoveCookie { .. } => {}
+            }
         }
+        self.client.extend(changes);
     }
 }

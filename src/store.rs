@@ -5,7 +5,10 @@
 //! per request; the gain is a tiny cookie and sessions that can be revoked at once.
 
 use crate::{
-    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    backend::{
+        Availability, BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend,
+        SessionKey,
+    },
     data::{now_unix, SessionData, FORMAT},
     strategy::Strategy,
     transport::request_cookie,
@@ -30,6 +33,7 @@ pub struct StoreBackend {
     strategy: Strategy,
     store: Arc<dyn SessionStore>,
     ttl: Duration,
+    availability: Option<Arc<dyn Availability>>,
 }
 
 impl StoreBackend {
@@ -39,7 +43,15 @@ impl StoreBackend {
             strategy,
             store,
             ttl,
+            availability: None,
         }
+    }
+
+    /// Checks `availability` before every request so that a store that is down answers
+    /// `strategy_unavailable` at once instead of after a timeout.
+    pub fn with_availability(mut self, availability: Arc<dyn Availability>) -> Self {
+        self.availability = Some(availability);
+        self
     }
 
     fn record(&self, id: Id, data: &SessionData) -> Result<Record, BackendError> {
@@ -75,10 +87,25 @@ impl SessionBackend for StoreBackend {
         self.strategy
     }
 
+    async fn availability(&self) -> Result<(), String> {
+        match &self.availability {
+            Some(availability) => availability.check().await,
+            None => Ok(()),
+        }
+    }
+
+    async fn probe(&self) -> Result<(), String> {
+        match &self.availability {
+            Some(availability) => availability.probe().await,
+            None => Ok(()),
+        }
+    }
+
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
         let Some(raw) = request_cookie(request, SID_COOKIE) else {
             return Ok(None);
         };
+        self.availability().await.map_err(LoadError::Unavailable)?;
         let id = Id::from_str(&raw).map_err(|_| LoadError::Invalid("malformed session id"))?;
         let record = self
             .store
@@ -102,6 +129,7 @@ impl SessionBackend for StoreBackend {
             data,
             key: Some(SessionKey(id.to_string())),
             expires_at: record.expiry_date.unix_timestamp(),
+            client: Vec::new(),
         }))
     }
 
@@ -111,6 +139,9 @@ impl SessionBackend for StoreBackend {
         key: Option<&SessionKey>,
         rotate: bool,
     ) -> Result<Saved, BackendError> {
+        self.availability()
+            .await
+            .map_err(BackendError::Unavailable)?;
         let existing = key.and_then(parse_key);
         let record = match existing {
             Some(id) if !rotate => {
@@ -146,6 +177,9 @@ impl SessionBackend for StoreBackend {
 
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
         if let Some(id) = key.and_then(parse_key) {
+            self.availability()
+                .await
+                .map_err(BackendError::Unavailable)?;
             self.store
                 .delete(&id)
                 .await

@@ -26,6 +26,8 @@ pub struct StrategyProperties {
     pub survives_restart: bool,
     pub shared_across_instances: bool,
     pub revocable: bool,
+    /// The credential travels in URLs, so pages must not leak them (Referer, caches).
+    pub credential_in_url: bool,
 }
 
 impl Strategy {
@@ -54,6 +56,7 @@ impl Strategy {
                 survives_restart: false,
                 shared_across_instances: false,
                 revocable: true,
+                credential_in_url: false,
             },
             Strategy::Cookie => StrategyProperties {
                 id: "cookie",
@@ -64,6 +67,7 @@ impl Strategy {
                 survives_restart: true,
                 shared_across_instances: true,
                 revocable: false,
+                credential_in_url: false,
             },
             Strategy::Jwt => StrategyProperties {
                 id: "jwt",
@@ -74,6 +78,7 @@ impl Strategy {
                 survives_restart: true,
                 shared_across_instances: true,
                 revocable: false,
+                credential_in_url: false,
             },
             Strategy::Redis => StrategyProperties {
                 id: "redis",
@@ -83,6 +88,7 @@ impl Strategy {
                 survives_restart: true,
                 shared_across_instances: true,
                 revocable: true,
+                credential_in_url: false,
             },
             Strategy::Sql => StrategyProperties {
                 id: "sql",
@@ -92,6 +98,7 @@ impl Strategy {
                 survives_restart: true,
                 shared_across_instances: true,
                 revocable: true,
+                credential_in_url: false,
             },
             Strategy::CacheAside => StrategyProperties {
                 id: "cache-aside",
@@ -101,6 +108,7 @@ impl Strategy {
                 survives_restart: true,
                 shared_across_instances: true,
                 revocable: true,
+                credential_in_url: false,
             },
             Strategy::SignedUrl => StrategyProperties {
                 id: "signed-url",
@@ -110,6 +118,7 @@ impl Strategy {
                 survives_restart: true,
                 shared_across_instances: true,
                 revocable: true,
+                credential_in_url: true,
             },
         }
     }

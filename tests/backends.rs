@@ -4,15 +4,57 @@
 use axum_extra::extract::cookie::Key;
 use http::{header::COOKIE, request::Parts, Request};
 use session_strategies::{
-    cookie::CookieBackend, layer::open_session, store::StoreBackend, ClientChange, Notice,
-    ProductId, Quantity, SessionBackend, SessionData, SessionRegistry, SessionUser, Strategy,
+    cache_aside::CacheAsideStore,
+    cookie::CookieBackend,
+    jwt::{JwtBackend, JwtSettings, SigningKey},
+    layer::open_session,
+    redis_store::RedisConnection,
+    revocation::SqlRevocations,
+    signed_url::{SignedUrlBackend, UrlSigner, URL_PARAM},
+    sql_store,
+    store::StoreBackend,
+    ClientChange, Notice, ProductId, Quantity, SessionBackend, SessionData, SessionRegistry,
+    SessionUser, Strategy,
 };
 use std::{sync::Arc, time::Duration};
-use tower_sessions::MemoryStore;
+use tower_sessions::{MemoryStore, SessionStore};
 
 const TTL: Duration = Duration::from_secs(1800);
 
-fn memory(ttl: Duration) -> Arc<dyn SessionBackend> {
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A fresh SQLite file (kept until the process ends) with the server's migrations applied.
+async fn sqlite_url() -> String {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::migrate!("./server/migrations/sqlite")
+        .run(&pool)
+        .await
+        .unwrap();
+    url
+}
+
+async fn redis(database: u8) -> RedisConnection {
+    let connection = RedisConnection::start(&redis_url(), database).unwrap();
+    assert!(
+        connection
+            .wait_until_connected(Duration::from_secs(5))
+            .await,
+        "these tests need Redis at {} (scripts/test.sh starts one)",
+        redis_url()
+    );
+    connection
+}
+
+async fn sql_sessions() -> Arc<dyn SessionStore> {
+    sql_store::connect(&sqlite_url().await).await.unwrap()
+}
+
+async fn memory(ttl: Duration) -> Arc<dyn SessionBackend> {
     Arc::new(StoreBackend::new(
         Strategy::Memory,
         Arc::new(MemoryStore::default()),
@@ -20,36 +62,129 @@ fn memory(ttl: Duration) -> Arc<dyn SessionBackend> {
     ))
 }
 
-fn cookie(ttl: Duration) -> Arc<dyn SessionBackend> {
+async fn cookie(ttl: Duration) -> Arc<dyn SessionBackend> {
     Arc::new(CookieBackend::new(Key::generate(), ttl))
 }
 
-/// A request for `strategy` carrying `cookies` (name, value).
-fn request(strategy: Strategy, cookies: &[(&str, String)]) -> Parts {
-    let header = cookies
+fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
+    JwtSettings {
+        keys,
+        issuer: "test-issuer".into(),
+        audience: "test-audience".into(),
+        access_ttl: ttl,
+        refresh_ttl: ttl,
+    }
+}
+
+fn key(kid: &str, byte: u8) -> SigningKey {
+    SigningKey::new(kid, vec![byte; 32]).unwrap()
+}
+
+async fn ledger() -> SqlRevocations {
+    sqlx::any::install_default_drivers();
+    SqlRevocations::new(sqlx::AnyPool::connect(&sqlite_url().await).await.unwrap())
+}
+
+async fn jwt(ttl: Duration) -> Arc<dyn SessionBackend> {
+    Arc::new(
+        JwtBackend::new(
+            jwt_settings(ttl, vec![key("k1", 7)]),
+            Arc::new(ledger().await),
+        )
+        .unwrap(),
+    )
+}
+
+async fn redis_backend(ttl: Duration) -> Arc<dyn SessionBackend> {
+    let connection = redis(0).await;
+    Arc::new(
+        StoreBackend::new(Strategy::Redis, connection.session_store(), ttl)
+            .with_availability(Arc::new(connection)),
+    )
+}
+
+async fn sql(ttl: Duration) -> Arc<dyn SessionBackend> {
+    Arc::new(StoreBackend::new(Strategy::Sql, sql_sessions().await, ttl))
+}
+
+async fn cache_aside(ttl: Duration) -> Arc<dyn SessionBackend> {
+    Arc::new(StoreBackend::new(
+        Strategy::CacheAside,
+        Arc::new(CacheAsideStore::new(redis(1).await, sql_sessions().await)),
+        ttl,
+    ))
+}
+
+async fn signed_url(ttl: Duration) -> Arc<dyn SessionBackend> {
+    Arc::new(SignedUrlBackend::new(
+        UrlSigner::new(&[9; 32]),
+        sql_sessions().await,
+        ttl,
+    ))
+}
+
+/// What the client holds after some responses: cookies, and a URL token where the strategy
+/// puts one there.
+#[derive(Clone, Debug, Default)]
+struct ClientState {
+    cookies: Vec<(&'static str, String)>,
+    url_token: Option<String>,
+}
+
+impl ClientState {
+    fn after(strategy: Strategy, changes: &[ClientChange]) -> Self {
+        let mut state = Self::default();
+        for change in changes {
+            match change {
+                ClientChange::SetCookie { name, value, .. } => {
+                    state.cookies.push((*name, value.clone()))
+                }
+                ClientChange::Credential(value) if strategy.properties().credential_in_url => {
+                    state.url_token = Some(value.clone())
+                }
+                _ => {}
+            }
+        }
+        state
+    }
+
+    /// The credential a tamper test attacks: the URL token, else the first cookie.
+    fn primary(&self) -> String {
+        self.url_token
+            .clone()
+            .unwrap_or_else(|| self.cookies[0].1.clone())
+    }
+
+    fn with_primary(&self, value: String) -> Self {
+        let mut state = self.clone();
+        match &mut state.url_token {
+            Some(token) => *token = value,
+            None => state.cookies[0].1 = value,
+        }
+        state
+    }
+}
+
+/// A request for `strategy` carrying `client`'s credentials.
+fn request(strategy: Strategy, client: &ClientState) -> Parts {
+    let header = client
+        .cookies
         .iter()
         .map(|(name, value)| format!("{name}={value}"))
         .chain([format!("strategy={strategy}")])
         .collect::<Vec<_>>()
         .join("; ");
+    let uri = match &client.url_token {
+        Some(token) => format!("/?{URL_PARAM}={token}"),
+        None => "/".to_owned(),
+    };
     let (parts, ()) = Request::builder()
-        .uri("/")
+        .uri(uri)
         .header(COOKIE, header)
         .body(())
         .unwrap()
         .into_parts();
     parts
-}
-
-/// The cookies a save told the client to keep.
-fn cookies_of(changes: &[ClientChange]) -> Vec<(&str, String)> {
-    changes
-        .iter()
-        .filter_map(|change| match change {
-            ClientChange::SetCookie { name, value, .. } => Some((*name, value.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn sample() -> SessionData {
@@ -70,17 +205,17 @@ macro_rules! conformance {
         mod $name {
             use super::*;
 
-            fn backend() -> Arc<dyn SessionBackend> {
-                $make(TTL)
+            async fn backend() -> Arc<dyn SessionBackend> {
+                $make(TTL).await
             }
 
             async fn notice_for(
                 backend: Arc<dyn SessionBackend>,
-                cookies: &[(&str, String)],
+                client: &ClientState,
             ) -> (Option<Notice>, SessionData) {
                 let strategy = backend.strategy();
                 let registry = SessionRegistry::new(strategy, vec![backend]);
-                let session = open_session(&registry, &request(strategy, cookies))
+                let session = open_session(&registry, &request(strategy, client))
                     .await
                     .expect("an invalid credential is never an error");
                 (session.notice(), session.data())
@@ -88,11 +223,13 @@ macro_rules! conformance {
 
             #[tokio::test]
             async fn a_saved_session_loads_back_equal() {
-                let backend = backend();
+                let backend = backend().await;
+                let strategy = backend.strategy();
                 let data = sample();
                 let saved = backend.save(&data, None, false).await.unwrap();
+                let client = ClientState::after(strategy, &saved.client);
                 let loaded = backend
-                    .load(&request(backend.strategy(), &cookies_of(&saved.client)))
+                    .load(&request(strategy, &client))
                     .await
                     .unwrap()
                     .expect("a session");
@@ -103,35 +240,44 @@ macro_rules! conformance {
 
             #[tokio::test]
             async fn a_request_without_credentials_loads_nothing() {
-                let backend = backend();
+                let backend = backend().await;
+                let strategy = backend.strategy();
                 assert_eq!(
-                    backend.load(&request(backend.strategy(), &[])).await,
+                    backend
+                        .load(&request(strategy, &ClientState::default()))
+                        .await,
                     Ok(None)
                 );
             }
 
             #[tokio::test]
-            async fn every_flipped_byte_of_the_cookie_loads_as_a_fresh_guest() {
-                let backend = backend();
+            async fn every_flipped_byte_of_the_credential_loads_as_a_fresh_guest() {
+                let backend = backend().await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let (name, value) = cookies_of(&saved.client).remove(0);
+                let client = ClientState::after(backend.strategy(), &saved.client);
+                let value = client.primary();
                 let bytes = value.as_bytes();
                 for index in 0..bytes.len() {
                     let mut tampered = bytes.to_vec();
-                    // Stay within the cookie alphabet so the header still parses.
+                    // Stay within the credential's alphabet so the request still parses.
                     tampered[index] = if tampered[index] == b'A' { b'B' } else { b'A' };
-                    let tampered = String::from_utf8(tampered).unwrap();
-                    let (notice, data) = notice_for(backend.clone(), &[(name, tampered)]).await;
-                    assert_eq!(notice, Some(Notice::SessionInvalid), "byte {index}");
+                    let tampered = client.with_primary(String::from_utf8(tampered).unwrap());
+                    let (notice, data) = notice_for(backend.clone(), &tampered).await;
+                    assert_eq!(
+                        notice,
+                        Some(Notice::SessionInvalid),
+                        "byte {index} of {value}"
+                    );
                     assert!(data.is_blank());
                 }
             }
 
             #[tokio::test]
-            async fn a_truncated_or_garbage_cookie_loads_as_a_fresh_guest() {
-                let backend = backend();
+            async fn a_truncated_or_garbage_credential_loads_as_a_fresh_guest() {
+                let backend = backend().await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let (name, value) = cookies_of(&saved.client).remove(0);
+                let client = ClientState::after(backend.strategy(), &saved.client);
+                let value = client.primary();
                 for bad in [
                     value[..value.len() / 2].to_owned(),
                     value[..1].to_owned(),
@@ -139,7 +285,8 @@ macro_rules! conformance {
                     "%%%%".to_owned(),
                     "A".repeat(5000),
                 ] {
-                    let (notice, data) = notice_for(backend.clone(), &[(name, bad)]).await;
+                    let (notice, data) =
+                        notice_for(backend.clone(), &client.with_primary(bad)).await;
                     assert_eq!(notice, Some(Notice::SessionInvalid));
                     assert!(data.is_blank());
                 }
@@ -147,36 +294,37 @@ macro_rules! conformance {
 
             #[tokio::test]
             async fn a_destroyed_session_no_longer_loads() {
-                let backend = backend();
+                let backend = backend().await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let cookies = cookies_of(&saved.client);
-                let forget = backend.destroy(saved.key.as_ref()).await.unwrap();
-                assert!(forget
-                    .iter()
-                    .any(|change| matches!(change, ClientChange::RemoveCookie { .. })));
+                let client = ClientState::after(backend.strategy(), &saved.client);
+                backend.destroy(saved.key.as_ref()).await.unwrap();
                 if saved.key.is_some() {
-                    // Server copies are really gone, not only forgotten by this client.
-                    let (notice, _) = notice_for(backend.clone(), &cookies).await;
+                    // Server copies are really gone or revoked, not only forgotten by the client.
+                    let (notice, data) = notice_for(backend.clone(), &client).await;
                     assert_eq!(notice, Some(Notice::SessionInvalid));
+                    assert!(data.is_blank());
                 }
             }
 
             #[tokio::test]
             async fn rotation_issues_a_new_credential_and_retires_the_old_key() {
-                let backend = backend();
+                let backend = backend().await;
+                let strategy = backend.strategy();
                 let first = backend.save(&sample(), None, false).await.unwrap();
                 let second = backend
                     .save(&sample(), first.key.as_ref(), true)
                     .await
                     .unwrap();
-                assert_ne!(cookies_of(&first.client), cookies_of(&second.client));
+                let old = ClientState::after(strategy, &first.client);
+                let new = ClientState::after(strategy, &second.client);
+                assert_ne!(old.primary(), new.primary());
                 if first.key.is_some() {
                     assert_ne!(first.key, second.key);
-                    let (notice, _) = notice_for(backend.clone(), &cookies_of(&first.client)).await;
+                    let (notice, _) = notice_for(backend.clone(), &old).await;
                     assert_eq!(notice, Some(Notice::SessionInvalid));
                 }
                 let loaded = backend
-                    .load(&request(backend.strategy(), &cookies_of(&second.client)))
+                    .load(&request(strategy, &new))
                     .await
                     .unwrap()
                     .unwrap();
@@ -185,9 +333,10 @@ macro_rules! conformance {
 
             #[tokio::test]
             async fn an_expired_session_loads_as_a_fresh_guest() {
-                let backend = $make(Duration::ZERO);
+                let backend = $make(Duration::ZERO).await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let (notice, data) = notice_for(backend, &cookies_of(&saved.client)).await;
+                let client = ClientState::after(backend.strategy(), &saved.client);
+                let (notice, data) = notice_for(backend, &client).await;
                 assert!(notice.is_some());
                 assert!(data.is_blank());
             }
@@ -197,14 +346,22 @@ macro_rules! conformance {
 
 conformance!(memory_backend, memory);
 conformance!(cookie_backend, cookie);
+conformance!(jwt_backend, jwt);
+conformance!(redis_backend, redis_backend);
+conformance!(sql_backend, sql);
+conformance!(cache_aside_backend, cache_aside);
+conformance!(signed_url_backend, signed_url);
 
 #[tokio::test]
 async fn a_cookie_from_another_key_is_invalid() {
-    let ours = cookie(TTL);
-    let theirs = cookie(TTL);
+    let ours = cookie(TTL).await;
+    let theirs = cookie(TTL).await;
     let saved = theirs.save(&sample(), None, false).await.unwrap();
     let result = ours
-        .load(&request(Strategy::Cookie, &cookies_of(&saved.client)))
+        .load(&request(
+            Strategy::Cookie,
+            &ClientState::after(Strategy::Cookie, &saved.client),
+        ))
         .await;
     assert!(matches!(
         result,
@@ -214,7 +371,7 @@ async fn a_cookie_from_another_key_is_invalid() {
 
 #[tokio::test]
 async fn a_cart_too_big_for_a_cookie_is_refused_with_its_size() {
-    let backend = cookie(TTL);
+    let backend = cookie(TTL).await;
     let mut data = SessionData::guest();
     for id in 0..100 {
         data.add_item(
@@ -236,11 +393,11 @@ async fn a_cart_too_big_for_a_cookie_is_refused_with_its_size() {
 
 #[tokio::test]
 async fn switching_moves_user_and_cart_and_destroys_the_old_copy() {
-    let memory = memory(TTL);
-    let cookie = cookie(TTL);
+    let memory = memory(TTL).await;
+    let cookie = cookie(TTL).await;
     let registry = SessionRegistry::new(Strategy::Memory, vec![memory.clone(), cookie.clone()]);
     let saved = memory.save(&sample(), None, false).await.unwrap();
-    let old_cookies = cookies_of(&saved.client);
+    let old_cookies = ClientState::after(Strategy::Memory, &saved.client);
     let session = open_session(&registry, &request(Strategy::Memory, &old_cookies))
         .await
         .unwrap();
@@ -248,7 +405,7 @@ async fn switching_moves_user_and_cart_and_destroys_the_old_copy() {
     assert_eq!(session.strategy(), Strategy::Cookie);
     let update = session.take_client_update();
     assert_eq!(update.switched_to, Some(Strategy::Cookie));
-    let new_cookies = cookies_of(&update.changes);
+    let new_cookies = ClientState::after(Strategy::Cookie, &update.changes);
     let moved = cookie
         .load(&request(Strategy::Cookie, &new_cookies))
         .await
@@ -264,10 +421,13 @@ async fn switching_moves_user_and_cart_and_destroys_the_old_copy() {
 
 #[tokio::test]
 async fn a_failed_save_leaves_the_session_as_it_was() {
-    let registry = SessionRegistry::new(Strategy::Cookie, vec![cookie(TTL)]);
-    let session = open_session(&registry, &request(Strategy::Cookie, &[]))
-        .await
-        .unwrap();
+    let registry = SessionRegistry::new(Strategy::Cookie, vec![cookie(TTL).await]);
+    let session = open_session(
+        &registry,
+        &request(Strategy::Cookie, &ClientState::default()),
+    )
+    .await
+    .unwrap();
     let result: Result<(), session_strategies::SessionError> = session
         .change(|data| {
             data.user = Some(SessionUser {

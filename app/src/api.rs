@@ -58,6 +58,11 @@ mod ssr {
     /// Sends a result back: on success, a plain form post may be redirected to `success`; on
     /// failure it goes back to the form's page with `?error=code`, and a script gets the error
     /// with its status code.
+    /// What a page may see of the session.
+    pub fn browser(view: crate::model::SessionView) -> crate::model::SessionView {
+        crate::shop::cart::browser_view(view)
+    }
+
     pub fn respond<T>(result: Result<T, AppError>, success: Option<&str>) -> Result<T, AppError> {
         let Some(parts) = use_context::<Parts>() else {
             return result;
@@ -92,7 +97,7 @@ mod ssr {
 #[server(prefix = "/sfn", endpoint = "session")]
 pub async fn get_session() -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    Ok(crate::shop::cart::view(&shop, &session))
+    Ok(ssr::browser(crate::shop::cart::view(&shop, &session)))
 }
 
 #[server(prefix = "/sfn", endpoint = "products")]
@@ -104,55 +109,60 @@ pub async fn list_products() -> Result<Vec<Product>, AppError> {
 #[server(prefix = "/sfn", endpoint = "strategies")]
 pub async fn list_strategies() -> Result<Vec<StrategyInfo>, AppError> {
     let (shop, _) = ssr::context()?;
-    Ok(crate::shop::strategies::list(&shop))
+    Ok(crate::shop::strategies::list(&shop).await)
 }
 
 #[server(prefix = "/sfn", endpoint = "cart_add")]
 pub async fn add_to_cart(product_id: i64, quantity: i64) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::add_item(&shop, &session, product_id, quantity).await;
-    ssr::respond(result, None)
+    ssr::respond(result.map(ssr::browser), None)
 }
 
 #[server(prefix = "/sfn", endpoint = "cart_set")]
 pub async fn set_quantity(product_id: i64, quantity: i64) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::set_quantity(&shop, &session, product_id, quantity).await;
-    ssr::respond(result, None)
+    ssr::respond(result.map(ssr::browser), None)
 }
 
 #[server(prefix = "/sfn", endpoint = "cart_remove")]
 pub async fn remove_from_cart(product_id: i64) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::remove_item(&shop, &session, product_id).await;
-    ssr::respond(result, None)
+    ssr::respond(result.map(ssr::browser), None)
 }
 
 #[server(prefix = "/sfn", endpoint = "cart_empty")]
 pub async fn empty_cart() -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::empty_cart(&shop, &session).await;
-    ssr::respond(result, None)
+    ssr::respond(result.map(ssr::browser), None)
 }
 
 #[server(prefix = "/sfn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::log_in(&shop, &session, &username, &password).await;
-    ssr::respond(result, Some("/"))
+    ssr::respond(result.map(ssr::browser), Some("/"))
 }
 
 #[server(prefix = "/sfn", endpoint = "logout")]
 pub async fn logout() -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::log_out(&shop, &session).await;
-    ssr::respond(result, Some("/"))
+    ssr::respond(result.map(ssr::browser), Some("/"))
 }
 
 #[server(prefix = "/sfn", endpoint = "checkout")]
 pub async fn checkout() -> Result<CheckoutView, AppError> {
     let (shop, session) = ssr::context()?;
-    let result = crate::shop::orders::checkout(&shop, &session).await;
+    let result = crate::shop::orders::checkout(&shop, &session)
+        .await
+        .map(|mut checkout| {
+            checkout.session = ssr::browser(checkout.session);
+            checkout
+        });
     ssr::respond(result, Some("/orders"))
 }
 
@@ -166,5 +176,5 @@ pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
 pub async fn switch_strategy(strategy: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     let result = crate::shop::cart::switch_strategy(&shop, &session, &strategy).await;
-    ssr::respond(result, None)
+    ssr::respond(result.map(ssr::browser), None)
 }

@@ -138,6 +138,12 @@ mod ssr {
                 SessionError::CookieTooLarge { .. } => {
                     AppError::new(ErrorCode::CookieTooLarge, error.to_string())
                 }
+                SessionError::Rejected { expired: true } => {
+                    AppError::new(ErrorCode::SessionExpired, error.to_string())
+                }
+                SessionError::Rejected { expired: false } => {
+                    AppError::new(ErrorCode::SessionInvalid, error.to_string())
+                }
                 SessionError::Internal(_) => AppError::internal(error),
             }
         }

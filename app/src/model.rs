@@ -43,6 +43,9 @@ pub struct SessionView {
     /// RFC 3339, or null while nothing is stored.
     pub expires_at: Option<String>,
     pub credential: Option<String>,
+    /// A new refresh token (JWT, API clients only): present right after login or a refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// `session_expired` or `session_invalid` when the request's session could not be used.
     pub notice: Option<String>,
 }

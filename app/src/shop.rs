@@ -10,7 +10,7 @@ pub mod strategies;
 use crate::error::AppError;
 use leptos::prelude::LeptosOptions;
 use session_strategies::{Session, SessionRegistry};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 
 pub use catalog::Catalog;
@@ -18,7 +18,7 @@ pub use catalog::Catalog;
 /// What every handler needs, shared by all requests.
 #[derive(Clone)]
 pub struct Shop {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub catalog: Catalog,
     pub registry: SessionRegistry,
     /// This instance's name, sent as `X-Instance`.

@@ -3,7 +3,7 @@
 
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
-use session_strategies::Strategy;
+use session_strategies::{jwt::SigningKey, signed_url::derive_secret, Strategy};
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// The secret that encrypts cookies. Never printed.
@@ -52,6 +52,11 @@ pub struct Config {
     pub session_ttl: Duration,
     /// `Secure` on every cookie; set `COOKIE_SECURE=true` behind HTTPS.
     pub secure_cookies: bool,
+    pub redis_url: String,
+    /// JWT signing keys, oldest first: `JWT_KEYS=kid:hex,kid:hex`, else one derived key.
+    pub jwt_keys: Vec<SigningKey>,
+    pub jwt_access_ttl: Duration,
+    pub jwt_refresh_ttl: Duration,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -87,14 +92,10 @@ impl Config {
             })?,
             None => Strategy::Memory,
         };
-        let session_ttl = match var("SESSION_TTL_SECONDS") {
-            Some(seconds) => {
-                Duration::from_secs(seconds.parse().map_err(|_| ConfigError::Invalid {
-                    name: "SESSION_TTL_SECONDS",
-                    reason: format!("{seconds:?} is not a number of seconds"),
-                })?)
-            }
-            None => Duration::from_secs(30 * 60),
+        let session_ttl = seconds("SESSION_TTL_SECONDS", 30 * 60)?;
+        let jwt_keys = match var("JWT_KEYS") {
+            Some(list) => parse_jwt_keys(&list)?,
+            None => vec![derived_jwt_key(&session_secret)],
         };
         Ok(Self {
             site_addr: leptos_options.site_addr,
@@ -107,8 +108,74 @@ impl Config {
             session_ttl,
             secure_cookies: var("COOKIE_SECURE")
                 .is_some_and(|value| value == "true" || value == "1"),
+            redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            jwt_keys,
+            jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
+            jwt_refresh_ttl: seconds("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600)?,
         })
     }
+}
+
+impl Config {
+    /// Defaults with a throwaway key and everything under `data_dir`: for tests and tools.
+    /// `REDIS_URL` is still read, so tests can point at their own Redis.
+    pub fn ephemeral(data_dir: PathBuf) -> Self {
+        let leptos_options = LeptosOptions::builder().output_name(OUTPUT_NAME).build();
+        let session_secret = SessionSecret::generate();
+        Self {
+            site_addr: leptos_options.site_addr,
+            leptos_options,
+            database_url: format!("sqlite://{}?mode=rwc", data_dir.join("shop.db").display()),
+            data_dir,
+            jwt_keys: vec![derived_jwt_key(&session_secret)],
+            session_secret,
+            instance_id: "test-1".into(),
+            default_strategy: Strategy::Memory,
+            session_ttl: Duration::from_secs(1800),
+            secure_cookies: false,
+            redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            jwt_access_ttl: Duration::from_secs(900),
+            jwt_refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+fn seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    match var(name) {
+        Some(value) => value
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| ConfigError::Invalid {
+                name,
+                reason: format!("{value:?} is not a number of seconds"),
+            }),
+        None => Ok(Duration::from_secs(default)),
+    }
+}
+
+/// `kid:hex,kid:hex`, oldest first; each key at least 32 bytes.
+pub fn parse_jwt_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "JWT_KEYS",
+        reason,
+    };
+    list.split(',')
+        .map(|entry| {
+            let (kid, hex_key) = entry
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| invalid("expected kid:hex entries separated by commas".into()))?;
+            let secret =
+                hex::decode(hex_key).map_err(|_| invalid(format!("key {kid} is not hex")))?;
+            SigningKey::new(kid, secret).map_err(|error| invalid(format!("key {kid}: {error}")))
+        })
+        .collect()
+}
+
+/// The one JWT key used when `JWT_KEYS` is unset, derived from the session key.
+pub fn derived_jwt_key(secret: &SessionSecret) -> SigningKey {
+    SigningKey::new("k1", derive_secret(secret.key().master(), "jwt"))
+        .unwrap_or_else(|_| unreachable!("a derived secret has 32 bytes"))
 }
 
 /// A key from 128 hex digits (64 bytes: 32 to sign, 32 to encrypt).
@@ -166,6 +233,16 @@ mod tests {
         assert!(parse_key("abcd").is_err());
         assert!(parse_key(&"zz".repeat(64)).is_err());
         assert!(parse_key(&"ab".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn jwt_keys_parse_in_order_and_refuse_short_ones() {
+        let keys =
+            parse_jwt_keys(&format!("old:{},new:{}", "11".repeat(32), "22".repeat(32))).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1].kid, "new");
+        assert!(parse_jwt_keys("short:abcd").is_err());
+        assert!(parse_jwt_keys("nokid").is_err());
     }
 
     #[test]

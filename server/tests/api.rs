@@ -1,167 +1,11 @@
 //! The JSON API through the real router (`oneshot`, no socket), with a real SQLite file per
 //! test and a cookie jar kept by hand, asserting on status, body and `Set-Cookie`.
 
-use axum::{body::Body, Router};
-use http::{header, HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
+mod common;
+
+use common::{cart_lines, Client};
+use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use server::{
-    config::{Config, SessionSecret, OUTPUT_NAME},
-    startup,
-};
-use session_strategies::Strategy;
-use std::{collections::BTreeMap, time::Duration};
-use tower::ServiceExt;
-
-struct Client {
-    app: Router,
-    cookies: BTreeMap<String, String>,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn error_code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("<none>")
-    }
-
-    fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|value| value.to_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
-impl Client {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut leptos_options = leptos::config::get_configuration(None)
-            .unwrap()
-            .leptos_options;
-        leptos_options.output_name = OUTPUT_NAME.into();
-        let config = Config {
-            site_addr: leptos_options.site_addr,
-            leptos_options,
-            data_dir: dir.path().to_owned(),
-            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display()),
-            session_secret: SessionSecret::generate(),
-            instance_id: "test-1".into(),
-            default_strategy: Strategy::Memory,
-            session_ttl: Duration::from_secs(1800),
-            secure_cookies: false,
-        };
-        let app = startup::build(config).await.unwrap();
-        Self {
-            app,
-            cookies: BTreeMap::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn send(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        self.send_raw(method, path, body.map(|b| b.to_string()), &[])
-            .await
-    }
-
-    async fn send_raw(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<String>,
-        extra_headers: &[(&str, &str)],
-    ) -> Reply {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(format!("/api/v1{path}"));
-        if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(header::COOKIE, cookie);
-        }
-        for (name, value) in extra_headers {
-            request = request.header(*name, *value);
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body)),
-            None => request.body(Body::empty()),
-        }
-        .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let reply = Reply {
-            status,
-            headers,
-            body,
-        };
-        for set_cookie in reply.set_cookies() {
-            let pair = set_cookie.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || set_cookie.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        reply
-    }
-
-    async fn login(&mut self, username: &str, password: &str) -> Reply {
-        self.send(
-            Method::POST,
-            "/login",
-            Some(json!({"username": username, "password": password})),
-        )
-        .await
-    }
-
-    async fn add(&mut self, product_id: i64, quantity: i64) -> Reply {
-        self.send(
-            Method::POST,
-            "/cart/items",
-            Some(json!({"product_id": product_id, "quantity": quantity})),
-        )
-        .await
-    }
-
-    async fn switch(&mut self, strategy: &str) -> Reply {
-        self.send(
-            Method::PUT,
-            "/session/strategy",
-            Some(json!({"strategy": strategy})),
-        )
-        .await
-    }
-}
-
-fn cart_lines(body: &Value) -> Vec<(i64, i64)> {
-    body["cart"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| {
-            (
-                item["product_id"].as_i64().unwrap(),
-                item["quantity"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn health_names_the_instance_and_the_strategies() {
@@ -191,7 +35,18 @@ async fn the_catalog_has_twelve_priced_products() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["memory", "cookie"]);
+    assert_eq!(
+        ids,
+        [
+            "memory",
+            "cookie",
+            "jwt",
+            "redis",
+            "sql",
+            "cache-aside",
+            "signed-url"
+        ]
+    );
 }
 
 #[tokio::test]

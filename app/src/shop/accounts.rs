@@ -6,7 +6,7 @@ use argon2::{
     Argon2,
 };
 use session_strategies::SessionUser;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::OnceLock;
 
 /// The demo users of API.md, created on first start.
@@ -17,9 +17,9 @@ pub const DEMO_USERS: [(&str, &str); 2] = [("alice", "wonderland"), ("bob", "bui
 static DUMMY_HASH: OnceLock<String> = OnceLock::new();
 
 /// Creates the demo users that are missing. Hashing runs off the async threads.
-pub async fn ensure_demo_users(pool: &SqlitePool) -> Result<(), AppError> {
+pub async fn ensure_demo_users(pool: &AnyPool) -> Result<(), AppError> {
     for (username, password) in DEMO_USERS {
-        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = ?")
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(pool)
             .await?;
@@ -29,11 +29,14 @@ pub async fn ensure_demo_users(pool: &SqlitePool) -> Result<(), AppError> {
         let hash = tokio::task::spawn_blocking(move || hash_password(password))
             .await
             .map_err(AppError::internal)??;
-        sqlx::query("INSERT OR IGNORE INTO users (username, password_hash) VALUES (?, ?)")
-            .bind(username)
-            .bind(hash)
-            .execute(pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO users (username, password_hash) VALUES ($1, $2) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .bind(hash)
+        .execute(pool)
+        .await?;
     }
     Ok(())
 }
@@ -48,12 +51,12 @@ fn hash_password(password: &str) -> Result<String, AppError> {
 
 /// The user with these credentials, or `invalid_credentials`.
 pub async fn authenticate(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     username: &str,
     password: &str,
 ) -> Result<SessionUser, AppError> {
     let row: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username = ?")
+        sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(pool)
             .await?;

@@ -42,6 +42,7 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
         cart,
         expires_at: session.expires_at().and_then(rfc3339),
         credential: session.credential(),
+        refresh_token: session.refresh_token(),
         notice: session.notice().map(|notice| {
             match notice {
                 Notice::SessionExpired => "session_expired",
@@ -154,6 +155,33 @@ pub async fn log_in(
 
 pub async fn log_out(shop: &Shop, session: &Session) -> Result<SessionView, AppError> {
     session.log_out().await?;
+    Ok(view(shop, session))
+}
+
+/// The view a page's script may see: a credential an HttpOnly cookie carries stays out of reach
+/// of scripts; only a URL token, which every link must carry anyway, is kept.
+pub fn browser_view(mut view: SessionView) -> SessionView {
+    let in_url = view
+        .strategy
+        .parse::<Strategy>()
+        .is_ok_and(|strategy| strategy.properties().credential_in_url);
+    if !in_url {
+        view.credential = None;
+    }
+    view.refresh_token = None;
+    view
+}
+
+/// Trades a refresh token for new tokens (API clients of the `jwt` strategy).
+pub async fn refresh_tokens(
+    shop: &Shop,
+    session: &Session,
+    access_token: &str,
+    refresh_token: &str,
+) -> Result<SessionView, AppError> {
+    session
+        .refresh(Strategy::Jwt, access_token, refresh_token)
+        .await?;
     Ok(view(shop, session))
 }
 

@@ -2,7 +2,7 @@
 
 use crate::model::Product;
 use session_strategies::ProductId;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -11,7 +11,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub async fn load(pool: &SqlitePool) -> Result<Self, sqlx::Error> {
+    pub async fn load(pool: &AnyPool) -> Result<Self, sqlx::Error> {
         let products = sqlx::query_as::<_, (i64, String, i64, String)>(
             "SELECT id, name, price_cents, image FROM products ORDER BY id",
         )

@@ -69,7 +69,7 @@ async fn insert_order(
 ) -> Result<i64, AppError> {
     let mut tx = shop.pool.begin().await?;
     let (order_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO orders (user_id, created_at, total_cents) VALUES (?, ?, ?) RETURNING id",
+        "INSERT INTO orders (user_id, created_at, total_cents) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(user_id)
     .bind(now)
@@ -79,7 +79,7 @@ async fn insert_order(
     for (product, quantity) in lines {
         sqlx::query(
             "INSERT INTO order_items (order_id, product_id, name, quantity, unit_price_cents) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(order_id)
         .bind(product.id)
@@ -97,14 +97,14 @@ async fn insert_order(
 pub async fn list(shop: &Shop, session: &Session) -> Result<Vec<OrderView>, AppError> {
     let user = session.data().user.ok_or_else(AppError::unauthenticated)?;
     let orders: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, created_at, total_cents FROM orders WHERE user_id = ? ORDER BY id DESC",
+        "SELECT id, created_at, total_cents FROM orders WHERE user_id = $1 ORDER BY id DESC",
     )
     .bind(user.id)
     .fetch_all(&shop.pool)
     .await?;
     let items: Vec<(i64, i64, String, i64, i64)> = sqlx::query_as(
         "SELECT i.order_id, i.product_id, i.name, i.quantity, i.unit_price_cents \
-         FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.user_id = ? ORDER BY i.id",
+         FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.user_id = $1 ORDER BY i.id",
     )
     .bind(user.id)
     .fetch_all(&shop.pool)

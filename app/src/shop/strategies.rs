@@ -4,11 +4,19 @@ use super::Shop;
 use crate::model::StrategyInfo;
 use session_strategies::Strategy;
 
-/// Every strategy this server runs, with its properties.
-pub fn list(shop: &Shop) -> Vec<StrategyInfo> {
-    shop.registry
-        .strategies()
-        .map(|strategy: Strategy| {
+/// Every strategy this server runs, with its properties and whether it is up.
+pub async fn list(shop: &Shop) -> Vec<StrategyInfo> {
+    let mut list = Vec::new();
+    for strategy in shop.registry.strategies() {
+        let available = shop.registry.availability(strategy).await.is_ok();
+        list.push(info(strategy, available));
+    }
+    list
+}
+
+fn info(strategy: Strategy, available: bool) -> StrategyInfo {
+    {
+        {
             let properties = strategy.properties();
             StrategyInfo {
                 id: properties.id.to_owned(),
@@ -18,8 +26,8 @@ pub fn list(shop: &Shop) -> Vec<StrategyInfo> {
                 survives_restart: properties.survives_restart,
                 shared_across_instances: properties.shared_across_instances,
                 revocable: properties.revocable,
-                available: true,
+                available,
             }
-        })
-        .collect()
+        }
+    }
 }

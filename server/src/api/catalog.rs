@@ -13,7 +13,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list_strategies(State(shop): State<Shop>) -> Json<Vec<StrategyInfo>> {
-    Json(strategies::list(&shop))
+    Json(strategies::list(&shop).await)
 }
 
 async fn list_products(State(shop): State<Shop>) -> Json<Vec<Product>> {

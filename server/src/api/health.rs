@@ -9,16 +9,14 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn health(State(shop): State<Shop>) -> Json<Value> {
-    let strategies: Map<String, Value> = session_strategies::Strategy::ALL
-        .into_iter()
-        .map(|strategy| {
-            let status = match shop.registry.get(strategy) {
-                Ok(_) => "available".to_owned(),
-                Err(error) => error.to_string(),
-            };
-            (strategy.id().to_owned(), Value::String(status))
-        })
-        .collect();
+    let mut strategies = Map::new();
+    for strategy in session_strategies::Strategy::ALL {
+        let status = match shop.registry.availability(strategy).await {
+            Ok(()) => "available".to_owned(),
+            Err(reason) => reason,
+        };
+        strategies.insert(strategy.id().to_owned(), Value::String(status));
+    }
     Json(json!({
         "status": "ok",
         "instance": &*shop.instance,

@@ -20,6 +20,24 @@ pub fn router() -> Router<AppState> {
         .route("/session/strategy", put(switch))
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/token/refresh", post(refresh))
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    /// The access token the refresh token belongs with; expired is fine, forged is not.
+    access_token: String,
+    refresh_token: String,
+}
+
+async fn refresh(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<SessionView>, AppError> {
+    cart::refresh_tokens(&shop, &session, &body.access_token, &body.refresh_token)
+        .await
+        .map(Json)
 }
 
 async fn current(

@@ -1,0 +1,203 @@
+//! A test client for the JSON API: the real router driven with `oneshot`, a cookie jar kept
+//! by hand, and the URL token or Bearer token a strategy hands out.
+#![allow(dead_code)]
+
+use axum::{body::Body, Router};
+use http::{header, HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use server::{config::Config, startup};
+use std::collections::BTreeMap;
+use tower::ServiceExt;
+
+pub struct Client {
+    pub app: Router,
+    pub cookies: BTreeMap<String, String>,
+    /// `?s=` for every request (signed-url), when set.
+    pub url_token: Option<String>,
+    /// `Authorization: Bearer` for every request (jwt API clients), when set.
+    pub bearer: Option<String>,
+    /// Send no cookies and keep none, as a mobile app or curl without a jar.
+    pub cookieless: bool,
+    pub strategy_header: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<none>")
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The session view of this reply (checkout nests it).
+    pub fn session(&self) -> &Value {
+        if self.body.get("session").is_some() {
+            &self.body["session"]
+        } else {
+            &self.body
+        }
+    }
+}
+
+impl Client {
+    /// A client of a new app over a fresh SQLite file.
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::ephemeral(dir.path().to_owned());
+        Self::with_config(config, Some(dir)).await
+    }
+
+    pub async fn with_config(config: Config, dir: Option<tempfile::TempDir>) -> Self {
+        let app = startup::build(config).await.unwrap();
+        Self::for_app(app, dir)
+    }
+
+    /// Another client of the same app (another browser, another device).
+    pub fn for_app(app: Router, dir: Option<tempfile::TempDir>) -> Self {
+        Self {
+            app,
+            cookies: BTreeMap::new(),
+            url_token: None,
+            bearer: None,
+            cookieless: false,
+            strategy_header: None,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.send_raw(method, path, body.map(|b| b.to_string()), &[])
+            .await
+    }
+
+    pub async fn send_raw(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        extra_headers: &[(&str, &str)],
+    ) -> Reply {
+        let uri = match &self.url_token {
+            Some(token) => format!("/api/v1{path}?s={token}"),
+            None => format!("/api/v1{path}"),
+        };
+        let mut request = Request::builder().method(method).uri(uri);
+        if !self.cookies.is_empty() && !self.cookieless {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(header::COOKIE, cookie);
+        }
+        if let Some(token) = &self.bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(strategy) = &self.strategy_header {
+            request = request.header("x-session-strategy", strategy.as_str());
+        }
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body)),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        if !self.cookieless {
+            for set_cookie in reply.set_cookies() {
+                let pair = set_cookie.split(';').next().unwrap();
+                let (name, value) = pair.split_once('=').unwrap();
+                if value.is_empty() || set_cookie.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        // A URL token lives as long as the session is a signed-url one.
+        let session = reply.session();
+        if reply.status.is_success() && session.get("strategy").is_some() {
+            if session["strategy"] == "signed-url" {
+                if let Some(token) = session["credential"].as_str() {
+                    self.url_token = Some(token.to_owned());
+                }
+            } else {
+                self.url_token = None;
+            }
+            if self.bearer.is_some() {
+                if let Some(token) = session["credential"].as_str() {
+                    self.bearer = Some(token.to_owned());
+                }
+            }
+        }
+        reply
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/login",
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn add(&mut self, product_id: i64, quantity: i64) -> Reply {
+        self.send(
+            Method::POST,
+            "/cart/items",
+            Some(json!({"product_id": product_id, "quantity": quantity})),
+        )
+        .await
+    }
+
+    pub async fn switch(&mut self, strategy: &str) -> Reply {
+        self.send(
+            Method::PUT,
+            "/session/strategy",
+            Some(json!({"strategy": strategy})),
+        )
+        .await
+    }
+}
+
+pub fn cart_lines(body: &Value) -> Vec<(i64, i64)> {
+    body["cart"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["product_id"].as_i64().unwrap(),
+                item["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}

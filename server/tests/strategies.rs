@@ -1,0 +1,351 @@
+//! Every strategy through the JSON API: the same shop journey for all seven, the cookie-less
+//! API clients (`jwt` with Bearer, `signed-url` with `?s=`), PostgreSQL for the `sql` store,
+//! and Redis going down and coming back under a running app.
+
+mod common;
+
+use common::{cart_lines, Client};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+use server::config::Config;
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+const STRATEGIES: [&str; 7] = [
+    "memory",
+    "cookie",
+    "jwt",
+    "redis",
+    "sql",
+    "cache-aside",
+    "signed-url",
+];
+
+/// Guest cart, switch in, log in, switch out and back, check out, log out.
+async fn shop_journey(client: &mut Client, strategy: &str) {
+    client.add(1, 2).await;
+    let reply = client.switch(strategy).await;
+    assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
+    assert_eq!(reply.body["strategy"], strategy);
+    assert_eq!(
+        cart_lines(&reply.body),
+        [(1, 2)],
+        "{strategy}: cart moved in"
+    );
+
+    let reply = client.login("alice", "wonderland").await;
+    assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
+    assert_eq!(reply.body["strategy"], strategy);
+    assert_eq!(reply.body["user"]["username"], "alice");
+    assert_eq!(
+        cart_lines(&reply.body),
+        [(1, 2)],
+        "{strategy}: login keeps the cart"
+    );
+
+    let reply = client.add(3, 1).await;
+    assert_eq!(cart_lines(&reply.body), [(1, 2), (3, 1)], "{strategy}");
+    let other = if strategy == "memory" {
+        "cookie"
+    } else {
+        "memory"
+    };
+    let reply = client.switch(other).await;
+    assert_eq!(
+        reply.body["user"]["username"], "alice",
+        "{strategy} -> {other}"
+    );
+    let reply = client.switch(strategy).await;
+    assert_eq!(reply.body["strategy"], strategy);
+    assert_eq!(
+        reply.body["user"]["username"], "alice",
+        "{other} -> {strategy}"
+    );
+    assert_eq!(
+        cart_lines(&reply.body),
+        [(1, 2), (3, 1)],
+        "{strategy}: round trip"
+    );
+
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        reply.body["strategy"], strategy,
+        "{strategy}: a later request finds it"
+    );
+    assert_eq!(reply.body["notice"], Value::Null);
+    assert_eq!(cart_lines(&reply.body), [(1, 2), (3, 1)]);
+
+    let reply = client.send(Method::POST, "/checkout", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
+    assert_eq!(reply.body["total_cents"], 2 * 450 + 1500);
+    assert_eq!(reply.body["session"]["cart"]["count"], 0);
+    let order_id = reply.body["order_id"].clone();
+    let orders = client.send(Method::GET, "/orders", None).await;
+    assert_eq!(
+        orders.body[0]["order_id"], order_id,
+        "{strategy}: newest first"
+    );
+
+    let reply = client.send(Method::POST, "/logout", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["user"], Value::Null);
+}
+
+#[tokio::test]
+async fn every_strategy_passes_the_shop_journey() {
+    for strategy in STRATEGIES {
+        let mut client = Client::new().await;
+        shop_journey(&mut client, strategy).await;
+    }
+}
+
+#[tokio::test]
+async fn a_jwt_api_client_uses_bearer_tokens_and_refreshes_them() {
+    let mut client = Client::new().await;
+    client.cookieless = true;
+    client.strategy_header = Some("jwt".into());
+    let reply = client.login("bob", "builder").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let access = reply.body["credential"].as_str().unwrap().to_owned();
+    let refresh = reply.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(access.split('.').count(), 3, "a JWT");
+
+    // From now on the Bearer token alone picks the strategy and carries the session.
+    client.strategy_header = None;
+    client.bearer = Some(access.clone());
+    let reply = client.add(2, 2).await;
+    assert_eq!(reply.body["strategy"], "jwt");
+    assert_eq!(reply.body["user"]["username"], "bob");
+    let newer = reply.body["credential"].as_str().unwrap().to_owned();
+    assert_ne!(newer, access, "every change returns a new token");
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(cart_lines(&reply.body), [(2, 2)]);
+
+    // Trade the refresh token; replaying it afterwards is refused.
+    let traded = client
+        .send(
+            Method::POST,
+            "/token/refresh",
+            Some(json!({"access_token": newer, "refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(traded.status, StatusCode::OK, "{}", traded.body);
+    assert_eq!(cart_lines(&traded.body), [(2, 2)]);
+    assert!(traded.body["refresh_token"].is_string());
+    let replay = client
+        .send(
+            Method::POST,
+            "/token/refresh",
+            Some(json!({"access_token": newer, "refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+
+    let reply = client.send(Method::POST, "/checkout", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let last = client.bearer.clone().unwrap();
+    let reply = client.send(Method::POST, "/logout", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    client.bearer = Some(last);
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "a logged-out token is denied"
+    );
+    assert_eq!(reply.error_code(), "session_invalid");
+
+    client.bearer = Some("not.a.jwt".into());
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_signed_url_client_needs_no_cookies() {
+    let mut client = Client::new().await;
+    client.cookieless = true;
+    client.strategy_header = Some("signed-url".into());
+    let reply = client.add(5, 1).await;
+    assert_eq!(reply.body["strategy"], "signed-url");
+    assert!(reply.set_cookies().is_empty(), "no cookies at all");
+    assert_eq!(reply.headers["referrer-policy"], "no-referrer");
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    let token = client.url_token.clone().expect("a URL token");
+
+    // The token alone picks the strategy.
+    client.strategy_header = None;
+    let reply = client.login("alice", "wonderland").await;
+    assert_eq!(reply.body["user"]["username"], "alice");
+    assert_ne!(
+        client.url_token.as_deref(),
+        Some(token.as_str()),
+        "login rotates the id"
+    );
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(cart_lines(&reply.body), [(5, 1)]);
+
+    // The pre-login token no longer opens anything.
+    let current = client.url_token.replace(token);
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["notice"], "session_invalid");
+    assert_eq!(reply.body["user"], Value::Null);
+
+    client.url_token = current;
+    let mut altered = client.url_token.clone().unwrap();
+    altered.insert(3, 'x');
+    let saved = client.url_token.replace(altered);
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["notice"], "session_invalid");
+    client.url_token = saved;
+    let reply = client.send(Method::POST, "/checkout", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+/// A database of its own on the test PostgreSQL server.
+async fn postgres_database() -> String {
+    let admin_url = std::env::var("TEST_POSTGRES_URL")
+        .expect("TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)");
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+    let name = format!("shop_{}", std::process::id());
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&admin)
+        .await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+#[tokio::test]
+async fn the_sql_strategy_and_the_shop_run_on_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::ephemeral(dir.path().to_owned());
+    config.database_url = postgres_database().await;
+    let mut client = Client::with_config(config, Some(dir)).await;
+    for strategy in ["sql", "cache-aside", "signed-url"] {
+        shop_journey(&mut client, strategy).await;
+        client.url_token = None;
+    }
+}
+
+/// A redis-server of this test's own, on `port`, stopped on drop.
+struct RedisServer(Child);
+
+impl RedisServer {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/setup.sh installs it)");
+        Self(child)
+    }
+
+    fn stop(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn redis_going_down_and_back_is_survived_without_a_restart() {
+    let port = 6400 + (std::process::id() % 500) as u16;
+    let redis = RedisServer::start(port);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::ephemeral(dir.path().to_owned());
+    config.redis_url = format!("redis://127.0.0.1:{port}");
+    let app = server::startup::build(config).await.unwrap();
+
+    let mut on_redis = Client::for_app(app.clone(), None);
+    let mut on_cache = Client::for_app(app.clone(), None);
+    let mut on_memory = Client::for_app(app.clone(), None);
+    assert!(
+        eventually(async || on_redis.switch("redis").await.status == StatusCode::OK).await,
+        "redis strategy up"
+    );
+    on_redis.add(1, 1).await;
+    on_cache.switch("cache-aside").await;
+    on_cache.add(2, 2).await;
+
+    // Flushing the cache (its own logical database) loses nothing: SQL has every session.
+    let mut flush = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "-n", "1", "FLUSHDB"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    flush.wait().unwrap();
+    let reply = on_cache.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        cart_lines(&reply.body),
+        [(2, 2)],
+        "cache-aside after FLUSHALL"
+    );
+
+    redis.stop();
+    assert!(
+        eventually(async || {
+            on_redis.send(Method::GET, "/session", None).await.status
+                == StatusCode::SERVICE_UNAVAILABLE
+        })
+        .await,
+        "redis strategy reports unavailable"
+    );
+    let reply = on_redis.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.error_code(), "strategy_unavailable");
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("redis strategy is unavailable: "),
+        "{message}"
+    );
+    let health = on_memory.send(Method::GET, "/health", None).await;
+    assert_ne!(health.body["strategies"]["redis"], "available");
+    assert_eq!(health.body["strategies"]["memory"], "available");
+    // The other strategies go on, and cache-aside falls back to SQL.
+    on_memory.add(3, 1).await;
+    assert_eq!(
+        cart_lines(&on_memory.send(Method::GET, "/session", None).await.body),
+        [(3, 1)]
+    );
+    let reply = on_cache.add(4, 1).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(cart_lines(&reply.body), [(2, 2), (4, 1)]);
+
+    let _redis = RedisServer::start(port);
+    assert!(
+        eventually(async || {
+            on_redis.send(Method::GET, "/session", None).await.status == StatusCode::OK
+        })
+        .await,
+        "redis strategy back without a restart"
+    );
+    let reply = on_redis.add(5, 1).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = on_cache.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        cart_lines(&reply.body),
+        [(2, 2), (4, 1)],
+        "cache-aside after the outage"
+    );
+}

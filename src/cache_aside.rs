@@ -1,0 +1,131 @@
+//! Cache-aside: sessions persisted in SQL and read through Redis.
+//!
+//! A read tries Redis first; a miss loads from SQL and fills Redis; a write goes to SQL, then
+//! Redis. tower-sessions' `CachingSessionStore` fails whenever the cache fails; here a cache
+//! that is down or flushed only costs speed: SQL stays the source of truth and no session is
+//! lost. Cache entries live at most [`CACHE_TTL`], which bounds how long a deletion that could
+//! not reach a downed Redis can be served stale.
+
+use crate::redis_store::RedisConnection;
+use async_trait::async_trait;
+use std::{sync::Arc, time::Duration};
+use time::OffsetDateTime;
+use tower_sessions::{
+    session::{Id, Record},
+    session_store, SessionStore,
+};
+use tower_sessions_redis_store::fred::{interfaces::KeysInterface, types::Expiration};
+
+/// The longest a session stays in the cache without being read through again.
+pub const CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// The key of a session in the cache.
+pub fn cache_key(id: &Id) -> String {
+    format!("cache:{id}")
+}
+
+/// A SQL store read through a Redis cache that is allowed to fail.
+#[derive(Clone)]
+pub struct CacheAsideStore {
+    cache: RedisConnection,
+    store: Arc<dyn SessionStore>,
+}
+
+impl std::fmt::Debug for CacheAsideStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheAsideStore").finish_non_exhaustive()
+    }
+}
+
+impl CacheAsideStore {
+    pub fn new(cache: RedisConnection, store: Arc<dyn SessionStore>) -> Self {
+        Self { cache, store }
+    }
+
+    /// Whether reads currently go through the cache or straight to SQL.
+    pub fn cache_connected(&self) -> bool {
+        self.cache.is_connected()
+    }
+
+    async fn cache_get(&self, id: &Id) -> Option<Record> {
+        if !self.cache.is_connected() {
+            return None;
+        }
+        let key = cache_key(id);
+        match self.cache.client().get::<Option<String>, _>(&key).await {
+            Ok(Some(json)) => serde_json::from_str(&json).ok(),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::debug!(%error, "cache read failed; reading SQL");
+                None
+            }
+        }
+    }
+
+    async fn cache_put(&self, record: &Record) {
+        if !self.cache.is_connected() {
+            return;
+        }
+        let Ok(json) = serde_json::to_string(record) else {
+            return;
+        };
+        let left = (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds();
+        let ttl = left.min(CACHE_TTL.as_secs() as i64);
+        if ttl <= 0 {
+            return;
+        }
+        let result: Result<(), _> = self
+            .cache
+            .client()
+            .set(
+                cache_key(&record.id),
+                json,
+                Some(Expiration::EX(ttl)),
+                None,
+                false,
+            )
+            .await;
+        if let Err(error) = result {
+            tracing::debug!(%error, "cache write failed; SQL has the session");
+        }
+    }
+
+    async fn cache_forget(&self, id: &Id) {
+        let result: Result<(), _> = self.cache.client().del(cache_key(id)).await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not evict a deleted session from the cache");
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for CacheAsideStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.store.create(record).await?;
+        self.cache_put(record).await;
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store.save(record).await?;
+        self.cache_put(record).await;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(record) = self.cache_get(id).await {
+            return Ok(Some(record));
+        }
+        let record = self.store.load(id).await?;
+        if let Some(record) = &record {
+            self.cache_put(record).await;
+        }
+        Ok(record)
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store.delete(id).await?;
+        self.cache_forget(id).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,451 @@
+//! The session in the claims of a signed JSON Web Token (jsonwebtoken, HS256 pinned).
+//!
+//! Verification needs no server state, so any instance can serve any request; the price is a
+//! token that grows with the cart and cannot be taken back before it expires. Hence short-lived
+//! access tokens (15 minutes), single-use refresh tokens whose reuse revokes their whole family,
+//! and a denylist of logged-out `jti`s that verification checks.
+
+use crate::{
+    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    data::{now_unix, SessionData, FORMAT},
+    revocation::{RefreshUse, Revocations},
+    strategy::Strategy,
+    transport::request_cookie,
+};
+use async_trait::async_trait;
+use http::{header::AUTHORIZATION, request::Parts};
+use jsonwebtoken::{
+    decode, decode_header, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header,
+    Validation,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::{sync::Arc, time::Duration};
+
+/// The browser's access token cookie.
+pub const ACCESS_COOKIE: &str = "jwt";
+/// The browser's refresh token cookie.
+pub const REFRESH_COOKIE: &str = "refresh";
+/// The one algorithm this backend signs with and accepts.
+pub const ALGORITHM: Algorithm = Algorithm::HS256;
+/// HS256 keys shorter than this are refused: the key must be as strong as the hash.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// A signing key and the id that names it in the token header.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    secret: Vec<u8>,
+}
+
+impl SigningKey {
+    pub fn new(kid: impl Into<String>, secret: Vec<u8>) -> Result<Self, BackendError> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(BackendError::Encode(format!(
+                "an HS256 key needs at least {MIN_KEY_BYTES} bytes"
+            )));
+        }
+        Ok(Self {
+            kid: kid.into(),
+            secret,
+        })
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, [redacted])", self.kid)
+    }
+}
+
+/// How tokens are issued and checked.
+#[derive(Clone, Debug)]
+pub struct JwtSettings {
+    /// Every key still accepted, oldest first; new tokens are signed with the last one.
+    pub keys: Vec<SigningKey>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+/// The claims: the registered ones, the refresh family, and the session itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id, or `guest`.
+    pub sub: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The refresh-token family this access token belongs to.
+    pub fam: String,
+    pub session: SessionData,
+}
+
+/// The JWT strategy.
+pub struct JwtBackend {
+    settings: JwtSettings,
+    revocations: Arc<dyn Revocations>,
+}
+
+/// Where a request's token came from: a Bearer header is answered with 401 when bad, a cookie
+/// with a fresh guest session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Bearer,
+    Cookie,
+}
+
+fn random_id() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn random_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Refresh tokens are kept only as hashes: a leaked table grants nothing.
+pub fn refresh_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn subject(data: &SessionData) -> String {
+    data.user
+        .as_ref()
+        .map_or_else(|| "guest".to_owned(), |user| user.id.to_string())
+}
+
+impl JwtBackend {
+    pub fn new(
+        settings: JwtSettings,
+        revocations: Arc<dyn Revocations>,
+    ) -> Result<Self, BackendError> {
+        if settings.keys.is_empty() {
+            return Err(BackendError::Encode("no JWT signing key".into()));
+        }
+        Ok(Self {
+            settings,
+            revocations,
+        })
+    }
+
+    fn newest_key(&self) -> &SigningKey {
+        // `new` refuses an empty key list.
+        &self.settings.keys[self.settings.keys.len() - 1]
+    }
+
+    /// Signs `claims` with the newest key.
+    pub fn sign(&self, claims: &Claims) -> Result<String, BackendError> {
+        let key = self.newest_key();
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(key.kid.clone());
+        encode(&header, claims, &EncodingKey::from_secret(&key.secret))
+            .map_err(|error| BackendError::Encode(error.to_string()))
+    }
+
+    fn claims_for(&self, data: &SessionData, family: String) -> Claims {
+        let now = now_unix();
+        Claims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: subject(data),
+            iat: now,
+            nbf: now,
+            exp: now + self.settings.access_ttl.as_secs() as i64,
+            jti: random_id(),
+            fam: family,
+            session: data.clone(),
+        }
+    }
+
+    /// Checks the signature with the key the header names, the pinned algorithm, and every
+    /// registered claim; `check_exp` is off only to read an expired token during a refresh.
+    pub fn verify(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
+        let header = decode_header(token).map_err(|error| error.into_kind())?;
+        if header.alg != ALGORITHM {
+            return Err(ErrorKind::InvalidAlgorithm);
+        }
+        let kid = header.kid.ok_or(ErrorKind::InvalidToken)?;
+        let key = self
+            .settings
+            .keys
+            .iter()
+            .find(|key| key.kid == kid)
+            .ok_or(ErrorKind::InvalidToken)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.algorithms = vec![ALGORITHM];
+        validation.leeway = 0;
+        validation.validate_exp = check_exp;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&self.settings.issuer]);
+        validation.set_audience(&[&self.settings.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let claims = decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation)
+            .map_err(|error| error.into_kind())?
+            .claims;
+        if claims.session.format != FORMAT {
+            return Err(ErrorKind::InvalidToken);
+        }
+        // jsonwebtoken accepts `exp == now`; a token is spent at its expiry second.
+        if check_exp && claims.exp <= now_unix() {
+            return Err(ErrorKind::ExpiredSignature);
+        }
+        Ok(claims)
+    }
+
+    fn token_in(request: &Parts) -> Option<(String, Transport)> {
+        if let Some(value) = request.headers.get(AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default();
+            return Some((token.to_owned(), Transport::Bearer));
+        }
+        request_cookie(request, ACCESS_COOKIE).map(|token| (token, Transport::Cookie))
+    }
+
+    /// Issues an access token (and, for a new family, a refresh token) for `data`.
+    async fn issue(
+        &self,
+        data: &SessionData,
+        family: Option<String>,
+    ) -> Result<(Claims, Vec<ClientChange>), BackendError> {
+        let (family, refresh) = match family {
+            Some(family) => (family, Vec::new()),
+            None => {
+                let family = random_id();
+                let refresh = self.new_refresh_token(&family, &subject(data)).await?;
+                (family, refresh)
+            }
+        };
+        let claims = self.claims_for(data, family);
+        let token = self.sign(&claims)?;
+        let mut client = vec![
+            ClientChange::SetCookie {
+                name: ACCESS_COOKIE,
+                value: token.clone(),
+                // The cookie outlives the token so an expired token can still be refreshed.
+                max_age: self.settings.refresh_ttl,
+            },
+            ClientChange::Credential(token),
+        ];
+        client.extend(refresh);
+        Ok((claims, client))
+    }
+
+    async fn new_refresh_token(
+        &self,
+        family: &str,
+        subject: &str,
+    ) -> Result<Vec<ClientChange>, BackendError> {
+        let token = random_token();
+        let expires_at = now_unix() + self.settings.refresh_ttl.as_secs() as i64;
+        self.revocations
+            .store_refresh(&refresh_hash(&token), family, subject, expires_at)
+            .await
+            .map_err(BackendError::Unavailable)?;
+        Ok(vec![
+            ClientChange::SetCookie {
+                name: REFRESH_COOKIE,
+                value: token.clone(),
+                max_age: self.settings.refresh_ttl,
+            },
+            ClientChange::RefreshToken(token),
+        ])
+    }
+
+    fn key_of(claims: &Claims) -> SessionKey {
+        SessionKey(format!("{}.{}.{}", claims.jti, claims.exp, claims.fam))
+    }
+
+    fn parse_key(key: &SessionKey) -> Option<(&str, i64, &str)> {
+        let mut parts = key.0.splitn(3, '.');
+        let jti = parts.next()?;
+        let exp = parts.next()?.parse().ok()?;
+        let family = parts.next()?;
+        Some((jti, exp, family))
+    }
+
+    /// Trades `refresh_token` for a new access and refresh token carrying the session of
+    /// `expired` (a token whose signature checks out, expired or not). Reusing a spent refresh
+    /// token revokes its whole family.
+    async fn trade(&self, expired: Claims, refresh_token: &str) -> Result<Loaded, LoadError> {
+        let outcome = self
+            .revocations
+            .use_refresh(&refresh_hash(refresh_token))
+            .await
+            .map_err(LoadError::Unavailable)?;
+        match outcome {
+            RefreshUse::Fresh { family, subject }
+                if family == expired.fam && subject == expired.sub => {}
+            RefreshUse::Fresh { family, .. } | RefreshUse::Reused { family } => {
+                tracing::warn!("a refresh token was reused or mismatched: revoking its family");
+                self.revocations
+                    .revoke_family(&family)
+                    .await
+                    .map_err(LoadError::Unavailable)?;
+                return Err(LoadError::Invalid("refresh token reused"));
+            }
+            RefreshUse::Revoked => return Err(LoadError::Invalid("revoked refresh token")),
+            RefreshUse::Unknown => return Err(LoadError::Invalid("unknown refresh token")),
+            RefreshUse::Expired => return Err(LoadError::Expired),
+        }
+        if self
+            .revocations
+            .is_denied(&expired.jti)
+            .await
+            .map_err(LoadError::Unavailable)?
+        {
+            return Err(LoadError::Invalid("revoked token"));
+        }
+        let mut client = self
+            .new_refresh_token(&expired.fam, &expired.sub)
+            .await
+            .map_err(|error| LoadError::Unavailable(error.to_string()))?;
+        let claims = self.claims_for(&expired.session, expired.fam.clone());
+        let token = self
+            .sign(&claims)
+            .map_err(|error| LoadError::Unavailable(error.to_string()))?;
+        client.push(ClientChange::SetCookie {
+            name: ACCESS_COOKIE,
+            value: token.clone(),
+            max_age: self.settings.refresh_ttl,
+        });
+        client.push(ClientChange::Credential(token));
+        Ok(Loaded {
+            key: Some(Self::key_of(&claims)),
+            expires_at: claims.exp,
+            data: claims.session,
+            client,
+        })
+    }
+
+    /// The claims of a token whose signature and claims check out except, possibly, expiry.
+    fn verify_for_refresh(&self, token: &str) -> Result<Claims, LoadError> {
+        self.verify(token, false)
+            .map_err(|_| LoadError::Invalid("the access token does not verify"))
+    }
+}
+
+#[async_trait]
+impl SessionBackend for JwtBackend {
+    fn strategy(&self) -> Strategy {
+        Strategy::Jwt
+    }
+
+    fn recognizes(&self, request: &Parts) -> bool {
+        request
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("Bearer "))
+    }
+
+    async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
+        let Some((token, transport)) = Self::token_in(request) else {
+            return Ok(None);
+        };
+        let rejected = |expired: bool, reason: &'static str| match transport {
+            Transport::Bearer => LoadError::Rejected { expired },
+            Transport::Cookie if expired => LoadError::Expired,
+            Transport::Cookie => LoadError::Invalid(reason),
+        };
+        let claims = match self.verify(&token, true) {
+            Ok(claims) => claims,
+            Err(ErrorKind::ExpiredSignature) => {
+                // A browser's expired access token is refreshed in passing from its cookie.
+                let refresh = request_cookie(request, REFRESH_COOKIE);
+                return match (transport, refresh) {
+                    (Transport::Cookie, Some(refresh)) => {
+                        let expired = self.verify_for_refresh(&token)?;
+                        self.trade(expired, &refresh).await.map(Some)
+                    }
+                    _ => Err(rejected(true, "expired")),
+                };
+            }
+            Err(_) => return Err(rejected(false, "the token does not verify")),
+        };
+        if self
+            .revocations
+            .is_denied(&claims.jti)
+            .await
+            .map_err(LoadError::Unavailable)?
+        {
+            return Err(rejected(false, "revoked token"));
+        }
+        Ok(Some(Loaded {
+            key: Some(Self::key_of(&claims)),
+            expires_at: claims.exp,
+            data: claims.session,
+            client: Vec::new(),
+        }))
+    }
+
+    async fn save(
+        &self,
+        data: &SessionData,
+        key: Option<&SessionKey>,
+        rotate: bool,
+    ) -> Result<Saved, BackendError> {
+        let current = key.and_then(Self::parse_key);
+        let family = match (current, rotate) {
+            (Some((jti, exp, family)), true) => {
+                // Login: the guest's token and refresh family end here.
+                self.revocations
+                    .deny(jti, exp)
+                    .await
+                    .map_err(BackendError::Unavailable)?;
+                self.revocations
+                    .revoke_family(family)
+                    .await
+                    .map_err(BackendError::Unavailable)?;
+                None
+            }
+            (Some((_, _, family)), false) => Some(family.to_owned()),
+            (None, _) => None,
+        };
+        let (claims, client) = self.issue(data, family).await?;
+        Ok(Saved {
+            key: Some(Self::key_of(&claims)),
+            client,
+            expires_at: claims.exp,
+        })
+    }
+
+    async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
+        if let Some((jti, exp, family)) = key.and_then(Self::parse_key) {
+            self.revocations
+                .deny(jti, exp)
+                .await
+                .map_err(BackendError::Unavailable)?;
+            self.revocations
+                .revoke_family(family)
+                .await
+                .map_err(BackendError::Unavailable)?;
+        }
+        Ok(vec![
+            ClientChange::RemoveCookie {
+                name: ACCESS_COOKIE,
+            },
+            ClientChange::RemoveCookie {
+                name: REFRESH_COOKIE,
+            },
+        ])
+    }
+
+    async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<Loaded, LoadError> {
+        let expired = self.verify_for_refresh(access_token)?;
+        self.trade(expired, refresh_token).await
+    }
+}

@@ -1,0 +1,243 @@
+//! What JWTs need remembered after all: denied token ids (logout) and refresh tokens (one use
+//! each, grouped in families so that a replayed one can revoke every descendant).
+
+use async_trait::async_trait;
+use sqlx::{any::AnyRow, AnyPool, Row};
+
+/// What became of a refresh token presented for use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// First use: it is now spent.
+    Fresh {
+        family: String,
+        subject: String,
+    },
+    /// Already spent: somebody replayed it, so its family must go.
+    Reused {
+        family: String,
+    },
+    /// Its family was revoked (logout, or an earlier replay).
+    Revoked,
+    Expired,
+    Unknown,
+}
+
+/// The ledger the JWT backend consults. Errors are the reason the store is unreachable.
+#[async_trait]
+pub trait Revocations: Send + Sync + 'static {
+    /// Denies `jti` until `until` (Unix seconds), the token's own expiry.
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), String>;
+    async fn is_denied(&self, jti: &str) -> Result<bool, String>;
+    async fn store_refresh(
+        &self,
+        token_hash: &str,
+        family: &str,
+        subject: &str,
+        expires_at: i64,
+    ) -> Result<(), String>;
+    /// Spends a refresh token, atomically: two concurrent uses cannot both be `Fresh`.
+    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String>;
+    async fn revoke_family(&self, family: &str) -> Result<(), String>;
+}
+
+/// The ledger in the SQL database (SQLite or PostgreSQL, tables from the server's migrations).
+#[derive(Clone, Debug)]
+pub struct SqlRevocations {
+    pool: AnyPool,
+}
+
+impl SqlRevocations {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Deletes rows that can no longer matter; run now and then.
+    pub async fn delete_expired(&self) -> Result<u64, String> {
+        let now = crate::data::now_unix();
+        let denied = sqlx::query("DELETE FROM jwt_denylist WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(denied.rows_affected() + refresh.rows_affected())
+    }
+}
+
+fn text(row: &AnyRow, column: &str) -> Result<String, String> {
+    row.try_get::<String, _>(column).map_err(|e| e.to_string())
+}
+
+#[async_trait]
+impl Revocations for SqlRevocations {
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), String> {
+        sqlx::query(
+            "INSERT INTO jwt_denylist (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    async fn is_denied(&self, jti: &str) -> Result<bool, String> {
+        sqlx::query("SELECT jti FROM jwt_denylist WHERE jti = $1 AND expires_at > $2")
+            .bind(jti)
+            .bind(crate::data::now_unix())
+            .fetch_optional(&self.pool)
+            .await
+            .map(|row| row.is_some())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn store_refresh(
+        &self,
+        token_hash: &str,
+        family: &str,
+        subject: &str,
+        expires_at: i64,
+    ) -> Result<(), String> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family, subject, expires_at, used, revoked) \
+             VALUES ($1, $2, $3, $4, 0, 0)",
+        )
+        .bind(token_hash)
+        .bind(family)
+        .bind(subject)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET used = 1 \
+             WHERE token_hash = $1 AND used = 0 AND revoked = 0 \
+             RETURNING family, subject, expires_at",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        if let Some(row) = spent {
+            let expires_at: i64 = row.try_get("expires_at").map_err(|e| e.to_string())?;
+            if expires_at <= crate::data::now_unix() {
+                return Ok(RefreshUse::Expired);
+            }
+            return Ok(RefreshUse::Fresh {
+                family: text(&row, "family")?,
+                subject: text(&row, "subject")?,
+            });
+        }
+        let existing =
+            sqlx::query("SELECT family, revoked FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+        Ok(match existing {
+            None => RefreshUse::Unknown,
+            Some(row) => {
+                let revoked: i64 = row.try_get("revoked").map_err(|e| e.to_string())?;
+                if revoked != 0 {
+                    RefreshUse::Revoked
+                } else {
+                    RefreshUse::Reused {
+                        family: text(&row, "family")?,
+                    }
+                }
+            }
+        })
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), String> {
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
+            .bind(family)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The denylist in Redis, where an entry expires by itself when the token would have, with the
+/// SQL ledger as the fallback while Redis is down (and for refresh tokens, which must survive
+/// a Redis restart).
+#[derive(Clone, Debug)]
+pub struct RedisFirstRevocations {
+    redis: crate::redis_store::RedisConnection,
+    sql: SqlRevocations,
+}
+
+impl RedisFirstRevocations {
+    pub fn new(redis: crate::redis_store::RedisConnection, sql: SqlRevocations) -> Self {
+        Self { redis, sql }
+    }
+}
+
+fn deny_key(jti: &str) -> String {
+    format!("deny:{jti}")
+}
+
+#[async_trait]
+impl Revocations for RedisFirstRevocations {
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), String> {
+        use tower_sessions_redis_store::fred::{interfaces::KeysInterface, types::Expiration};
+        let ttl = until - crate::data::now_unix();
+        if ttl <= 0 {
+            return Ok(());
+        }
+        if self.redis.is_connected() {
+            let written: Result<(), _> = self
+                .redis
+                .client()
+                .set(deny_key(jti), 1, Some(Expiration::EX(ttl)), None, false)
+                .await;
+            match written {
+                Ok(()) => return Ok(()),
+                Err(error) => tracing::warn!(%error, "denylist write to Redis failed; using SQL"),
+            }
+        }
+        self.sql.deny(jti, until).await
+    }
+
+    async fn is_denied(&self, jti: &str) -> Result<bool, String> {
+        use tower_sessions_redis_store::fred::interfaces::KeysInterface;
+        if self.redis.is_connected() {
+            let found: Result<i64, _> = self.redis.client().exists(deny_key(jti)).await;
+            if let Ok(1..) = found {
+                return Ok(true);
+            }
+        }
+        // Entries written while Redis was down live in SQL.
+        self.sql.is_denied(jti).await
+    }
+
+    async fn store_refresh(
+        &self,
+        token_hash: &str,
+        family: &str,
+        subject: &str,
+        expires_at: i64,
+    ) -> Result<(), String> {
+        self.sql
+            .store_refresh(token_hash, family, subject, expires_at)
+            .await
+    }
+
+    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
+        self.sql.use_refresh(token_hash).await
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), String> {
+        self.sql.revoke_family(family).await
+    }
+}
