@@ -151,14 +151,15 @@ pub fn write_client_update(headers: &mut HeaderMap, update: ClientUpdate, secure
         }
     }
     if let Some(strategy) = update.switched_to {
+        // A URL strategy sets no cookie at all: its token names the strategy by itself.
+        let (value, age) = if strategy.properties().credential_in_url {
+            (String::new(), Duration::ZERO)
+        } else {
+            (strategy.id().to_owned(), STRATEGY_COOKIE_AGE)
+        };
         cookies.insert(
             STRATEGY_COOKIE,
-            build_cookie(
-                STRATEGY_COOKIE,
-                strategy.id().to_owned(),
-                STRATEGY_COOKIE_AGE,
-                secure,
-            ),
+            build_cookie(STRATEGY_COOKIE, value, age, secure),
         );
     }
     for cookie in cookies.into_values() {

@@ -58,9 +58,15 @@ impl RedisConnection {
 
     /// Waits up to `limit` for the first connection; false if Redis did not answer.
     pub async fn wait_until_connected(&self, limit: std::time::Duration) -> bool {
-        tokio::time::timeout(limit, self.client.wait_for_connect())
-            .await
-            .is_ok_and(|result| result.is_ok())
+        // Polled: `wait_for_connect` can miss a connection made just before it is called.
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.is_connected() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 
     pub fn is_connected(&self) -> bool {

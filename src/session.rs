@@ -225,16 +225,13 @@ impl Session {
         let new_backend = self.inner.registry.get(target)?;
         let old_backend = self.inner.registry.get(current)?;
         data.touch();
-        let saved = if data.is_blank() {
-            None
-        } else {
-            Some(
-                new_backend
-                    .save(&data, None, false)
-                    .await
-                    .map_err(|error| SessionError::from_backend(target, error))?,
-            )
-        };
+        // Saved even when blank: a URL strategy needs its token from the first page on.
+        let saved = Some(
+            new_backend
+                .save(&data, None, false)
+                .await
+                .map_err(|error| SessionError::from_backend(target, error))?,
+        );
         let removed = match old_backend.destroy(key.as_ref()).await {
             Ok(changes) => changes,
             Err(error) => {

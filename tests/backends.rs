@@ -189,6 +189,9 @@ fn request(strategy: Strategy, client: &ClientState) -> Parts {
 
 fn sample() -> SessionData {
     let mut data = SessionData::guest();
+    // Fixed times: two calls must give equal sessions whatever the clock does between them.
+    data.created_at = 1_700_000_000;
+    data.last_seen = 1_700_000_000;
     data.user = Some(SessionUser {
         id: 1,
         username: "alice".into(),

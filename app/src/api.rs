@@ -12,6 +12,7 @@ mod ssr {
     use crate::{
         error::AppError,
         shop::{session_of, AppState, Shop},
+        url_token::with_token,
     };
     use http::{header, request::Parts, StatusCode};
     use leptos::prelude::*;
@@ -55,20 +56,47 @@ mod ssr {
         }
     }
 
-    /// Sends a result back: on success, a plain form post may be redirected to `success`; on
-    /// failure it goes back to the form's page with `?error=code`, and a script gets the error
-    /// with its status code.
     /// What a page may see of the session.
     pub fn browser(view: crate::model::SessionView) -> crate::model::SessionView {
         crate::shop::cart::browser_view(view)
     }
 
+    /// Where a plain form post goes back to: `return_to` (URL-token pages have no Referer),
+    /// else the Referer's path; only ever a path on this site.
+    fn return_path(parts: &Parts) -> String {
+        let from_query = parts.uri.query().and_then(|query| {
+            query.split('&').find_map(|pair| {
+                pair.strip_prefix(crate::url_token::RETURN_PARAM)
+                    .and_then(|rest| rest.strip_prefix('='))
+                    .map(str::to_owned)
+            })
+        });
+        let path = from_query.unwrap_or_else(|| referer_path(parts));
+        if path.starts_with('/') && !path.starts_with("//") && !path.contains(['\\', '?', '#']) {
+            path
+        } else {
+            "/".to_owned()
+        }
+    }
+
+    /// Sends a result back. A plain form post (no JavaScript, or a URL-token page) is redirected:
+    /// on success to `success` or back where it came from, on failure back with `?error=code`,
+    /// carrying the URL token when the session travels in URLs. A script gets the value, or the
+    /// error with its status code.
     pub fn respond<T>(result: Result<T, AppError>, success: Option<&str>) -> Result<T, AppError> {
         let Some(parts) = use_context::<Parts>() else {
             return result;
         };
         let plain = plain_form_post(&parts);
+        let token = session_of(&parts.extensions)
+            .ok()
+            .filter(|session| session.strategy().properties().credential_in_url)
+            .and_then(|session| session.credential());
         match &result {
+            Ok(_) if plain => {
+                let target = success.map_or_else(|| return_path(&parts), str::to_owned);
+                leptos_axum::redirect(&with_token(&target, token.as_deref()));
+            }
             Ok(_) => {
                 if let Some(target) = success {
                     leptos_axum::redirect(target);
@@ -79,7 +107,8 @@ mod ssr {
                     .ok()
                     .and_then(|value| value.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                leptos_axum::redirect(&format!("{}?error={code}", referer_path(&parts)));
+                let target = format!("{}?error={code}", return_path(&parts));
+                leptos_axum::redirect(&with_token(&target, token.as_deref()));
             }
             Err(error) => {
                 if let Some(response) = use_context::<ResponseOptions>() {

@@ -11,6 +11,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod shop;
 pub mod state;
+pub mod url_token;
 
 use components::{header::Header, notice::NoticeBanner};
 use leptos::prelude::*;
@@ -31,8 +32,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                // A page whose URLs carry the session is served as plain HTML: links and forms
+                // then keep the token without any client-side state.
+                {url_token::url_token()
+                    .is_none()
+                    .then(|| view! {
+                        <AutoReload options=options.clone()/>
+                        <HydrationScripts options/>
+                    })}
                 <MetaTags/>
             </head>
             <body>

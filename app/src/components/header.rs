@@ -1,18 +1,23 @@
 //! The site header: navigation with the cart count, who is logged in, and the strategy switcher.
 
 use super::strategy_switcher::StrategySwitcher;
-use crate::state::ShopContext;
+use crate::{
+    api::Logout,
+    state::ShopContext,
+    url_token::{form_action, link},
+};
 use leptos::prelude::*;
+use server_fn::ServerFn;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let shop = ShopContext::get();
     view! {
         <header class="site-header">
-            <a class="brand" href="/">"Session Strategies"</a>
+            <a class="brand" href=link("/")>"Session Strategies"</a>
             <nav aria-label="Main">
-                <a href="/">"Shop"</a>
-                <a href="/cart">
+                <a href=link("/")>"Shop"</a>
+                <a href=link("/cart")>
                     "Cart "
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
@@ -25,7 +30,7 @@ pub fn Header() -> impl IntoView {
                         })}
                     </Suspense>
                 </a>
-                <a href="/orders">"Orders"</a>
+                <a href=link("/orders")>"Orders"</a>
             </nav>
             <div class="account">
                 <Suspense fallback=|| ()>
@@ -34,12 +39,12 @@ pub fn Header() -> impl IntoView {
                             Some(user) => view! {
                                 <span class="who" data-testid="who">"Signed in as " <strong>{user.username}</strong></span>
                                 <ActionForm action=shop.logout attr:class="inline">
-                                    <button type="submit" class="button link">"Log out"</button>
+                                    <button type="submit" class="button link" formaction=form_action(Logout::url())>"Log out"</button>
                                 </ActionForm>
                             }.into_any(),
                             None => view! {
                                 <span class="who" data-testid="who">"Guest"</span>
-                                <a class="button link" href="/login">"Log in"</a>
+                                <a class="button link" href=link("/login")>"Log in"</a>
                             }.into_any(),
                         }
                     })}

@@ -1,11 +1,31 @@
 //! The control that moves the current session to another strategy.
 
-use crate::state::ShopContext;
+use crate::{
+    api::SwitchStrategy,
+    state::ShopContext,
+    url_token::{form_action, with_token},
+};
 use leptos::prelude::*;
+use server_fn::ServerFn;
 
 #[component]
 pub fn StrategySwitcher() -> impl IntoView {
     let shop = ShopContext::get();
+    // Moving into a strategy whose token travels in the URL: load the page afresh with it, since
+    // such pages run without client-side state.
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = shop.switch.value().get() {
+            if let Some(token) = view.credential {
+                let path = window()
+                    .location()
+                    .pathname()
+                    .unwrap_or_else(|_| "/".into());
+                let _ = window()
+                    .location()
+                    .set_href(&with_token(&path, Some(&token)));
+            }
+        }
+    });
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -31,7 +51,9 @@ pub fn StrategySwitcher() -> impl IntoView {
                                 })
                                 .collect_view()}
                         </select>
-                        <button type="submit" class="button secondary">"Switch"</button>
+                        <button type="submit" class="button secondary" formaction=form_action(SwitchStrategy::url())>
+                            "Switch"
+                        </button>
                         <output class="current-strategy" data-testid="current-strategy">
                             {current}
                         </output>

@@ -1,12 +1,15 @@
 //! The cart: change quantities, remove lines, empty it, check out.
 
+use crate::api::{Checkout, EmptyCart, RemoveFromCart, SetQuantity};
 use crate::{
     components::error_message::{last_error, ActionError},
     model::{format_price, CartItemView},
     state::ShopContext,
+    url_token::{form_action, link},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn CartPage() -> impl IntoView {
@@ -26,7 +29,7 @@ pub fn CartPage() -> impl IntoView {
                 };
                 if session.cart.items.is_empty() {
                     return view! {
-                        <p class="empty" data-testid="empty-cart">"Your cart is empty. " <a href="/">"Browse the shop"</a></p>
+                        <p class="empty" data-testid="empty-cart">"Your cart is empty. " <a href=link("/")>"Browse the shop"</a></p>
                     }
                     .into_any();
                 }
@@ -56,17 +59,17 @@ pub fn CartPage() -> impl IntoView {
                     </table>
                     <div class="cart-actions">
                         <ActionForm action=shop.empty>
-                            <button type="submit" class="button secondary">"Empty cart"</button>
+                            <button type="submit" class="button secondary" formaction=form_action(EmptyCart::url())>"Empty cart"</button>
                         </ActionForm>
                         {if logged_in {
                             view! {
                                 <ActionForm action=shop.checkout>
-                                    <button type="submit" class="button primary">"Check out"</button>
+                                    <button type="submit" class="button primary" formaction=form_action(Checkout::url())>"Check out"</button>
                                 </ActionForm>
                             }
                             .into_any()
                         } else {
-                            view! { <a class="button primary" href="/login">"Log in to check out"</a> }.into_any()
+                            view! { <a class="button primary" href=link("/login")>"Log in to check out"</a> }.into_any()
                         }}
                     </div>
                 }
@@ -91,14 +94,14 @@ fn CartRow(item: CartItemView) -> impl IntoView {
                     <input type="hidden" name="product_id" value=item.product_id/>
                     <label class="visually-hidden" for=input_id.clone()>{quantity_label}</label>
                     <input id=input_id type="number" name="quantity" min="0" max="99" value=item.quantity required/>
-                    <button type="submit" class="button small">"Update"</button>
+                    <button type="submit" class="button small" formaction=form_action(SetQuantity::url())>"Update"</button>
                 </ActionForm>
             </td>
             <td>{format_price(item.line_total_cents)}</td>
             <td>
                 <ActionForm action=shop.remove>
                     <input type="hidden" name="product_id" value=item.product_id/>
-                    <button type="submit" class="button small secondary" aria-label=remove_label>
+                    <button type="submit" class="button small secondary" aria-label=remove_label formaction=form_action(RemoveFromCart::url())>
                         "Remove"
                     </button>
                 </ActionForm>

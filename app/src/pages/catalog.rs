@@ -1,13 +1,16 @@
 //! The catalog: every product with an add-to-cart form.
 
+use crate::api::AddToCart;
 use crate::{
     api::list_products,
     components::error_message::{last_error, ActionError},
     model::{format_price, Product},
     state::ShopContext,
+    url_token::form_action,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
@@ -49,7 +52,7 @@ fn ProductCard(product: Product) -> impl IntoView {
             <ActionForm action=shop.add>
                 <input type="hidden" name="product_id" value=product.id/>
                 <input type="hidden" name="quantity" value="1"/>
-                <button type="submit" class="button" aria-label=add_label>
+                <button type="submit" class="button" aria-label=add_label formaction=form_action(AddToCart::url())>
                     "Add to cart"
                 </button>
             </ActionForm>

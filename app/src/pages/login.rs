@@ -1,11 +1,14 @@
 //! Log in with a demo user; the guest cart comes along.
 
 use crate::{
+    api::Login,
     components::error_message::{last_error, ActionError},
     state::ShopContext,
+    url_token::form_action,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -19,7 +22,7 @@ pub fn LoginPage() -> impl IntoView {
             <input id="username" name="username" autocomplete="username" required maxlength="64"/>
             <label for="password">"Password"</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256"/>
-            <button type="submit" class="button primary">"Log in"</button>
+            <button type="submit" class="button primary" formaction=form_action(Login::url())>"Log in"</button>
         </ActionForm>
         <p class="hint">"Demo users: " <code>"alice / wonderland"</code> " and " <code>"bob / builder"</code> "."</p>
     }

@@ -1,6 +1,8 @@
 //! The logged-in user's orders, newest first.
 
-use crate::{api::list_orders, error::ErrorCode, model::format_price, state::ShopContext};
+use crate::{
+    api::list_orders, error::ErrorCode, model::format_price, state::ShopContext, url_token::link,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -43,7 +45,7 @@ pub fn OrdersPage() -> impl IntoView {
                         </ol>
                     }.into_any(),
                     Err(error) if error.code == ErrorCode::Unauthenticated => view! {
-                        <p class="empty"><a href="/login">"Log in"</a> " to see your orders."</p>
+                        <p class="empty"><a href=link("/login")>"Log in"</a> " to see your orders."</p>
                     }.into_any(),
                     Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
                 }

@@ -1,0 +1,70 @@
+import { expect, test } from "@playwright/test";
+import { launchWithoutCookies, ShopPage } from "./fixtures/shop";
+
+const strategies = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
+
+for (const strategy of strategies) {
+  test(`the shop journey under ${strategy}`, async ({ page }) => {
+    const shop = new ShopPage(page);
+    await shop.gotoCatalog();
+    await shop.addToCart("Green Tea", 1);
+    await shop.addToCart("Enamel Mug", 2);
+    await shop.logIn("alice", "wonderland");
+    await expect(shop.cartCount).toHaveText("2");
+
+    await shop.switchTo(strategy);
+    await expect(shop.who).toContainText("alice");
+    await expect(shop.cartCount).toHaveText("2");
+    await shop.addToCart("Green Tea", 3);
+
+    const other = strategy === "memory" ? "cookie" : "memory";
+    await shop.switchTo(other);
+    await expect(shop.who).toContainText("alice");
+    await expect(shop.cartCount).toHaveText("3");
+    await shop.switchTo(strategy);
+    await expect(shop.cartCount).toHaveText("3");
+
+    await page.reload();
+    await expect(shop.currentStrategy).toHaveText(strategy);
+    await expect(shop.who).toContainText("alice");
+    await shop.gotoCart();
+    expect(await shop.cartLines()).toEqual(["Green Tea × 2", "Enamel Mug × 1"]);
+
+    await shop.checkOut();
+    await expect(page.getByTestId("order").first()).toContainText("2 × Green Tea");
+    await expect(shop.cartCount).toHaveText("0");
+    await expect(shop.currentStrategy).toHaveText(strategy);
+    await shop.logOut();
+  });
+}
+
+test("a whole visit works under signed-url with cookies blocked", async ({ baseURL, launchOptions }) => {
+  const { context, setCookies } = await launchWithoutCookies(baseURL!, launchOptions);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const shop = new ShopPage(page);
+  await shop.gotoCatalog();
+  // The control: with cookies blocked, a cookie strategy cannot keep even one item.
+  await Promise.all([
+    page.waitForResponse(/\/sfn\/cart_add/),
+    page.getByRole("button", { name: "Add Baseball Cap to cart" }).click(),
+  ]);
+  await page.waitForLoadState();
+  await page.goto("/");
+  await expect(shop.cartCount).toHaveText("0");
+
+  await shop.switchTo("signed-url");
+  await expect(page).toHaveURL(/\?s=/);
+  setCookies.length = 0;
+  await shop.addToCart("Fountain Pen", 1);
+  await shop.addToCart("Wool Socks", 2);
+  await shop.logIn("bob", "builder");
+  await expect(shop.cartCount).toHaveText("2");
+  await shop.gotoCart();
+  expect(await shop.cartLines()).toEqual(["Fountain Pen × 1", "Wool Socks × 1"]);
+  await shop.checkOut();
+  await expect(page.getByTestId("order").first()).toContainText("Fountain Pen");
+  await shop.logOut();
+  expect(setCookies).toEqual([]);
+  expect(await context.cookies()).toEqual([]);
+  await context.close();
+});
