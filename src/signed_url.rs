@@ -110,6 +110,13 @@ impl UrlSigner {
     }
 }
 
+/// 128 random bits, base64url: ids for one-off links.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A 32-byte secret for one `purpose`, derived from the master key, so one configured secret
 /// yields independent keys for cookies, JWTs and URLs.
 pub fn derive_secret(master: &[u8], purpose: &str) -> Vec<u8> {

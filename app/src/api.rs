@@ -201,6 +201,29 @@ pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
     crate::shop::orders::list(&shop, &session).await
 }
 
+#[server(prefix = "/sfn", endpoint = "share")]
+pub async fn share_cart() -> Result<String, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::links::share_cart(&shop, &session);
+    // The link is shown by the cart page from its URL, with or without JavaScript.
+    let target = result
+        .as_ref()
+        .ok()
+        .map(|token| format!("/cart?shared={token}"));
+    ssr::respond(result, target.as_deref())
+}
+
+#[server(prefix = "/sfn", endpoint = "magic_link")]
+pub async fn magic_link(username: String) -> Result<String, AppError> {
+    let (shop, _) = ssr::context()?;
+    let result = crate::shop::links::magic_link(&shop, &username).await;
+    let target = result
+        .as_ref()
+        .ok()
+        .map(|token| format!("/login?magic={token}"));
+    ssr::respond(result, target.as_deref())
+}
+
 #[server(prefix = "/sfn", endpoint = "strategy")]
 pub async fn switch_strategy(strategy: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     StrategyUnavailable,
     SessionExpired,
     SessionInvalid,
+    LinkInvalid,
+    LinkExpired,
+    LinkUsed,
     Internal,
 }
 
@@ -31,7 +34,11 @@ impl ErrorCode {
     /// The HTTP status the code is sent with.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::BadRequest | ErrorCode::InvalidQuantity | ErrorCode::StrategyUnknown => 400,
+            ErrorCode::BadRequest
+            | ErrorCode::InvalidQuantity
+            | ErrorCode::StrategyUnknown
+            | ErrorCode::LinkInvalid => 400,
+            ErrorCode::LinkExpired | ErrorCode::LinkUsed => 410,
             ErrorCode::Unauthenticated
             | ErrorCode::InvalidCredentials
             | ErrorCode::SessionExpired

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cart;
 pub mod catalog;
+pub mod links;
 pub mod orders;
 pub mod strategies;
 
@@ -21,6 +22,8 @@ pub struct Shop {
     pub pool: AnyPool,
     pub catalog: Catalog,
     pub registry: SessionRegistry,
+    /// Signs shared-cart and magic-login links.
+    pub links: session_strategies::signed_url::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
 }

@@ -5,6 +5,7 @@ mod cart;
 mod catalog;
 mod extract;
 mod health;
+mod links;
 mod orders;
 mod session;
 
@@ -18,5 +19,6 @@ pub fn router() -> Router<AppState> {
         .merge(session::router())
         .merge(cart::router())
         .merge(orders::router())
+        .merge(links::router())
         .fallback(|| async { AppError::not_found("no such API route") })
 }

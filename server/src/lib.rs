@@ -4,5 +4,6 @@
 
 pub mod api;
 pub mod config;
+pub mod links;
 pub mod observability;
 pub mod startup;

@@ -104,6 +104,10 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         pool,
         catalog,
         registry,
+        links: UrlSigner::new(&derive_secret(
+            config.session_secret.key().master(),
+            "links",
+        )),
         instance: Arc::from(config.instance_id.as_str()),
     })
 }
@@ -213,6 +217,7 @@ pub fn app(state: AppState, secure_cookies: bool) -> Router {
         .unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
     Router::new()
         .nest("/api/v1", api::router())
+        .merge(crate::links::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

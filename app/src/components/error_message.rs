@@ -17,6 +17,9 @@ pub fn message_for(code: &str) -> &'static str {
         }
         "strategy_unknown" => "There is no such strategy.",
         "strategy_unavailable" => "That strategy is unavailable right now.",
+        "link_invalid" => "That link is not valid.",
+        "link_expired" => "That link has expired.",
+        "link_used" => "That link has already been used.",
         "bad_request" => "That request could not be handled. Check what you entered.",
         _ => "Something went wrong. Please try again.",
     }

@@ -1,6 +1,6 @@
 //! The cart: change quantities, remove lines, empty it, check out.
 
-use crate::api::{Checkout, EmptyCart, RemoveFromCart, SetQuantity};
+use crate::api::{Checkout, EmptyCart, RemoveFromCart, SetQuantity, ShareCart};
 use crate::{
     components::error_message::{last_error, ActionError},
     model::{format_price, CartItemView},
@@ -9,6 +9,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 #[component]
@@ -17,8 +18,9 @@ pub fn CartPage() -> impl IntoView {
     view! {
         <Title text="Cart · Session Strategies"/>
         <h1>"Cart"</h1>
-        <ActionError error=last_error(shop.set_quantity.value())/>
-        <ActionError error=last_error(shop.checkout.value())/>
+        <ActionError error=Signal::derive(move || {
+            last_error(shop.set_quantity.value()).get().or(last_error(shop.checkout.value()).get())
+        })/>
         <Suspense fallback=|| view! { <p>"Loading the cart…"</p> }>
             {move || Suspend::new(async move {
                 let session = match shop.session.await {
@@ -57,6 +59,7 @@ pub fn CartPage() -> impl IntoView {
                             </tr>
                         </tfoot>
                     </table>
+                    <ShareCart/>
                     <div class="cart-actions">
                         <ActionForm action=shop.empty>
                             <button type="submit" class="button secondary" formaction=form_action(EmptyCart::url())>"Empty cart"</button>
@@ -76,6 +79,38 @@ pub fn CartPage() -> impl IntoView {
                 .into_any()
             })}
         </Suspense>
+    }
+}
+
+/// "Share this cart": a signed link that gives its opener a copy of the cart for an hour. The
+/// server answers with `?shared=token`, so the link shows with or without JavaScript.
+#[component]
+fn ShareCart() -> impl IntoView {
+    let share = ServerAction::<ShareCart>::new();
+    let query = use_query_map();
+    let shared = move || {
+        query
+            .read()
+            .get("shared")
+            .map(|token| format!("/share/{token}"))
+    };
+    view! {
+        <section class="share" aria-label="Share this cart">
+            <ActionForm action=share attr:class="inline">
+                <button type="submit" class="button secondary" formaction=form_action(ShareCart::url())>
+                    "Share this cart"
+                </button>
+            </ActionForm>
+            {move || shared().map(|path| view! {
+                <p class="link-out">
+                    "Anyone with this link gets a copy of the cart for an hour: "
+                    <a data-testid="share-link" href=path.clone()>{path.clone()}</a>
+                </p>
+            })}
+            {move || share.value().get().and_then(Result::err).map(|error| view! {
+                <p class="form-error" role="alert">{error.message}</p>
+            })}
+        </section>
     }
 }
 

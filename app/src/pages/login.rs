@@ -1,13 +1,14 @@
 //! Log in with a demo user; the guest cart comes along.
 
 use crate::{
-    api::Login,
+    api::{Login, MagicLink as MagicLinkFn},
     components::error_message::{last_error, ActionError},
     state::ShopContext,
     url_token::form_action,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 #[component]
@@ -24,6 +25,45 @@ pub fn LoginPage() -> impl IntoView {
             <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256"/>
             <button type="submit" class="button primary" formaction=form_action(Login::url())>"Log in"</button>
         </ActionForm>
+        <MagicLink/>
         <p class="hint">"Demo users: " <code>"alice / wonderland"</code> " and " <code>"bob / builder"</code> "."</p>
+    }
+}
+
+/// A magic login link for a demo user, shown on screen where a real shop would email it. The
+/// server answers with `?magic=token`, so the link shows with or without JavaScript.
+#[component]
+fn MagicLink() -> impl IntoView {
+    let magic = ServerAction::<MagicLinkFn>::new();
+    let query = use_query_map();
+    let link = move || {
+        query
+            .read()
+            .get("magic")
+            .map(|token| format!("/magic/{token}"))
+    };
+    view! {
+        <section class="magic" aria-labelledby="magic-heading">
+            <h2 id="magic-heading">"Or log in with a magic link"</h2>
+            <ActionForm action=magic attr:class="inline">
+                <label for="magic-user">"Demo user"</label>
+                <select id="magic-user" name="username">
+                    <option value="alice">"alice"</option>
+                    <option value="bob">"bob"</option>
+                </select>
+                <button type="submit" class="button secondary" formaction=form_action(MagicLinkFn::url())>
+                    "Get a magic link"
+                </button>
+            </ActionForm>
+            {move || link().map(|path| view! {
+                <p class="link-out">
+                    "Your link (one use, 15 minutes; a real shop would email it): "
+                    <a data-testid="magic-link" href=path.clone()>{path.clone()}</a>
+                </p>
+            })}
+            {move || magic.value().get().and_then(Result::err).map(|error| view! {
+                <p class="form-error" role="alert">{error.message}</p>
+            })}
+        </section>
     }
 }

@@ -49,6 +49,16 @@ fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(AppError::internal)
 }
 
+/// A user by name, without checking any password (magic links).
+pub async fn find(pool: &AnyPool, username: &str) -> Result<Option<SessionUser>, AppError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, username FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id, username)| SessionUser { id, username }))
+}
+
 /// The user with these credentials, or `invalid_credentials`.
 pub async fn authenticate(
     pool: &AnyPool,

@@ -1,0 +1,163 @@
+//! Signed links that work under every strategy: "share this cart" (anyone with the link gets a
+//! copy of the cart, for an hour) and magic login links (shown on screen instead of emailed;
+//! one use, 15 minutes). Both are HMAC-signed for their own purpose, so neither can pass for
+//! the other or for a session token.
+
+use super::{accounts, cart, Shop};
+use crate::{
+    error::{AppError, ErrorCode},
+    model::SessionView,
+};
+use serde::{Deserialize, Serialize};
+use session_strategies::{
+    data::now_unix, signed_url::TokenError, ProductId, Quantity, Session, SessionUser,
+};
+
+const SHARE_PURPOSE: &str = "share-cart";
+const MAGIC_PURPOSE: &str = "magic-login";
+/// How long a shared-cart link works.
+pub const SHARE_TTL_SECONDS: i64 = 3600;
+/// How long a magic login link works.
+pub const MAGIC_TTL_SECONDS: i64 = 15 * 60;
+
+#[derive(Serialize, Deserialize)]
+struct SharedCart {
+    lines: Vec<(i64, i64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MagicLogin {
+    user_id: i64,
+    username: String,
+    jti: String,
+}
+
+fn link_error(error: TokenError) -> AppError {
+    match error {
+        TokenError::Expired => AppError::new(ErrorCode::LinkExpired, "this link has expired"),
+        TokenError::Malformed | TokenError::BadSignature => {
+            AppError::new(ErrorCode::LinkInvalid, "this link is not valid")
+        }
+    }
+}
+
+/// The path a shared-cart token opens.
+pub fn share_path(token: &str) -> String {
+    format!("/share/{token}")
+}
+
+/// The path a magic-login token opens.
+pub fn magic_path(token: &str) -> String {
+    format!("/magic/{token}")
+}
+
+/// A token that gives whoever opens its link a copy of this session's cart.
+pub fn share_cart(shop: &Shop, session: &Session) -> Result<String, AppError> {
+    let data = session.data();
+    if data.cart.is_empty() {
+        return Err(AppError::bad_request(
+            "there is nothing in the cart to share",
+        ));
+    }
+    let payload = serde_json::to_vec(&SharedCart {
+        lines: data
+            .cart
+            .iter()
+            .map(|line| (line.product_id.0, i64::from(line.quantity)))
+            .collect(),
+    })
+    .map_err(AppError::internal)?;
+    Ok(shop
+        .links
+        .sign(SHARE_PURPOSE, &payload, now_unix() + SHARE_TTL_SECONDS))
+}
+
+/// Puts the shared cart's lines into this session's cart (the larger quantity wins).
+pub async fn open_shared_cart(
+    shop: &Shop,
+    session: &Session,
+    token: &str,
+) -> Result<SessionView, AppError> {
+    let payload = shop
+        .links
+        .verify(SHARE_PURPOSE, token)
+        .map_err(link_error)?;
+    let shared: SharedCart = serde_json::from_slice(&payload)
+        .map_err(|_| AppError::new(ErrorCode::LinkInvalid, "this link is not valid"))?;
+    session
+        .change(|data| {
+            for (product, quantity) in &shared.lines {
+                let product = ProductId(*product);
+                if shop.catalog.get(product).is_none() {
+                    continue;
+                }
+                let quantity = Quantity::try_from(*quantity)
+                    .map_err(|_| AppError::new(ErrorCode::LinkInvalid, "this link is not valid"))?;
+                let keep = data
+                    .quantity_of(product)
+                    .map_or(quantity, |q| q.max(quantity));
+                data.set_quantity(product, keep)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    Ok(cart::view(shop, session))
+}
+
+/// A one-use login token for a demo user.
+pub async fn magic_link(shop: &Shop, username: &str) -> Result<String, AppError> {
+    if !accounts::DEMO_USERS
+        .iter()
+        .any(|(name, _)| *name == username)
+    {
+        return Err(AppError::not_found(
+            "magic links are for the demo users only",
+        ));
+    }
+    let user = accounts::find(&shop.pool, username)
+        .await?
+        .ok_or_else(|| AppError::not_found("no such user"))?;
+    let payload = serde_json::to_vec(&MagicLogin {
+        user_id: user.id,
+        username: user.username,
+        jti: session_strategies::signed_url::random_id(),
+    })
+    .map_err(AppError::internal)?;
+    Ok(shop
+        .links
+        .sign(MAGIC_PURPOSE, &payload, now_unix() + MAGIC_TTL_SECONDS))
+}
+
+/// Logs in with a magic link, once.
+pub async fn open_magic_link(
+    shop: &Shop,
+    session: &Session,
+    token: &str,
+) -> Result<SessionView, AppError> {
+    let payload = shop
+        .links
+        .verify(MAGIC_PURPOSE, token)
+        .map_err(link_error)?;
+    let login: MagicLogin = serde_json::from_slice(&payload)
+        .map_err(|_| AppError::new(ErrorCode::LinkInvalid, "this link is not valid"))?;
+    let spent = sqlx::query(
+        "INSERT INTO used_links (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(&login.jti)
+    .bind(now_unix() + MAGIC_TTL_SECONDS)
+    .execute(&shop.pool)
+    .await?;
+    if spent.rows_affected() == 0 {
+        return Err(AppError::new(
+            ErrorCode::LinkUsed,
+            "this link has already been used",
+        ));
+    }
+    session
+        .log_in(SessionUser {
+            id: login.user_id,
+            username: login.username,
+        })
+        .await?;
+    Ok(cart::view(shop, session))
+}

@@ -1,0 +1,61 @@
+//! `/share/{token}` and `/magic/{token}`: the one-off links, opened in a browser under any
+//! strategy. They answer with a redirect to the page that shows the result.
+
+use app::{
+    error::AppError,
+    shop::{links, AppState, Shop},
+    url_token::with_token,
+};
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Extension, Router,
+};
+use session_strategies::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/share/{token}", get(open_share))
+        .route("/magic/{token}", get(open_magic))
+}
+
+async fn open_share(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+    Path(token): Path<String>,
+) -> Response {
+    let result = links::open_shared_cart(&shop, &session, &token).await;
+    redirect(&session, result.map(|_| "/cart"), "/cart")
+}
+
+async fn open_magic(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+    Path(token): Path<String>,
+) -> Response {
+    let result = links::open_magic_link(&shop, &session, &token).await;
+    redirect(&session, result.map(|_| "/"), "/login")
+}
+
+/// To `target` on success, or to `on_error?error=code`; with the URL token where the session
+/// travels in URLs.
+fn redirect(session: &Session, result: Result<&str, AppError>, on_error: &str) -> Response {
+    let target = match result {
+        Ok(target) => target.to_owned(),
+        Err(error) => {
+            let code = serde_json::to_value(error.code)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("{on_error}?error={code}")
+        }
+    };
+    let token = session
+        .strategy()
+        .properties()
+        .credential_in_url
+        .then(|| session.credential())
+        .flatten();
+    Redirect::to(&with_token(&target, token.as_deref())).into_response()
+}
