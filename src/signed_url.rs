@@ -7,11 +7,9 @@
 //! rotates the id. [`UrlSigner`] also signs the one-off links (shared carts, magic logins).
 
 use crate::{
-    backend::{
-        Availability, BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend,
-        SessionKey,
-    },
-    data::{now_unix, SessionData, FORMAT},
+    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    data::{now_unix, SessionData},
+    store::{parse_key, SessionRecords},
     strategy::Strategy,
 };
 use async_trait::async_trait;
@@ -19,17 +17,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use http::request::Parts;
 use sha2::Sha256;
-use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
-use time::OffsetDateTime;
-use tower_sessions::{
-    session::{Id, Record},
-    SessionStore,
-};
+use std::{sync::Arc, time::Duration};
+use tower_sessions::{session::Id, SessionStore};
 
 /// The query parameter that carries the session token.
 pub const URL_PARAM: &str = "s";
-
-const DATA_FIELD: &str = "session";
 
 /// Why a signed token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -139,9 +131,7 @@ pub fn query_param(request: &Parts, name: &str) -> Option<String> {
 /// The signed-URL strategy.
 pub struct SignedUrlBackend {
     signer: UrlSigner,
-    store: Arc<dyn SessionStore>,
-    ttl: Duration,
-    availability: Option<Arc<dyn Availability>>,
+    records: SessionRecords,
 }
 
 const PURPOSE: &str = "session";
@@ -150,30 +140,14 @@ impl SignedUrlBackend {
     pub fn new(signer: UrlSigner, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
         Self {
             signer,
-            store,
-            ttl,
-            availability: None,
+            records: SessionRecords::new(store, ttl),
         }
     }
 
-    /// The URL token for session `id`, valid for the idle timeout.
+    /// The URL token for session `id`, valid until `expires_at`.
     pub fn token_for(&self, id: Id, expires_at: i64) -> String {
         self.signer.sign(PURPOSE, &id.0.to_le_bytes(), expires_at)
     }
-
-    fn record(&self, id: Id, data: &SessionData) -> Result<Record, BackendError> {
-        let value =
-            serde_json::to_value(data).map_err(|error| BackendError::Encode(error.to_string()))?;
-        Ok(Record {
-            id,
-            data: HashMap::from([(DATA_FIELD.to_owned(), value)]),
-            expiry_date: OffsetDateTime::now_utc() + self.ttl,
-        })
-    }
-}
-
-fn unavailable(error: tower_sessions::session_store::Error) -> String {
-    error.to_string()
 }
 
 #[async_trait]
@@ -184,20 +158,6 @@ impl SessionBackend for SignedUrlBackend {
 
     fn recognizes(&self, request: &Parts) -> bool {
         query_param(request, URL_PARAM).is_some()
-    }
-
-    async fn availability(&self) -> Result<(), String> {
-        match &self.availability {
-            Some(availability) => availability.check().await,
-            None => Ok(()),
-        }
-    }
-
-    async fn probe(&self) -> Result<(), String> {
-        match &self.availability {
-            Some(availability) => availability.probe().await,
-            None => Ok(()),
-        }
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
@@ -215,33 +175,10 @@ impl SessionBackend for SignedUrlBackend {
         let bytes: [u8; 16] = payload
             .try_into()
             .map_err(|_| LoadError::Invalid("URL token of the wrong shape"))?;
-        let id = Id(i128::from_le_bytes(bytes));
-        let record = self
-            .store
-            .load(&id)
-            .await
-            .map_err(|error| LoadError::Unavailable(unavailable(error)))?
-            .ok_or(LoadError::Invalid("unknown session id"))?;
-        if record.expiry_date <= OffsetDateTime::now_utc() {
-            return Err(LoadError::Expired);
-        }
-        let data: SessionData = record
-            .data
-            .get(DATA_FIELD)
-            .cloned()
-            .and_then(|value| serde_json::from_value(value).ok())
-            .ok_or(LoadError::Invalid("undecodable session record"))?;
-        if data.format != FORMAT {
-            return Err(LoadError::Invalid("session record of another format"));
-        }
-        let expires_at = record.expiry_date.unix_timestamp();
-        Ok(Some(Loaded {
-            data,
-            key: Some(SessionKey(id.to_string())),
-            expires_at,
-            // Links on this page carry the token the request came with.
-            client: vec![ClientChange::Credential(token)],
-        }))
+        let mut loaded = self.records.load(Id(i128::from_le_bytes(bytes))).await?;
+        // Links on this page carry the token the request came with.
+        loaded.client = vec![ClientChange::Credential(token)];
+        Ok(Some(loaded))
     }
 
     async fn save(
@@ -250,47 +187,20 @@ impl SessionBackend for SignedUrlBackend {
         key: Option<&SessionKey>,
         rotate: bool,
     ) -> Result<Saved, BackendError> {
-        let existing = key.and_then(|key| Id::from_str(&key.0).ok());
-        let record = match existing {
-            Some(id) if !rotate => {
-                let record = self.record(id, data)?;
-                self.store
-                    .save(&record)
-                    .await
-                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                record
-            }
-            _ => {
-                let mut record = self.record(Id::default(), data)?;
-                self.store
-                    .create(&mut record)
-                    .await
-                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                if let Some(old) = existing {
-                    self.store
-                        .delete(&old)
-                        .await
-                        .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                }
-                record
-            }
-        };
-        let expires_at = record.expiry_date.unix_timestamp();
+        let (id, expires_at) = self
+            .records
+            .save(data, key.and_then(parse_key), rotate)
+            .await?;
         Ok(Saved {
-            key: Some(SessionKey(record.id.to_string())),
-            client: vec![ClientChange::Credential(
-                self.token_for(record.id, expires_at),
-            )],
+            key: Some(SessionKey(id.to_string())),
+            client: vec![ClientChange::Credential(self.token_for(id, expires_at))],
             expires_at,
         })
     }
 
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
-        if let Some(id) = key.and_then(|key| Id::from_str(&key.0).ok()) {
-            self.store
-                .delete(&id)
-                .await
-                .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+        if let Some(id) = key.and_then(parse_key) {
+            self.records.delete(id).await?;
         }
         Ok(Vec::new())
     }

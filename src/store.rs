@@ -9,7 +9,7 @@ use crate::{
         Availability, BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend,
         SessionKey,
     },
-    data::{now_unix, SessionData, FORMAT},
+    data::{SessionData, FORMAT},
     strategy::Strategy,
     transport::request_cookie,
 };
@@ -28,30 +28,31 @@ pub const SID_COOKIE: &str = "sid";
 /// The field of the store record that holds the [`SessionData`].
 const DATA_FIELD: &str = "session";
 
-/// A server-side session store behind the `sid` cookie.
-pub struct StoreBackend {
-    strategy: Strategy,
+/// Session records in a tower-sessions store: the part every id-based strategy shares (the
+/// `sid` cookie strategies here, and the signed-URL strategy, whose id travels in the URL).
+#[derive(Clone)]
+pub struct SessionRecords {
     store: Arc<dyn SessionStore>,
     ttl: Duration,
-    availability: Option<Arc<dyn Availability>>,
 }
 
-impl StoreBackend {
+fn unavailable(error: tower_sessions::session_store::Error) -> String {
+    error.to_string()
+}
+
+/// The store id a [`SessionKey`] names, if it is one.
+pub fn parse_key(key: &SessionKey) -> Option<Id> {
+    Id::from_str(&key.0).ok()
+}
+
+impl SessionRecords {
     /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
-    pub fn new(strategy: Strategy, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
-        Self {
-            strategy,
-            store,
-            ttl,
-            availability: None,
-        }
+    pub fn new(store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+        Self { store, ttl }
     }
 
-    /// Checks `availability` before every request so that a store that is down answers
-    /// `strategy_unavailable` at once instead of after a timeout.
-    pub fn with_availability(mut self, availability: Arc<dyn Availability>) -> Self {
-        self.availability = Some(availability);
-        self
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     fn record(&self, id: Id, data: &SessionData) -> Result<Record, BackendError> {
@@ -64,21 +65,98 @@ impl StoreBackend {
         })
     }
 
-    fn sid_cookie(&self, id: Id) -> ClientChange {
-        ClientChange::SetCookie {
-            name: SID_COOKIE,
-            value: id.to_string(),
-            max_age: self.ttl,
+    /// The session stored under `id`, and when it expires.
+    pub async fn load(&self, id: Id) -> Result<Loaded, LoadError> {
+        let record = self
+            .store
+            .load(&id)
+            .await
+            .map_err(|error| LoadError::Unavailable(unavailable(error)))?
+            .ok_or(LoadError::Invalid("unknown session id"))?;
+        if record.expiry_date <= OffsetDateTime::now_utc() {
+            return Err(LoadError::Expired);
         }
+        let data: SessionData = record
+            .data
+            .get(DATA_FIELD)
+            .cloned()
+            .and_then(|value| serde_json::from_value(value).ok())
+            .ok_or(LoadError::Invalid("undecodable session record"))?;
+        if data.format != FORMAT {
+            return Err(LoadError::Invalid("session record of another format"));
+        }
+        Ok(Loaded {
+            data,
+            key: Some(SessionKey(id.to_string())),
+            expires_at: record.expiry_date.unix_timestamp(),
+            client: Vec::new(),
+        })
+    }
+
+    /// Stores `data` under `existing`, or under a fresh id when there is none or `rotate`
+    /// asks for one (the old record is then deleted). Returns the id and the expiry.
+    pub async fn save(
+        &self,
+        data: &SessionData,
+        existing: Option<Id>,
+        rotate: bool,
+    ) -> Result<(Id, i64), BackendError> {
+        let record = match existing {
+            Some(id) if !rotate => {
+                let record = self.record(id, data)?;
+                self.store
+                    .save(&record)
+                    .await
+                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+                record
+            }
+            _ => {
+                // `create` picks a fresh id and guards against collisions.
+                let mut record = self.record(Id::default(), data)?;
+                self.store
+                    .create(&mut record)
+                    .await
+                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+                if let Some(old) = existing {
+                    self.delete(old).await?;
+                }
+                record
+            }
+        };
+        Ok((record.id, record.expiry_date.unix_timestamp()))
+    }
+
+    pub async fn delete(&self, id: Id) -> Result<(), BackendError> {
+        self.store
+            .delete(&id)
+            .await
+            .map_err(|error| BackendError::Unavailable(unavailable(error)))
     }
 }
 
-fn unavailable(error: tower_sessions::session_store::Error) -> String {
-    error.to_string()
+/// A server-side session store behind the `sid` cookie.
+pub struct StoreBackend {
+    strategy: Strategy,
+    records: SessionRecords,
+    availability: Option<Arc<dyn Availability>>,
 }
 
-fn parse_key(key: &SessionKey) -> Option<Id> {
-    Id::from_str(&key.0).ok()
+impl StoreBackend {
+    /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
+    pub fn new(strategy: Strategy, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+        Self {
+            strategy,
+            records: SessionRecords::new(store, ttl),
+            availability: None,
+        }
+    }
+
+    /// Checks `availability` before every request so that a store that is down answers
+    /// `strategy_unavailable` at once instead of after a timeout.
+    pub fn with_availability(mut self, availability: Arc<dyn Availability>) -> Self {
+        self.availability = Some(availability);
+        self
+    }
 }
 
 #[async_trait]
@@ -105,32 +183,8 @@ impl SessionBackend for StoreBackend {
         let Some(raw) = request_cookie(request, SID_COOKIE) else {
             return Ok(None);
         };
-        self.availability().await.map_err(LoadError::Unavailable)?;
         let id = Id::from_str(&raw).map_err(|_| LoadError::Invalid("malformed session id"))?;
-        let record = self
-            .store
-            .load(&id)
-            .await
-            .map_err(|error| LoadError::Unavailable(unavailable(error)))?
-            .ok_or(LoadError::Invalid("unknown session id"))?;
-        if record.expiry_date <= OffsetDateTime::now_utc() {
-            return Err(LoadError::Expired);
-        }
-        let data: SessionData = record
-            .data
-            .get(DATA_FIELD)
-            .cloned()
-            .and_then(|value| serde_json::from_value(value).ok())
-            .ok_or(LoadError::Invalid("undecodable session record"))?;
-        if data.format != FORMAT {
-            return Err(LoadError::Invalid("session record of another format"));
-        }
-        Ok(Some(Loaded {
-            data,
-            key: Some(SessionKey(id.to_string())),
-            expires_at: record.expiry_date.unix_timestamp(),
-            client: Vec::new(),
-        }))
+        self.records.load(id).await.map(Some)
     }
 
     async fn save(
@@ -139,51 +193,24 @@ impl SessionBackend for StoreBackend {
         key: Option<&SessionKey>,
         rotate: bool,
     ) -> Result<Saved, BackendError> {
-        self.availability()
-            .await
-            .map_err(BackendError::Unavailable)?;
-        let existing = key.and_then(parse_key);
-        let record = match existing {
-            Some(id) if !rotate => {
-                let record = self.record(id, data)?;
-                self.store
-                    .save(&record)
-                    .await
-                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                record
-            }
-            _ => {
-                // `create` picks a fresh id and guards against collisions.
-                let mut record = self.record(Id::default(), data)?;
-                self.store
-                    .create(&mut record)
-                    .await
-                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                if let Some(old) = existing {
-                    self.store
-                        .delete(&old)
-                        .await
-                        .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                }
-                record
-            }
-        };
+        let (id, expires_at) = self
+            .records
+            .save(data, key.and_then(parse_key), rotate)
+            .await?;
         Ok(Saved {
-            key: Some(SessionKey(record.id.to_string())),
-            client: vec![self.sid_cookie(record.id)],
-            expires_at: now_unix() + self.ttl.as_secs() as i64,
+            key: Some(SessionKey(id.to_string())),
+            client: vec![ClientChange::SetCookie {
+                name: SID_COOKIE,
+                value: id.to_string(),
+                max_age: self.records.ttl(),
+            }],
+            expires_at,
         })
     }
 
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
         if let Some(id) = key.and_then(parse_key) {
-            self.availability()
-                .await
-                .map_err(BackendError::Unavailable)?;
-            self.store
-                .delete(&id)
-                .await
-                .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+            self.records.delete(id).await?;
         }
         Ok(vec![ClientChange::RemoveCookie { name: SID_COOKIE }])
     }
