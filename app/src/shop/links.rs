@@ -8,7 +8,7 @@ use crate::{
     error::{AppError, ErrorCode},
     model::SessionView,
 };
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use session_strategies::{
     data::now_unix, signed_url::TokenError, ProductId, Quantity, Session, SessionUser,
 };
@@ -35,10 +35,29 @@ struct MagicLogin {
 fn link_error(error: TokenError) -> AppError {
     match error {
         TokenError::Expired => AppError::new(ErrorCode::LinkExpired, "this link has expired"),
-        TokenError::Malformed | TokenError::BadSignature => {
-            AppError::new(ErrorCode::LinkInvalid, "this link is not valid")
-        }
+        TokenError::Malformed | TokenError::BadSignature => invalid_link(),
     }
+}
+
+fn invalid_link() -> AppError {
+    AppError::new(ErrorCode::LinkInvalid, "this link is not valid")
+}
+
+/// Signs `value` for `purpose`, valid for `ttl_seconds`.
+fn write<T: Serialize>(
+    shop: &Shop,
+    purpose: &str,
+    value: &T,
+    ttl_seconds: i64,
+) -> Result<String, AppError> {
+    let payload = serde_json::to_vec(value).map_err(AppError::internal)?;
+    Ok(shop.links.sign(purpose, &payload, now_unix() + ttl_seconds))
+}
+
+/// The value a token signed for `purpose` carries, if it is genuine and unexpired.
+fn read<T: DeserializeOwned>(shop: &Shop, purpose: &str, token: &str) -> Result<T, AppError> {
+    let payload = shop.links.verify(purpose, token).map_err(link_error)?;
+    serde_json::from_slice(&payload).map_err(|_| invalid_link())
 }
 
 /// The path a shared-cart token opens.
@@ -59,17 +78,14 @@ pub fn share_cart(shop: &Shop, session: &Session) -> Result<String, AppError> {
             "there is nothing in the cart to share",
         ));
     }
-    let payload = serde_json::to_vec(&SharedCart {
+    let shared = SharedCart {
         lines: data
             .cart
             .iter()
             .map(|line| (line.product_id.0, i64::from(line.quantity)))
             .collect(),
-    })
-    .map_err(AppError::internal)?;
-    Ok(shop
-        .links
-        .sign(SHARE_PURPOSE, &payload, now_unix() + SHARE_TTL_SECONDS))
+    };
+    write(shop, SHARE_PURPOSE, &shared, SHARE_TTL_SECONDS)
 }
 
 /// Puts the shared cart's lines into this session's cart (the larger quantity wins).
@@ -78,12 +94,7 @@ pub async fn open_shared_cart(
     session: &Session,
     token: &str,
 ) -> Result<SessionView, AppError> {
-    let payload = shop
-        .links
-        .verify(SHARE_PURPOSE, token)
-        .map_err(link_error)?;
-    let shared: SharedCart = serde_json::from_slice(&payload)
-        .map_err(|_| AppError::new(ErrorCode::LinkInvalid, "this link is not valid"))?;
+    let shared: SharedCart = read(shop, SHARE_PURPOSE, token)?;
     session
         .change(|data| {
             for (product, quantity) in &shared.lines {
@@ -91,8 +102,7 @@ pub async fn open_shared_cart(
                 if shop.catalog.get(product).is_none() {
                     continue;
                 }
-                let quantity = Quantity::try_from(*quantity)
-                    .map_err(|_| AppError::new(ErrorCode::LinkInvalid, "this link is not valid"))?;
+                let quantity = Quantity::try_from(*quantity).map_err(|_| invalid_link())?;
                 let keep = data
                     .quantity_of(product)
                     .map_or(quantity, |q| q.max(quantity));
@@ -117,15 +127,12 @@ pub async fn magic_link(shop: &Shop, username: &str) -> Result<String, AppError>
     let user = accounts::find(&shop.pool, username)
         .await?
         .ok_or_else(|| AppError::not_found("no such user"))?;
-    let payload = serde_json::to_vec(&MagicLogin {
+    let login = MagicLogin {
         user_id: user.id,
         username: user.username,
         jti: session_strategies::signed_url::random_id(),
-    })
-    .map_err(AppError::internal)?;
-    Ok(shop
-        .links
-        .sign(MAGIC_PURPOSE, &payload, now_unix() + MAGIC_TTL_SECONDS))
+    };
+    write(shop, MAGIC_PURPOSE, &login, MAGIC_TTL_SECONDS)
 }
 
 /// Logs in with a magic link, once.
@@ -134,12 +141,7 @@ pub async fn open_magic_link(
     session: &Session,
     token: &str,
 ) -> Result<SessionView, AppError> {
-    let payload = shop
-        .links
-        .verify(MAGIC_PURPOSE, token)
-        .map_err(link_error)?;
-    let login: MagicLogin = serde_json::from_slice(&payload)
-        .map_err(|_| AppError::new(ErrorCode::LinkInvalid, "this link is not valid"))?;
+    let login: MagicLogin = read(shop, MAGIC_PURPOSE, token)?;
     let spent = sqlx::query(
         "INSERT INTO used_links (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
     )
