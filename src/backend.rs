@@ -106,6 +106,11 @@ pub trait Availability: Send + Sync + 'static {
 pub trait SessionBackend: Send + Sync + 'static {
     fn strategy(&self) -> Strategy;
 
+    /// The cookies this strategy keeps in the browser, to measure what each request carries.
+    fn cookie_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether the request carries this strategy's own credential where no other strategy's
     /// could be (a Bearer token, a signed URL parameter): then it picks the strategy by itself.
     fn recognizes(&self, _request: &Parts) -> bool {

@@ -78,6 +78,10 @@ impl SessionBackend for CookieBackend {
         Strategy::Cookie
     }
 
+    fn cookie_names(&self) -> &'static [&'static str] {
+        &[SESSION_COOKIE]
+    }
+
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
         let Some(payload) = self.open(request)? else {
             return Ok(None);

@@ -344,6 +344,10 @@ impl SessionBackend for JwtBackend {
         Strategy::Jwt
     }
 
+    fn cookie_names(&self) -> &'static [&'static str] {
+        &[ACCESS_COOKIE, REFRESH_COOKIE]
+    }
+
     fn recognizes(&self, request: &Parts) -> bool {
         request
             .headers

@@ -113,6 +113,14 @@ pub async fn open_session(
         }
     };
     let session = Session::new(registry.clone(), strategy, loaded, notice);
+    let carried: usize = backend
+        .cookie_names()
+        .iter()
+        .filter_map(|name| request_cookie(request, name).map(|value| name.len() + 1 + value.len()))
+        .sum();
+    if carried > 0 {
+        session.set_client_bytes(carried);
+    }
     if notice.is_some() {
         let forget = backend
             .destroy(None)

@@ -45,6 +45,8 @@ struct State {
     notice: Option<Notice>,
     credential: Option<String>,
     refresh_token: Option<String>,
+    /// Bytes of session credential the client sends with each request.
+    client_bytes: usize,
     dirty: bool,
     rotate: bool,
     client: Vec<ClientChange>,
@@ -82,6 +84,7 @@ impl Session {
             notice,
             credential: None,
             refresh_token: None,
+            client_bytes: 0,
             dirty: false,
             rotate: false,
             client: Vec::new(),
@@ -127,6 +130,17 @@ impl Session {
     /// What the client must send back itself (a Bearer token, a URL token), if anything.
     pub fn credential(&self) -> Option<String> {
         self.state().credential.clone()
+    }
+
+    /// Bytes of session credential the client sends with every request (cookies, a Bearer token
+    /// or a URL token): what the strategy costs on the wire.
+    pub fn client_bytes(&self) -> usize {
+        self.state().client_bytes
+    }
+
+    /// Records what the request itself carried, measured by the layer.
+    pub fn set_client_bytes(&self, bytes: usize) {
+        self.state().client_bytes = bytes;
     }
 
     /// A refresh token issued by this request, for clients that keep their own tokens.
@@ -205,6 +219,7 @@ impl Session {
         state.expires_at = None;
         state.credential = None;
         state.refresh_token = None;
+        state.client_bytes = 0;
         state.dirty = false;
         state.rotate = false;
         state.client.extend(changes);
@@ -340,6 +355,23 @@ impl State {
     /// Takes in what a backend told the client: credentials are remembered for the response
     /// body, everything is queued for the layer.
     fn receive(&mut self, changes: Vec<ClientChange>) {
+        let cookie_bytes: usize = changes
+            .iter()
+            .map(|change| match change {
+                ClientChange::SetCookie { name, value, .. } => name.len() + 1 + value.len(),
+                _ => 0,
+            })
+            .sum();
+        let credential_bytes = changes.iter().find_map(|change| match change {
+            ClientChange::Credential(value) => Some(value.len()),
+            _ => None,
+        });
+        // What the client sends from now on: its new cookies, or (no cookies) the credential.
+        if cookie_bytes > 0 {
+            self.client_bytes = cookie_bytes;
+        } else if let Some(bytes) = credential_bytes {
+            self.client_bytes = bytes + 2;
+        }
         for change in &changes {
             match change {
                 ClientChange::Credential(value) => self.credential = Some(value.clone()),

@@ -165,6 +165,10 @@ impl SessionBackend for StoreBackend {
         self.strategy
     }
 
+    fn cookie_names(&self) -> &'static [&'static str] {
+        &[SID_COOKIE]
+    }
+
     async fn availability(&self) -> Result<(), String> {
         match &self.availability {
             Some(availability) => availability.check().await,

@@ -46,6 +46,9 @@ pub struct SessionView {
     /// A new refresh token (JWT, API clients only): present right after login or a refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Bytes of session credential the client sends with every request.
+    #[serde(default)]
+    pub client_bytes: usize,
     /// `session_expired` or `session_invalid` when the request's session could not be used.
     pub notice: Option<String>,
 }

@@ -68,3 +68,17 @@ test("a whole visit works under signed-url with cookies blocked", async ({ baseU
   expect(await context.cookies()).toEqual([]);
   await context.close();
 });
+
+test("under jwt the token the browser sends grows with the cart", async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.gotoCatalog();
+  await shop.switchTo("jwt");
+  await shop.addToCart("Green Tea", 1);
+  const bytes = page.getByTestId("client-bytes");
+  const before = parseInt((await bytes.textContent()) ?? "0", 10);
+  expect(before).toBeGreaterThan(100);
+  await shop.addToCart("Desk Lamp", 2);
+  await expect
+    .poll(async () => parseInt((await bytes.textContent()) ?? "0", 10))
+    .toBeGreaterThan(before);
+});

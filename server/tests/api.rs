@@ -320,3 +320,34 @@ async fn an_unknown_api_route_is_a_json_404() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.error_code(), "not_found");
 }
+
+#[tokio::test]
+async fn client_side_sessions_grow_with_the_cart_and_server_side_ones_do_not() {
+    for (strategy, grows) in [
+        ("jwt", true),
+        ("cookie", true),
+        ("memory", false),
+        ("redis", false),
+    ] {
+        let mut client = Client::new().await;
+        client.switch(strategy).await;
+        let before = client.add(1, 1).await.body["client_bytes"]
+            .as_u64()
+            .unwrap();
+        for product in 2..=10 {
+            client.add(product, 5).await;
+        }
+        let reply = client.send(Method::GET, "/session", None).await;
+        let after = reply.body["client_bytes"].as_u64().unwrap();
+        assert!(before > 0, "{strategy}");
+        assert_eq!(after > before, grows, "{strategy}: {before} -> {after}");
+        // What the view reports is what the client really holds.
+        let held: usize = client
+            .cookies
+            .iter()
+            .filter(|(name, _)| ["sid", "session", "jwt", "refresh"].contains(&name.as_str()))
+            .map(|(name, value)| name.len() + 1 + value.len())
+            .sum();
+        assert_eq!(after as usize, held, "{strategy}");
+    }
+}

@@ -30,10 +30,10 @@ pub fn StrategySwitcher() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let strategies = shop.strategies.await.unwrap_or_default();
-                let current = shop
+                let (current, bytes) = shop
                     .session
                     .await
-                    .map(|session| session.strategy)
+                    .map(|session| (session.strategy, session.client_bytes))
                     .unwrap_or_default();
                 view! {
                     <ActionForm action=shop.switch attr:class="switcher">
@@ -57,6 +57,13 @@ pub fn StrategySwitcher() -> impl IntoView {
                         <output class="current-strategy" data-testid="current-strategy">
                             {current}
                         </output>
+                        <span
+                            class="wire-bytes"
+                            data-testid="client-bytes"
+                            title="Session bytes your browser sends with every request"
+                        >
+                            {format!("{bytes} B per request")}
+                        </span>
                     </ActionForm>
                 }
             })}

@@ -43,6 +43,7 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
         expires_at: session.expires_at().and_then(rfc3339),
         credential: session.credential(),
         refresh_token: session.refresh_token(),
+        client_bytes: session.client_bytes(),
         notice: session.notice().map(|notice| {
             match notice {
                 Notice::SessionExpired => "session_expired",
