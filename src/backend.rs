@@ -61,6 +61,18 @@ pub enum ClientChange {
     RefreshToken(String),
 }
 
+/// The server's copy of a session, as the inspector shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ServerCopy {
+    /// Where it is kept: `memory`, `redis`, `sql`, `sql (cached in redis)`.
+    pub store: String,
+    pub key: String,
+    pub ttl_seconds: i64,
+    /// Size of the stored value as JSON.
+    pub bytes: usize,
+    pub value: serde_json::Value,
+}
+
 /// Why a request's session could not be loaded. Expired and invalid sessions are served as a
 /// fresh guest with a notice; an unavailable store is an error for the whole request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -132,6 +144,17 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// Ends the session: deletes or revokes the server copy under `key`, if any, and returns
     /// what the client must forget. With no key it only clears the client.
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError>;
+
+    /// What a credential the client holds says, where it can be read at all: a JWT's header
+    /// and claims. Encrypted or opaque values give `None`.
+    fn decode_credential(&self, _value: &str) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The server's copy of the session under `key`, if the strategy keeps one.
+    async fn server_copy(&self, _key: &SessionKey) -> Option<ServerCopy> {
+        None
+    }
 
     /// Trades a refresh token for a new credential. Only strategies with refresh tokens (JWT)
     /// support it.

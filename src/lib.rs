@@ -10,6 +10,7 @@ pub mod cache_aside;
 pub mod cookie;
 pub mod data;
 pub mod error;
+pub mod inspect;
 pub mod jwt;
 pub mod layer;
 pub mod redis_store;

@@ -7,7 +7,10 @@
 //! rotates the id. [`UrlSigner`] also signs the one-off links (shared carts, magic logins).
 
 use crate::{
-    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    backend::{
+        BackendError, ClientChange, LoadError, Loaded, Saved, ServerCopy, SessionBackend,
+        SessionKey,
+    },
     data::{now_unix, SessionData},
     store::{parse_key, SessionRecords},
     strategy::Strategy,
@@ -158,6 +161,13 @@ impl SessionBackend for SignedUrlBackend {
 
     fn recognizes(&self, request: &Parts) -> bool {
         query_param(request, URL_PARAM).is_some()
+    }
+
+    async fn server_copy(&self, key: &SessionKey) -> Option<ServerCopy> {
+        let store = Strategy::SignedUrl.properties().state_location;
+        self.records
+            .copy(store, key.0.clone(), parse_key(key)?)
+            .await
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {

@@ -6,8 +6,8 @@
 
 use crate::{
     backend::{
-        Availability, BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend,
-        SessionKey,
+        Availability, BackendError, ClientChange, LoadError, Loaded, Saved, ServerCopy,
+        SessionBackend, SessionKey,
     },
     data::{SessionData, FORMAT},
     strategy::Strategy,
@@ -126,6 +126,19 @@ impl SessionRecords {
         Ok((record.id, record.expiry_date.unix_timestamp()))
     }
 
+    /// The stored record under `id` as the inspector shows it, labelled with `store`.
+    pub async fn copy(&self, store: &str, key: String, id: Id) -> Option<ServerCopy> {
+        let record = self.store.load(&id).await.ok()??;
+        let value = record.data.get(DATA_FIELD)?.clone();
+        Some(ServerCopy {
+            store: store.to_owned(),
+            key,
+            ttl_seconds: (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds(),
+            bytes: value.to_string().len(),
+            value,
+        })
+    }
+
     pub async fn delete(&self, id: Id) -> Result<(), BackendError> {
         self.store
             .delete(&id)
@@ -181,6 +194,13 @@ impl SessionBackend for StoreBackend {
             Some(availability) => availability.probe().await,
             None => Ok(()),
         }
+    }
+
+    async fn server_copy(&self, key: &SessionKey) -> Option<ServerCopy> {
+        let store = self.strategy.properties().state_location;
+        self.records
+            .copy(store, key.0.clone(), parse_key(key)?)
+            .await
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {

@@ -21,6 +21,19 @@ pub fn router() -> Router<AppState> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/token/refresh", post(refresh))
+        .route("/inspect", get(inspect))
+}
+
+/// Where this session's state lives right now.
+async fn inspect(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+    request: http::request::Parts,
+) -> Result<Json<session_strategies::inspect::Inspection>, AppError> {
+    session_strategies::inspect::inspect(&shop.registry, &session, &request)
+        .await
+        .map(Json)
+        .map_err(AppError::from)
 }
 
 #[derive(Deserialize)]
