@@ -3,7 +3,7 @@
 
 use crate::{
     error::AppError,
-    model::{CheckoutView, OrderView, Product, SessionView, StrategyInfo},
+    model::{CheckoutView, InspectionView, OrderView, Product, SessionView, StrategyInfo},
 };
 use leptos::prelude::*;
 
@@ -127,6 +127,37 @@ mod ssr {
 pub async fn get_session() -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
     Ok(ssr::browser(crate::shop::cart::view(&shop, &session)))
+}
+
+#[server(prefix = "/sfn", endpoint = "inspect")]
+pub async fn inspect_session() -> Result<InspectionView, AppError> {
+    use crate::model::{ClientArtifactView, ServerCopyView};
+    let (shop, session) = ssr::context()?;
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
+    let inspection = session_strategies::inspect::inspect(&shop.registry, &session, &parts).await?;
+    Ok(InspectionView {
+        strategy: inspection.strategy,
+        client: inspection
+            .client
+            .into_iter()
+            .map(|artifact| ClientArtifactView {
+                transport: artifact.transport.to_owned(),
+                name: artifact.name,
+                bytes: artifact.bytes,
+                value: artifact.value,
+                decoded: artifact.decoded,
+            })
+            .collect(),
+        server: inspection.server.map(|copy| ServerCopyView {
+            store: copy.store,
+            key: copy.key,
+            ttl_seconds: copy.ttl_seconds,
+            bytes: copy.bytes,
+            value: copy.value,
+        }),
+        instance: shop.instance.to_string(),
+    })
 }
 
 #[server(prefix = "/sfn", endpoint = "products")]

@@ -2,5 +2,6 @@
 
 pub mod error_message;
 pub mod header;
+pub mod inspector;
 pub mod notice;
 pub mod strategy_switcher;

@@ -13,7 +13,7 @@ pub mod shop;
 pub mod state;
 pub mod url_token;
 
-use components::{header::Header, notice::NoticeBanner};
+use components::{header::Header, inspector::Inspector, notice::NoticeBanner};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header/>
             <NoticeBanner/>
+            <Inspector/>
             <main id="main" class="page">
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=CatalogPage ssr=SsrMode::Async/>

@@ -53,6 +53,35 @@ pub struct SessionView {
     pub notice: Option<String>,
 }
 
+/// One credential the client sends for its session (API.md's Inspection, `client`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientArtifactView {
+    pub transport: String,
+    pub name: String,
+    pub bytes: usize,
+    pub value: String,
+    pub decoded: Option<serde_json::Value>,
+}
+
+/// The server's copy of the session (API.md's Inspection, `server`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerCopyView {
+    pub store: String,
+    pub key: String,
+    pub ttl_seconds: i64,
+    pub bytes: usize,
+    pub value: serde_json::Value,
+}
+
+/// Where the session lives right now, and which instance answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InspectionView {
+    pub strategy: String,
+    pub client: Vec<ClientArtifactView>,
+    pub server: Option<ServerCopyView>,
+    pub instance: String,
+}
+
 /// A strategy as `GET /strategies` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StrategyInfo {

@@ -4,7 +4,7 @@
 use crate::{
     api::*,
     error::AppError,
-    model::{SessionView, StrategyInfo},
+    model::{InspectionView, SessionView, StrategyInfo},
 };
 use leptos::prelude::*;
 
@@ -20,6 +20,7 @@ pub struct ShopContext {
     pub switch: ServerAction<SwitchStrategy>,
     pub session: Resource<Result<SessionView, AppError>>,
     pub strategies: Resource<Result<Vec<StrategyInfo>, AppError>>,
+    pub inspection: Resource<Result<InspectionView, AppError>>,
 }
 
 impl ShopContext {
@@ -33,21 +34,20 @@ impl ShopContext {
         let logout = ServerAction::<Logout>::new();
         let checkout = ServerAction::<Checkout>::new();
         let switch = ServerAction::<SwitchStrategy>::new();
-        let session = Resource::new(
-            move || {
-                (
-                    add.version().get(),
-                    set_quantity.version().get(),
-                    remove.version().get(),
-                    empty.version().get(),
-                    login.version().get(),
-                    logout.version().get(),
-                    checkout.version().get(),
-                    switch.version().get(),
-                )
-            },
-            |_| get_session(),
-        );
+        let versions = move || {
+            (
+                add.version().get(),
+                set_quantity.version().get(),
+                remove.version().get(),
+                empty.version().get(),
+                login.version().get(),
+                logout.version().get(),
+                checkout.version().get(),
+                switch.version().get(),
+            )
+        };
+        let session = Resource::new(versions, |_| get_session());
+        let inspection = Resource::new(versions, |_| inspect_session());
         let strategies = Resource::new(|| (), |_| list_strategies());
         let context = Self {
             add,
@@ -60,6 +60,7 @@ impl ShopContext {
             switch,
             session,
             strategies,
+            inspection,
         };
         provide_context(context);
         context
