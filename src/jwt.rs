@@ -265,6 +265,18 @@ impl JwtBackend {
         ])
     }
 
+    /// Ends a token and its refresh family: the access token is denied until it expires.
+    async fn retire(&self, jti: &str, exp: i64, family: &str) -> Result<(), BackendError> {
+        self.revocations
+            .deny(jti, exp)
+            .await
+            .map_err(BackendError::Unavailable)?;
+        self.revocations
+            .revoke_family(family)
+            .await
+            .map_err(BackendError::Unavailable)
+    }
+
     fn key_of(claims: &Claims) -> SessionKey {
         SessionKey(format!("{}.{}.{}", claims.jti, claims.exp, claims.fam))
     }
@@ -419,14 +431,7 @@ impl SessionBackend for JwtBackend {
         let family = match (current, rotate) {
             (Some((jti, exp, family)), true) => {
                 // Login: the guest's token and refresh family end here.
-                self.revocations
-                    .deny(jti, exp)
-                    .await
-                    .map_err(BackendError::Unavailable)?;
-                self.revocations
-                    .revoke_family(family)
-                    .await
-                    .map_err(BackendError::Unavailable)?;
+                self.retire(jti, exp, family).await?;
                 None
             }
             (Some((_, _, family)), false) => Some(family.to_owned()),
@@ -442,14 +447,7 @@ impl SessionBackend for JwtBackend {
 
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
         if let Some((jti, exp, family)) = key.and_then(Self::parse_key) {
-            self.revocations
-                .deny(jti, exp)
-                .await
-                .map_err(BackendError::Unavailable)?;
-            self.revocations
-                .revoke_family(family)
-                .await
-                .map_err(BackendError::Unavailable)?;
+            self.retire(jti, exp, family).await?;
         }
         Ok(vec![
             ClientChange::RemoveCookie {

@@ -1,7 +1,10 @@
 //! One conformance suite, run once per backend: round trip, tamper, unknown key, destroy,
 //! rotation, expiry. A filter such as `cargo test cookie` picks one backend.
 
+mod common;
+
 use axum_extra::extract::cookie::Key;
+use common::{ledger, sqlite_url};
 use http::{header::COOKIE, request::Parts, Request};
 use session_strategies::{
     cache_aside::CacheAsideStore,
@@ -9,7 +12,6 @@ use session_strategies::{
     jwt::{JwtBackend, JwtSettings, SigningKey},
     layer::open_session,
     redis_store::RedisConnection,
-    revocation::SqlRevocations,
     signed_url::{SignedUrlBackend, UrlSigner, URL_PARAM},
     sql_store,
     store::StoreBackend,
@@ -23,19 +25,6 @@ const TTL: Duration = Duration::from_secs(1800);
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A fresh SQLite file (kept until the process ends) with the server's migrations applied.
-async fn sqlite_url() -> String {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    sqlx::migrate!("./server/migrations/sqlite")
-        .run(&pool)
-        .await
-        .unwrap();
-    url
 }
 
 async fn redis(database: u8) -> RedisConnection {
@@ -78,11 +67,6 @@ fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
 
 fn key(kid: &str, byte: u8) -> SigningKey {
     SigningKey::new(kid, vec![byte; 32]).unwrap()
-}
-
-async fn ledger() -> SqlRevocations {
-    sqlx::any::install_default_drivers();
-    SqlRevocations::new(sqlx::AnyPool::connect(&sqlite_url().await).await.unwrap())
 }
 
 async fn jwt(ttl: Duration) -> Arc<dyn SessionBackend> {

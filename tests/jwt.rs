@@ -1,7 +1,10 @@
 //! The JWT strategy's failure modes: every token it must refuse, refresh-token reuse, key
 //! rotation, and the difference between a Bearer header (401) and a cookie (fresh guest).
 
+mod common;
+
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use common::ledger;
 use http::{header, request::Parts, Request};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use session_strategies::{
@@ -11,18 +14,6 @@ use session_strategies::{
     ClientChange, LoadError, ProductId, Quantity, SessionBackend, SessionData, SessionUser,
 };
 use std::{sync::Arc, time::Duration};
-
-async fn ledger() -> SqlRevocations {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display());
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    sqlx::migrate!("./server/migrations/sqlite")
-        .run(&pool)
-        .await
-        .unwrap();
-    SqlRevocations::new(pool)
-}
 
 fn key(kid: &str, byte: u8) -> SigningKey {
     SigningKey::new(kid, vec![byte; 32]).unwrap()
