@@ -89,15 +89,26 @@ impl SessionBackend for CookieBackend {
         if payload.session.format != FORMAT {
             return Err(LoadError::Invalid("session cookie of another format"));
         }
-        if payload.exp <= now_unix() {
+        let now = now_unix();
+        if payload.exp <= now {
             return Err(LoadError::Expired);
         }
-        Ok(Some(Loaded {
+        // Activity renews the idle timeout: past half of it, the cookie is sealed afresh.
+        let mut loaded = Loaded {
             data: payload.session,
             key: None,
             expires_at: payload.exp,
             client: Vec::new(),
-        }))
+        };
+        let remaining = payload.exp as f64
+            - time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
+        if remaining < self.ttl.as_secs_f64() / 2.0 {
+            if let Ok(saved) = self.save(&loaded.data, None, false).await {
+                loaded.expires_at = saved.expires_at;
+                loaded.client = saved.client;
+            }
+        }
+        Ok(Some(loaded))
     }
 
     async fn save(

@@ -185,8 +185,14 @@ impl SessionBackend for SignedUrlBackend {
         let bytes: [u8; 16] = payload
             .try_into()
             .map_err(|_| LoadError::Invalid("URL token of the wrong shape"))?;
-        let mut loaded = self.records.load(Id(i128::from_le_bytes(bytes))).await?;
-        // Links on this page carry the token the request came with.
+        let id = Id(i128::from_le_bytes(bytes));
+        let (mut loaded, renewed) = self.records.load(id).await?;
+        // Links on this page carry the token the request came with, or a renewed one.
+        let token = if renewed {
+            self.token_for(id, loaded.expires_at)
+        } else {
+            token
+        };
         loaded.client = vec![ClientChange::Credential(token)];
         Ok(Some(loaded))
     }

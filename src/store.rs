@@ -65,9 +65,11 @@ impl SessionRecords {
         })
     }
 
-    /// The session stored under `id`, and when it expires.
-    pub async fn load(&self, id: Id) -> Result<Loaded, LoadError> {
-        let record = self
+    /// The session stored under `id`, and when it expires. Reading counts as activity: a
+    /// record past half its idle timeout is pushed a full timeout ahead, and `true` says the
+    /// client's credential must be renewed to match.
+    pub async fn load(&self, id: Id) -> Result<(Loaded, bool), LoadError> {
+        let mut record = self
             .store
             .load(&id)
             .await
@@ -85,12 +87,23 @@ impl SessionRecords {
         if data.format != FORMAT {
             return Err(LoadError::Invalid("session record of another format"));
         }
-        Ok(Loaded {
-            data,
-            key: Some(SessionKey(id.to_string())),
-            expires_at: record.expiry_date.unix_timestamp(),
-            client: Vec::new(),
-        })
+        let now = OffsetDateTime::now_utc();
+        let renew = record.expiry_date - now < self.ttl / 2;
+        if renew {
+            record.expiry_date = now + self.ttl;
+            if let Err(error) = self.store.save(&record).await {
+                tracing::warn!(%error, "could not extend an active session");
+            }
+        }
+        Ok((
+            Loaded {
+                data,
+                key: Some(SessionKey(id.to_string())),
+                expires_at: record.expiry_date.unix_timestamp(),
+                client: Vec::new(),
+            },
+            renew,
+        ))
     }
 
     /// Stores `data` under `existing`, or under a fresh id when there is none or `rotate`
@@ -152,7 +165,11 @@ pub struct StoreBackend {
     strategy: Strategy,
     records: SessionRecords,
     availability: Option<Arc<dyn Availability>>,
+    describe: Option<StoreDescription>,
 }
+
+/// Says where the store keeps sessions right now (a cache may be down), for the inspector.
+pub type StoreDescription = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl StoreBackend {
     /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
@@ -161,6 +178,21 @@ impl StoreBackend {
             strategy,
             records: SessionRecords::new(store, ttl),
             availability: None,
+            describe: None,
+        }
+    }
+
+    /// Replaces the strategy's fixed description of its store with a live one.
+    pub fn with_description(mut self, describe: StoreDescription) -> Self {
+        self.describe = Some(describe);
+        self
+    }
+
+    fn sid_cookie(&self, id: Id) -> ClientChange {
+        ClientChange::SetCookie {
+            name: SID_COOKIE,
+            value: id.to_string(),
+            max_age: self.records.ttl(),
         }
     }
 
@@ -197,9 +229,12 @@ impl SessionBackend for StoreBackend {
     }
 
     async fn server_copy(&self, key: &SessionKey) -> Option<ServerCopy> {
-        let store = self.strategy.properties().state_location;
+        let store = match &self.describe {
+            Some(describe) => describe(),
+            None => self.strategy.properties().state_location.to_owned(),
+        };
         self.records
-            .copy(store, key.0.clone(), parse_key(key)?)
+            .copy(&store, key.0.clone(), parse_key(key)?)
             .await
     }
 
@@ -208,7 +243,11 @@ impl SessionBackend for StoreBackend {
             return Ok(None);
         };
         let id = Id::from_str(&raw).map_err(|_| LoadError::Invalid("malformed session id"))?;
-        self.records.load(id).await.map(Some)
+        let (mut loaded, renewed) = self.records.load(id).await?;
+        if renewed {
+            loaded.client.push(self.sid_cookie(id));
+        }
+        Ok(Some(loaded))
     }
 
     async fn save(
@@ -223,11 +262,7 @@ impl SessionBackend for StoreBackend {
             .await?;
         Ok(Saved {
             key: Some(SessionKey(id.to_string())),
-            client: vec![ClientChange::SetCookie {
-                name: SID_COOKIE,
-                value: id.to_string(),
-                max_age: self.records.ttl(),
-            }],
+            client: vec![self.sid_cookie(id)],
             expires_at,
         })
     }

@@ -430,3 +430,45 @@ async fn a_failed_save_leaves_the_session_as_it_was() {
     ));
     assert!(session.data().user.is_none());
 }
+
+/// Reading a session past half its idle timeout pushes the timeout ahead and renews what the
+/// client holds, so an active visitor is never logged out mid-visit.
+async fn assert_renews_on_read(backend: Arc<dyn SessionBackend>) {
+    let strategy = backend.strategy();
+    let saved = backend.save(&sample(), None, false).await.unwrap();
+    let client = ClientState::after(strategy, &saved.client);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let loaded = backend
+        .load(&request(strategy, &client))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        loaded.expires_at > saved.expires_at,
+        "{strategy}: expiry pushed ahead"
+    );
+    let renewed = ClientState::after(strategy, &loaded.client);
+    assert!(
+        !renewed.cookies.is_empty() || renewed.url_token.is_some(),
+        "{strategy}: the client's credential is renewed"
+    );
+    let again = backend
+        .load(&request(strategy, &renewed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.data, sample());
+}
+
+#[tokio::test]
+async fn an_active_session_is_renewed_under_every_idle_timeout() {
+    let ttl = Duration::from_secs(3);
+    for backend in [
+        memory(ttl).await,
+        cookie(ttl).await,
+        sql(ttl).await,
+        signed_url(ttl).await,
+    ] {
+        assert_renews_on_read(backend).await;
+    }
+}

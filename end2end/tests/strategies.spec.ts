@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { rmSync } from "node:fs";
 import { launchWithoutCookies, ShopPage } from "./fixtures/shop";
 
 const strategies = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
@@ -39,7 +40,7 @@ for (const strategy of strategies) {
 }
 
 test("a whole visit works under signed-url with cookies blocked", async ({ baseURL, launchOptions }) => {
-  const { context, setCookies } = await launchWithoutCookies(baseURL!, launchOptions);
+  const { context, setCookies, profile } = await launchWithoutCookies(baseURL!, launchOptions);
   const page = context.pages()[0] ?? (await context.newPage());
   const shop = new ShopPage(page);
   await shop.gotoCatalog();
@@ -67,6 +68,7 @@ test("a whole visit works under signed-url with cookies blocked", async ({ baseU
   expect(setCookies).toEqual([]);
   expect(await context.cookies()).toEqual([]);
   await context.close();
+  rmSync(profile, { recursive: true, force: true });
 });
 
 test("under jwt the token the browser sends grows with the cart", async ({ page }) => {

@@ -157,11 +157,22 @@ async fn registry(config: &Config, pool: &AnyPool) -> Result<SessionRegistry, St
                 StoreBackend::new(Strategy::Redis, sessions.session_store(), ttl)
                     .with_availability(Arc::new(sessions.clone())),
             ));
-            backends.push(Arc::new(StoreBackend::new(
-                Strategy::CacheAside,
-                Arc::new(CacheAsideStore::new(cache.clone(), sql_sessions)),
-                ttl,
-            )));
+            let cache_state = cache.clone();
+            backends.push(Arc::new(
+                StoreBackend::new(
+                    Strategy::CacheAside,
+                    Arc::new(CacheAsideStore::new(cache.clone(), sql_sessions)),
+                    ttl,
+                )
+                .with_description(Arc::new(move || {
+                    if cache_state.is_connected() {
+                        "SQL database, read through the Redis cache".to_owned()
+                    } else {
+                        "SQL database only: the Redis cache is down, reads go straight to SQL"
+                            .to_owned()
+                    }
+                })),
+            ));
             Arc::new(RedisFirstRevocations::new(
                 sessions.clone(),
                 sql_ledger.clone(),

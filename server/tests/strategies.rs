@@ -331,6 +331,15 @@ async fn redis_going_down_and_back_is_survived_without_a_restart() {
     let reply = on_cache.add(4, 1).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(cart_lines(&reply.body), [(2, 2), (4, 1)]);
+    let inspection = on_cache.send(Method::GET, "/inspect", None).await;
+    let store = inspection.body["server"]["store"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        store.contains("cache is down"),
+        "the inspector says so: {store}"
+    );
 
     let _redis = RedisServer::start(port);
     assert!(
