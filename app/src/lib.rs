@@ -6,6 +6,7 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod guides;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -21,7 +22,12 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    cart::CartPage, catalog::CatalogPage, login::LoginPage, not_found::NotFound, orders::OrdersPage,
+    cart::CartPage,
+    catalog::CatalogPage,
+    guide::{GuideIndexPage, GuidePage},
+    login::LoginPage,
+    not_found::NotFound,
+    orders::OrdersPage,
 };
 
 /// The HTML document around the app.
@@ -71,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("strategies") view=GuideIndexPage ssr=SsrMode::Async/>
+                    <Route path=path!("strategies/:id") view=GuidePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

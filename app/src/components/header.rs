@@ -31,6 +31,7 @@ pub fn Header() -> impl IntoView {
                     </Suspense>
                 </a>
                 <a href=link("/orders")>"Orders"</a>
+                <a href=link("/strategies")>"Strategies"</a>
             </nav>
             <div class="account">
                 <Suspense fallback=|| ()>

@@ -1,0 +1,65 @@
+//! `/strategies/{id}`: how one strategy works, when to choose it, its security notes and its
+//! source file.
+
+use crate::{guides::guide, pages::not_found::NotFound, url_token::link};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn GuidePage() -> impl IntoView {
+    let params = use_params_map();
+    move || {
+        match params.read().get("id").as_deref().and_then(guide) {
+        None => view! { <NotFound/> }.into_any(),
+        Some(guide) => view! {
+            <Title text=format!("{} · Session Strategies", guide.title)/>
+            <article class="guide">
+                <h1>{guide.title}</h1>
+                <h2>"How it works"</h2>
+                <ol>{guide.how.iter().map(|line| view! { <li>{*line}</li> }).collect_view()}</ol>
+                <h2>"One request"</h2>
+                <ol class="sequence" aria-label="Sequence diagram">
+                    {guide
+                        .sequence
+                        .iter()
+                        .map(|step| view! {
+                            <li>
+                                <span class="actor">{step.from}</span>
+                                <span class="arrow" aria-label="sends to">" → "</span>
+                                <span class="actor">{step.to}</span>
+                                <span class="message">{step.message}</span>
+                            </li>
+                        })
+                        .collect_view()}
+                </ol>
+                <h2>"Choose it when"</h2>
+                <p>{guide.choose_when}</p>
+                <h2>"Avoid it when"</h2>
+                <p>{guide.avoid_when}</p>
+                <h2>"Security notes"</h2>
+                <ul>{guide.security.iter().map(|line| view! { <li>{*line}</li> }).collect_view()}</ul>
+                <p class="source">"Source: " <code data-testid="guide-source">{guide.source}</code></p>
+                <p><a href=link("/strategies")>"All strategies"</a></p>
+            </article>
+        }
+        .into_any(),
+    }
+    }
+}
+
+#[component]
+pub fn GuideIndexPage() -> impl IntoView {
+    view! {
+        <Title text="Strategies · Session Strategies"/>
+        <h1>"Strategies"</h1>
+        <ul class="guide-index">
+            {crate::guides::GUIDES
+                .iter()
+                .map(|guide| view! {
+                    <li><a href=link(&format!("/strategies/{}", guide.id))>{guide.title}</a></li>
+                })
+                .collect_view()}
+        </ul>
+    }
+}
