@@ -143,6 +143,18 @@ impl Session {
         self.state().client_bytes = bytes;
     }
 
+    /// The credential when this strategy carries it in URLs (signed-url), for every link,
+    /// form and redirect the response writes.
+    pub fn url_credential(&self) -> Option<String> {
+        let state = self.state();
+        state
+            .strategy
+            .properties()
+            .credential_in_url
+            .then(|| state.credential.clone())
+            .flatten()
+    }
+
     /// A refresh token issued by this request, for clients that keep their own tokens.
     pub fn refresh_token(&self) -> Option<String> {
         self.state().refresh_token.clone()

@@ -90,8 +90,7 @@ mod ssr {
         let plain = plain_form_post(&parts);
         let token = session_of(&parts.extensions)
             .ok()
-            .filter(|session| session.strategy().properties().credential_in_url)
-            .and_then(|session| session.credential());
+            .and_then(|session| session.url_credential());
         match &result {
             Ok(_) if plain => {
                 let target = success.map_or_else(|| return_path(&parts), str::to_owned);
@@ -103,11 +102,7 @@ mod ssr {
                 }
             }
             Err(error) if plain => {
-                let code = serde_json::to_value(error.code)
-                    .ok()
-                    .and_then(|value| value.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                let target = format!("{}?error={code}", return_path(&parts));
+                let target = format!("{}?error={}", return_path(&parts), error.code.name());
                 leptos_axum::redirect(&with_token(&target, token.as_deref()));
             }
             Err(error) => {

@@ -31,6 +31,14 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as the API spells it (`invalid_quantity`), for `?error=` in URLs.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// The HTTP status the code is sent with.
     pub fn status(self) -> u16 {
         match self {

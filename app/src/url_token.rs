@@ -15,16 +15,10 @@ pub const RETURN_PARAM: &str = "return_to";
 pub fn url_token() -> Option<String> {
     use leptos::prelude::use_context;
     let parts = use_context::<http::request::Parts>()?;
-    let session = parts
+    parts
         .extensions
         .get::<session_strategies::Session>()?
-        .clone();
-    session
-        .strategy()
-        .properties()
-        .credential_in_url
-        .then(|| session.credential())
-        .flatten()
+        .url_credential()
 }
 
 /// In the browser there is never one: URL-token pages are not hydrated.

@@ -43,19 +43,7 @@ async fn open_magic(
 fn redirect(session: &Session, result: Result<&str, AppError>, on_error: &str) -> Response {
     let target = match result {
         Ok(target) => target.to_owned(),
-        Err(error) => {
-            let code = serde_json::to_value(error.code)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            format!("{on_error}?error={code}")
-        }
+        Err(error) => format!("{on_error}?error={}", error.code.name()),
     };
-    let token = session
-        .strategy()
-        .properties()
-        .credential_in_url
-        .then(|| session.credential())
-        .flatten();
-    Redirect::to(&with_token(&target, token.as_deref())).into_response()
+    Redirect::to(&with_token(&target, session.url_credential().as_deref())).into_response()
 }
