@@ -129,6 +129,15 @@ pub trait SessionBackend: Send + Sync + 'static {
         false
     }
 
+    /// The value that names the session in this request (its first cookie, a Bearer token, a
+    /// URL token), so that the session can be followed across requests without an id of its
+    /// own (the inspector's trace).
+    fn presented_credential(&self, request: &Parts) -> Option<String> {
+        self.cookie_names()
+            .first()
+            .and_then(|name| crate::transport::request_cookie(request, name))
+    }
+
     /// Finds the session the request carries: `Ok(None)` when it carries none.
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError>;
 

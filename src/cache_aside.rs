@@ -1,12 +1,17 @@
 //! Cache-aside: sessions persisted in SQL and read through Redis.
 //!
-//! A read tries Redis first; a miss loads from SQL and fills Redis; a write goes to SQL, then
-//! Redis. tower-sessions' `CachingSessionStore` fails whenever the cache fails; here a cache
-//! that is down or flushed only costs speed: SQL stays the source of truth and no session is
-//! lost. Cache entries live at most [`CACHE_TTL`], which bounds how long a deletion that could
-//! not reach a downed Redis can be served stale.
+//! A read tries Redis first; a miss loads from SQL and fills Redis. A write goes to SQL and
+//! then deletes the cached copy, so the next read fills it from the source of truth: the
+//! textbook pattern, which cannot leave an older write in the cache after a newer one.
+//! tower-sessions' `CachingSessionStore` fails whenever the cache fails; here a cache that is
+//! down or flushed only costs speed: SQL stays the source of truth and no session is lost.
+//! Cache entries live at most [`CACHE_TTL`], which bounds how long a write that could not reach
+//! a downed Redis can be served stale.
 
-use crate::redis_store::RedisConnection;
+use crate::{
+    redis_store::RedisConnection,
+    trace::{self, short},
+};
 use async_trait::async_trait;
 use std::{sync::Arc, time::Duration};
 use time::OffsetDateTime;
@@ -48,18 +53,26 @@ impl CacheAsideStore {
     }
 
     async fn cache_get(&self, id: &Id) -> Option<Record> {
+        let started = std::time::Instant::now();
+        let operation = || format!("redis GET cache:{}", short(&id.to_string()));
         if !self.cache.is_connected() {
+            trace::step(started, || (operation(), "skipped: cache down".into()));
             return None;
         }
         let key = cache_key(id);
-        match self.cache.client().get::<Option<String>, _>(&key).await {
-            Ok(Some(json)) => serde_json::from_str(&json).ok(),
-            Ok(None) => None,
+        let (record, outcome) = match self.cache.client().get::<Option<String>, _>(&key).await {
+            Ok(Some(json)) => match serde_json::from_str(&json) {
+                Ok(record) => (Some(record), "hit".to_owned()),
+                Err(_) => (None, "undecodable, treated as a miss".to_owned()),
+            },
+            Ok(None) => (None, "miss".to_owned()),
             Err(error) => {
                 tracing::debug!(%error, "cache read failed; reading SQL");
-                None
+                (None, format!("error: {error}"))
             }
-        }
+        };
+        trace::step(started, || (operation(), outcome));
+        record
     }
 
     async fn cache_put(&self, record: &Record) {
@@ -74,6 +87,7 @@ impl CacheAsideStore {
         if ttl <= 0 {
             return;
         }
+        let started = std::time::Instant::now();
         let result: Result<(), _> = self
             .cache
             .client()
@@ -85,15 +99,36 @@ impl CacheAsideStore {
                 false,
             )
             .await;
+        trace::step(started, || {
+            (
+                format!("redis SET cache:{} EX {ttl}", short(&record.id.to_string())),
+                result.as_ref().map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
+            )
+        });
         if let Err(error) = result {
             tracing::debug!(%error, "cache write failed; SQL has the session");
         }
     }
 
+    /// Drops the cached copy after a write, so the next read fills it from SQL.
     async fn cache_forget(&self, id: &Id) {
+        let started = std::time::Instant::now();
+        if !self.cache.is_connected() {
+            // Not worth a timeout per write; the stale copy expires within CACHE_TTL.
+            trace::step(started, || {
+                (format!("redis DEL cache:{}", short(&id.to_string())), "skipped: cache down".into())
+            });
+            return;
+        }
         let result: Result<(), _> = self.cache.client().del(cache_key(id)).await;
+        trace::step(started, || {
+            (
+                format!("redis DEL cache:{}", short(&id.to_string())),
+                result.as_ref().map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
+            )
+        });
         if let Err(error) = result {
-            tracing::warn!(%error, "could not evict a deleted session from the cache");
+            tracing::warn!(%error, "could not evict a changed session from the cache");
         }
     }
 }
@@ -101,14 +136,13 @@ impl CacheAsideStore {
 #[async_trait]
 impl SessionStore for CacheAsideStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store.create(record).await?;
-        self.cache_put(record).await;
-        Ok(())
+        // A fresh id has nothing cached: the first read fills the cache.
+        self.store.create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.store.save(record).await?;
-        self.cache_put(record).await;
+        self.cache_forget(&record.id).await;
         Ok(())
     }
 

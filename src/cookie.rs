@@ -8,13 +8,14 @@ use crate::{
     backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
     data::{now_unix, SessionData, FORMAT},
     strategy::Strategy,
+    trace,
     transport::request_cookie,
 };
 use async_trait::async_trait;
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The cookie that carries the encrypted session.
 pub const SESSION_COOKIE: &str = "session";
@@ -60,12 +61,19 @@ impl CookieBackend {
     }
 
     fn open(&self, request: &Parts) -> Result<Option<Payload>, LoadError> {
-        if request_cookie(request, SESSION_COOKIE).is_none() {
+        let Some(raw) = request_cookie(request, SESSION_COOKIE) else {
             return Ok(None);
-        }
+        };
+        let started = Instant::now();
         let cookie = PrivateCookieJar::from_headers(&request.headers, self.key.clone())
-            .get(SESSION_COOKIE)
-            .ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
+            .get(SESSION_COOKIE);
+        trace::step(started, || {
+            (
+                format!("decrypt AES-256-GCM {} B", raw.len()),
+                if cookie.is_some() { "ok" } else { "does not decrypt" }.into(),
+            )
+        });
+        let cookie = cookie.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
         serde_json::from_str(cookie.value())
             .map(Some)
             .map_err(|_| LoadError::Invalid("undecodable session cookie"))
@@ -119,8 +127,15 @@ impl SessionBackend for CookieBackend {
     ) -> Result<Saved, BackendError> {
         // A fresh nonce on every seal means the cookie changes on every save: rotation is free.
         let expires_at = now_unix() + self.ttl.as_secs() as i64;
+        let started = Instant::now();
         let value = self.seal(data, expires_at)?;
         let bytes = SESSION_COOKIE.len() + 1 + value.len();
+        trace::step(started, || {
+            (
+                format!("encrypt AES-256-GCM {} B", value.len()),
+                if bytes > COOKIE_LIMIT { "too large for a cookie" } else { "ok" }.into(),
+            )
+        });
         if bytes > COOKIE_LIMIT {
             return Err(BackendError::TooLarge {
                 bytes,

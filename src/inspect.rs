@@ -7,6 +7,7 @@ use crate::{
     registry::SessionRegistry,
     session::Session,
     signed_url::{query_param, URL_PARAM},
+    trace::{now_ms, RequestTrace},
     transport::request_cookie,
 };
 use http::{header::AUTHORIZATION, request::Parts};
@@ -18,6 +19,9 @@ pub struct Inspection {
     pub strategy: String,
     pub client: Vec<ClientArtifact>,
     pub server: Option<ServerCopy>,
+    /// What the session layer did for this session's last requests, oldest first, ending with
+    /// this request so far.
+    pub trace: Vec<RequestTrace>,
 }
 
 /// One thing the client sends for its session.
@@ -81,9 +85,17 @@ pub async fn inspect(
         Some(key) => backend.server_copy(&key).await,
         None => None,
     };
+    let tracing = session.tracing();
+    let mut trace = registry.traces().recent(tracing.ring);
+    trace.push(tracing.trace.entry(
+        format!("{} {}", request.method, request.uri.path()),
+        session.strategy().id(),
+        now_ms(),
+    ));
     Ok(Inspection {
         strategy: session.strategy().id().to_owned(),
         client,
         server,
+        trace,
     })
 }

@@ -10,6 +10,7 @@ use crate::{
     data::{now_unix, SessionData, FORMAT},
     revocation::{RefreshUse, Revocations},
     strategy::Strategy,
+    trace,
     transport::request_cookie,
 };
 use async_trait::async_trait;
@@ -20,7 +21,10 @@ use jsonwebtoken::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 /// The browser's access token cookie.
 pub const ACCESS_COOKIE: &str = "jwt";
@@ -145,11 +149,22 @@ impl JwtBackend {
 
     /// Signs `claims` with the newest key.
     pub fn sign(&self, claims: &Claims) -> Result<String, BackendError> {
+        let started = Instant::now();
         let key = self.newest_key();
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(key.kid.clone());
-        encode(&header, claims, &EncodingKey::from_secret(&key.secret))
-            .map_err(|error| BackendError::Encode(error.to_string()))
+        let token = encode(&header, claims, &EncodingKey::from_secret(&key.secret))
+            .map_err(|error| BackendError::Encode(error.to_string()));
+        trace::step(started, || {
+            (
+                format!("sign {ALGORITHM:?} kid={}", key.kid),
+                match &token {
+                    Ok(token) => format!("ok, {} B", token.len()),
+                    Err(error) => format!("error: {error}"),
+                },
+            )
+        });
+        token
     }
 
     fn claims_for(&self, data: &SessionData, family: String) -> Claims {
@@ -170,6 +185,26 @@ impl JwtBackend {
     /// Checks the signature with the key the header names, the pinned algorithm, and every
     /// registered claim; `check_exp` is off only to read an expired token during a refresh.
     pub fn verify(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
+        let started = Instant::now();
+        let claims = self.verify_untraced(token, check_exp);
+        trace::step(started, || {
+            let kid: String = decode_header(token)
+                .ok()
+                .and_then(|header| header.kid)
+                .map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
+            (
+                format!("verify {ALGORITHM:?} kid={kid}"),
+                match &claims {
+                    Ok(_) => "ok".into(),
+                    Err(ErrorKind::ExpiredSignature) => "expired".into(),
+                    Err(error) => format!("refused: {error:?}"),
+                },
+            )
+        });
+        claims
+    }
+
+    fn verify_untraced(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
         let header = decode_header(token).map_err(|error| error.into_kind())?;
         if header.alg != ALGORITHM {
             return Err(ErrorKind::InvalidAlgorithm);
@@ -379,6 +414,10 @@ impl SessionBackend for JwtBackend {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("Bearer "))
+    }
+
+    fn presented_credential(&self, request: &Parts) -> Option<String> {
+        Self::token_in(request).map(|(token, _)| token)
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {

@@ -7,6 +7,7 @@ use crate::{
     registry::SessionRegistry,
     session::{ClientUpdate, Notice, Session},
     strategy::Strategy,
+    trace::{self, now_ms, TraceKey, Tracing},
     transport::request_cookie,
 };
 use axum::{
@@ -46,6 +47,9 @@ pub async fn session_layer(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
+    let arrived_ms = now_ms();
+    // The path only: a URL strategy's query holds the session itself.
+    let label = format!("{} {}", parts.method, parts.uri.path());
     let session = match open_session(&layer.registry, &parts).await {
         Ok(session) => session,
         Err(error) => return (layer.reject)(error),
@@ -62,12 +66,44 @@ pub async fn session_layer(
         headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    write_client_update(
-        response.headers_mut(),
-        session.take_client_update(),
-        layer.secure_cookies,
-    );
+    let update = session.take_client_update();
+    record_trace(&layer.registry, &session, &update, label, arrived_ms);
+    write_client_update(response.headers_mut(), update, layer.secure_cookies);
     response
+}
+
+/// Files this request's steps in the session's trace ring, under the credential the client
+/// holds from now on.
+fn record_trace(
+    registry: &SessionRegistry,
+    session: &Session,
+    update: &ClientUpdate,
+    label: String,
+    arrived_ms: i64,
+) {
+    let tracing = session.tracing();
+    let strategy = session.strategy();
+    let primary = registry
+        .get(strategy)
+        .ok()
+        .and_then(|backend| backend.cookie_names().first().copied());
+    let mut after = if update.switched_to.is_some() {
+        None
+    } else {
+        tracing.ring
+    };
+    for change in &update.changes {
+        match change {
+            ClientChange::Credential(value) => after = Some(TraceKey::of(value)),
+            ClientChange::SetCookie { name, value, .. } if Some(*name) == primary => {
+                after = Some(TraceKey::of(value));
+            }
+            ClientChange::RemoveCookie { name } if Some(*name) == primary => after = None,
+            _ => {}
+        }
+    }
+    let entry = tracing.trace.entry(label, strategy.id(), arrived_ms);
+    registry.traces().record(tracing.ring, after, entry);
 }
 
 /// The strategy a request asks for: the header, else the strategy whose own credential the
@@ -97,11 +133,15 @@ pub async fn open_session(
 ) -> Result<Session, SessionError> {
     let strategy = requested_strategy(registry, request)?;
     let backend = registry.get(strategy)?;
+    let tracing = Tracing {
+        trace: Default::default(),
+        ring: backend.presented_credential(request).map(|value| TraceKey::of(&value)),
+    };
     backend
         .availability()
         .await
         .map_err(|reason| SessionError::Unavailable { strategy, reason })?;
-    let (loaded, notice) = match backend.load(request).await {
+    let (loaded, notice) = match trace::within(&tracing.trace, backend.load(request)).await {
         Ok(loaded) => (loaded, None),
         Err(LoadError::Expired) => (None, Some(Notice::SessionExpired)),
         Err(LoadError::Invalid(reason)) => {
@@ -112,7 +152,7 @@ pub async fn open_session(
             return Err(SessionError::from_load(strategy, error))
         }
     };
-    let session = Session::new(registry.clone(), strategy, loaded, notice);
+    let session = Session::new(registry.clone(), strategy, loaded, notice, tracing.clone());
     let carried: usize = backend
         .cookie_names()
         .iter()
@@ -122,8 +162,7 @@ pub async fn open_session(
         session.set_client_bytes(carried);
     }
     if notice.is_some() {
-        let forget = backend
-            .destroy(None)
+        let forget = trace::within(&tracing.trace, backend.destroy(None))
             .await
             .map_err(|error| SessionError::from_backend(strategy, error))?;
         session.push_client_changes(forget);

@@ -21,6 +21,8 @@ pub mod signed_url;
 pub mod sql_store;
 pub mod store;
 pub mod strategy;
+pub mod trace;
+pub mod traced_store;
 pub mod transport;
 
 pub use backend::{ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey};

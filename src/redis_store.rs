@@ -51,9 +51,12 @@ impl RedisConnection {
         &self.client
     }
 
-    /// A tower-sessions store over this connection.
+    /// A tower-sessions store over this connection, traced.
     pub fn session_store(&self) -> Arc<dyn SessionStore> {
-        Arc::new(RedisStore::new(self.client.clone()))
+        crate::traced_store::TracedStore::wrap(
+            crate::traced_store::REDIS,
+            Arc::new(RedisStore::new(self.client.clone())),
+        )
     }
 
     /// Waits up to `limit` for the first connection; false if Redis did not answer.

@@ -1,6 +1,8 @@
 //! The running backends, by strategy, and the default one.
 
-use crate::{backend::SessionBackend, error::SessionError, strategy::Strategy};
+use crate::{
+    backend::SessionBackend, error::SessionError, strategy::Strategy, trace::TraceBook,
+};
 use std::{collections::BTreeMap, sync::Arc};
 
 /// Every backend this process runs. Cheap to clone; shared by all requests.
@@ -8,6 +10,7 @@ use std::{collections::BTreeMap, sync::Arc};
 pub struct SessionRegistry {
     backends: Arc<BTreeMap<Strategy, Arc<dyn SessionBackend>>>,
     default: Strategy,
+    traces: TraceBook,
 }
 
 impl SessionRegistry {
@@ -20,7 +23,13 @@ impl SessionRegistry {
         Self {
             backends: Arc::new(backends),
             default,
+            traces: TraceBook::default(),
         }
+    }
+
+    /// The last requests of each session, for the inspector.
+    pub fn traces(&self) -> &TraceBook {
+        &self.traces
     }
 
     pub fn default_strategy(&self) -> Strategy {

@@ -1,8 +1,10 @@
 //! What JWTs need remembered after all: denied token ids (logout) and refresh tokens (one use
 //! each, grouped in families so that a replayed one can revoke every descendant).
 
+use crate::trace::{self, short};
 use async_trait::async_trait;
 use sqlx::{any::AnyRow, AnyPool, Row};
+use std::time::Instant;
 
 /// What became of a refresh token presented for use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +22,19 @@ pub enum RefreshUse {
     Revoked,
     Expired,
     Unknown,
+}
+
+impl RefreshUse {
+    /// One word for a trace, naming no family.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Fresh { .. } => "fresh",
+            Self::Reused { .. } => "reused",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Unknown => "unknown",
+        }
+    }
 }
 
 /// The ledger the JWT backend consults. Errors are the reason the store is unreachable.
@@ -75,7 +90,8 @@ fn text(row: &AnyRow, column: &str) -> Result<String, String> {
 #[async_trait]
 impl Revocations for SqlRevocations {
     async fn deny(&self, jti: &str, until: i64) -> Result<(), String> {
-        sqlx::query(
+        let started = Instant::now();
+        let result = sqlx::query(
             "INSERT INTO jwt_denylist (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
         )
         .bind(jti)
@@ -83,17 +99,26 @@ impl Revocations for SqlRevocations {
         .execute(&self.pool)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+        trace::step(started, || {
+            (format!("sql INSERT jwt_denylist {}", short(jti)), done(&result))
+        });
+        result
     }
 
     async fn is_denied(&self, jti: &str) -> Result<bool, String> {
-        sqlx::query("SELECT jti FROM jwt_denylist WHERE jti = $1 AND expires_at > $2")
+        let started = Instant::now();
+        let result = sqlx::query("SELECT jti FROM jwt_denylist WHERE jti = $1 AND expires_at > $2")
             .bind(jti)
             .bind(crate::data::now_unix())
             .fetch_optional(&self.pool)
             .await
             .map(|row| row.is_some())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        trace::step(started, || {
+            (format!("sql SELECT jwt_denylist {}", short(jti)), denied(&result))
+        });
+        result
     }
 
     async fn store_refresh(
@@ -103,7 +128,8 @@ impl Revocations for SqlRevocations {
         subject: &str,
         expires_at: i64,
     ) -> Result<(), String> {
-        sqlx::query(
+        let started = Instant::now();
+        let result = sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family, subject, expires_at, used, revoked) \
              VALUES ($1, $2, $3, $4, 0, 0)",
         )
@@ -114,10 +140,40 @@ impl Revocations for SqlRevocations {
         .execute(&self.pool)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+        trace::step(started, || ("sql INSERT refresh_tokens".into(), done(&result)));
+        result
     }
 
     async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
+        trace::timed(
+            || "sql UPDATE refresh_tokens SET used".into(),
+            |result: &Result<RefreshUse, String>| match result {
+                Ok(outcome) => outcome.label().into(),
+                Err(error) => format!("error: {error}"),
+            },
+            self.spend_refresh(token_hash),
+        )
+        .await
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), String> {
+        trace::timed(
+            || "sql UPDATE refresh_tokens SET revoked".into(),
+            done,
+            sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
+                .bind(family)
+                .execute(&self.pool),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+}
+
+impl SqlRevocations {
+    /// Marks a refresh token used, or says why it cannot be.
+    async fn spend_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used = 1 \
              WHERE token_hash = $1 AND used = 0 AND revoked = 0 \
@@ -158,13 +214,20 @@ impl Revocations for SqlRevocations {
         })
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<(), String> {
-        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
-            .bind(family)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+}
+
+fn done<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(error) => format!("error: {error}"),
+    }
+}
+
+fn denied(result: &Result<bool, String>) -> String {
+    match result {
+        Ok(true) => "denied".into(),
+        Ok(false) => "not denied".into(),
+        Err(error) => format!("error: {error}"),
     }
 }
 
@@ -196,11 +259,14 @@ impl Revocations for RedisFirstRevocations {
             return Ok(());
         }
         if self.redis.is_connected() {
-            let written: Result<(), _> = self
-                .redis
-                .client()
-                .set(deny_key(jti), 1, Some(Expiration::EX(ttl)), None, false)
-                .await;
+            let written: Result<(), _> = trace::timed(
+                || format!("redis SET deny:{} EX {ttl}", short(jti)),
+                done,
+                self.redis
+                    .client()
+                    .set(deny_key(jti), 1, Some(Expiration::EX(ttl)), None, false),
+            )
+            .await;
             match written {
                 Ok(()) => return Ok(()),
                 Err(error) => tracing::warn!(%error, "denylist write to Redis failed; using SQL"),
@@ -212,7 +278,16 @@ impl Revocations for RedisFirstRevocations {
     async fn is_denied(&self, jti: &str) -> Result<bool, String> {
         use tower_sessions_redis_store::fred::interfaces::KeysInterface;
         if self.redis.is_connected() {
-            let found: Result<i64, _> = self.redis.client().exists(deny_key(jti)).await;
+            let found: Result<i64, _> = trace::timed(
+                || format!("redis EXISTS deny:{}", short(jti)),
+                |found: &Result<i64, _>| match found {
+                    Ok(0) => "not denied".to_owned(),
+                    Ok(_) => "denied".to_owned(),
+                    Err(error) => format!("error: {error}"),
+                },
+                self.redis.client().exists(deny_key(jti)),
+            )
+            .await;
             if let Ok(1..) = found {
                 return Ok(true);
             }

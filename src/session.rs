@@ -11,6 +11,7 @@ use crate::{
     error::SessionError,
     registry::SessionRegistry,
     strategy::Strategy,
+    trace::{self, Tracing},
 };
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +36,7 @@ struct Inner {
     /// Serialises the store round trips of one request; the state lock is never held across
     /// an await.
     io: tokio::sync::Mutex<()>,
+    tracing: Tracing,
 }
 
 struct State {
@@ -66,6 +68,7 @@ impl Session {
         strategy: Strategy,
         loaded: Option<Loaded>,
         notice: Option<Notice>,
+        tracing: Tracing,
     ) -> Self {
         let (data, key, expires_at, client) = match loaded {
             Some(loaded) => (
@@ -96,8 +99,14 @@ impl Session {
                 registry,
                 state: Mutex::new(state),
                 io: tokio::sync::Mutex::new(()),
+                tracing,
             }),
         }
+    }
+
+    /// This request's trace and the ring of earlier requests it continues.
+    pub fn tracing(&self) -> &Tracing {
+        &self.inner.tracing
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -221,8 +230,7 @@ impl Session {
             (state.strategy, state.key.clone())
         };
         let backend = self.inner.registry.get(strategy)?;
-        let changes = backend
-            .destroy(key.as_ref())
+        let changes = trace::within(&self.inner.tracing.trace, backend.destroy(key.as_ref()))
             .await
             .map_err(|error| SessionError::from_backend(strategy, error))?;
         let mut state = self.state();
@@ -254,12 +262,16 @@ impl Session {
         data.touch();
         // Saved even when blank: a URL strategy needs its token from the first page on.
         let saved = Some(
-            new_backend
-                .save(&data, None, false)
+            trace::within(&self.inner.tracing.trace, new_backend.save(&data, None, false))
                 .await
                 .map_err(|error| SessionError::from_backend(target, error))?,
         );
-        let removed = match old_backend.destroy(key.as_ref()).await {
+        let removed = match trace::within(
+            &self.inner.tracing.trace,
+            old_backend.destroy(key.as_ref()),
+        )
+        .await
+        {
             Ok(changes) => changes,
             Err(error) => {
                 // The new copy is live; the old one is only orphaned until its TTL ends.
@@ -299,9 +311,11 @@ impl Session {
     ) -> Result<(), SessionError> {
         let _io = self.inner.io.lock().await;
         let backend = self.inner.registry.get(strategy)?;
-        let loaded = backend
-            .refresh(access_token, refresh_token)
-            .await
+        let loaded = trace::within(
+            &self.inner.tracing.trace,
+            backend.refresh(access_token, refresh_token),
+        )
+        .await
             .map_err(|error| SessionError::from_load(strategy, error))?;
         let mut state = self.state();
         state.switched = state.strategy != strategy;
@@ -334,9 +348,11 @@ impl Session {
         };
         data.touch();
         let backend = self.inner.registry.get(strategy)?;
-        let saved = backend
-            .save(&data, key.as_ref(), rotate)
-            .await
+        let saved = trace::within(
+            &self.inner.tracing.trace,
+            backend.save(&data, key.as_ref(), rotate),
+        )
+        .await
             .map_err(|error| SessionError::from_backend(strategy, error))?;
         let mut state = self.state();
         state.data = data;

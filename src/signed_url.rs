@@ -14,13 +14,17 @@ use crate::{
     data::{now_unix, SessionData},
     store::{parse_key, SessionRecords},
     strategy::Strategy,
+    trace,
 };
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use http::request::Parts;
 use sha2::Sha256;
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tower_sessions::{session::Id, SessionStore};
 
 /// The query parameter that carries the session token.
@@ -70,6 +74,15 @@ impl UrlSigner {
 
     /// `base64url(payload ‖ expiry) . base64url(HMAC)`.
     pub fn sign(&self, purpose: &str, payload: &[u8], expires_at: i64) -> String {
+        let started = Instant::now();
+        let token = self.sign_untraced(purpose, payload, expires_at);
+        trace::step(started, || {
+            (format!("sign HMAC-SHA256 {purpose}"), format!("ok, {} B", token.len()))
+        });
+        token
+    }
+
+    fn sign_untraced(&self, purpose: &str, payload: &[u8], expires_at: i64) -> String {
         let mut signed = payload.to_vec();
         signed.extend_from_slice(&expires_at.to_be_bytes());
         let tag = self.mac(purpose, &signed).finalize().into_bytes();
@@ -83,6 +96,21 @@ impl UrlSigner {
     /// The payload of a token signed for `purpose` and not yet expired. The tag is compared in
     /// constant time (`Mac::verify_slice`).
     pub fn verify(&self, purpose: &str, token: &str) -> Result<Vec<u8>, TokenError> {
+        let started = Instant::now();
+        let payload = self.verify_untraced(purpose, token);
+        trace::step(started, || {
+            (
+                format!("verify HMAC-SHA256 {purpose}"),
+                match &payload {
+                    Ok(_) => "ok".into(),
+                    Err(error) => format!("refused: {error}"),
+                },
+            )
+        });
+        payload
+    }
+
+    fn verify_untraced(&self, purpose: &str, token: &str) -> Result<Vec<u8>, TokenError> {
         let (body, tag) = token.split_once('.').ok_or(TokenError::Malformed)?;
         let signed = URL_SAFE_NO_PAD
             .decode(body)
@@ -161,6 +189,10 @@ impl SessionBackend for SignedUrlBackend {
 
     fn recognizes(&self, request: &Parts) -> bool {
         query_param(request, URL_PARAM).is_some()
+    }
+
+    fn presented_credential(&self, request: &Parts) -> Option<String> {
+        query_param(request, URL_PARAM)
     }
 
     async fn server_copy(&self, key: &SessionKey) -> Option<ServerCopy> {

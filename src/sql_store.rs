@@ -1,6 +1,7 @@
 //! The SQL session store: SQLite by default, PostgreSQL when the URL says so, with a background
 //! task that deletes expired rows.
 
+use crate::traced_store::{TracedStore, SQL};
 use std::{sync::Arc, time::Duration};
 use tower_sessions::{session_store::ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{
@@ -16,8 +17,14 @@ pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Connects to `url`, creates the `tower_sessions` table if needed, and starts sweeping.
+/// Connects to `url`, creates the `tower_sessions` table if needed, and starts sweeping. The
+/// store is traced.
 pub async fn connect(url: &str) -> Result<Arc<dyn SessionStore>, sqlx::Error> {
+    let store = connect_untraced(url).await?;
+    Ok(TracedStore::wrap(SQL, store))
+}
+
+async fn connect_untraced(url: &str) -> Result<Arc<dyn SessionStore>, sqlx::Error> {
     if is_postgres(url) {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         let store = PostgresStore::new(pool);

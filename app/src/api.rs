@@ -126,7 +126,7 @@ pub async fn get_session() -> Result<SessionView, AppError> {
 
 #[server(prefix = "/sfn", endpoint = "inspect")]
 pub async fn inspect_session() -> Result<InspectionView, AppError> {
-    use crate::model::{ClientArtifactView, ServerCopyView};
+    use crate::model::{ClientArtifactView, RequestTraceView, ServerCopyView, TraceStepView};
     let (shop, session) = ssr::context()?;
     let parts = use_context::<http::request::Parts>()
         .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
@@ -152,6 +152,26 @@ pub async fn inspect_session() -> Result<InspectionView, AppError> {
             value: copy.value,
         }),
         instance: shop.instance.to_string(),
+        trace: inspection
+            .trace
+            .into_iter()
+            .map(|request| RequestTraceView {
+                request: request.request,
+                strategy: request.strategy,
+                at_ms: request.at_ms,
+                session_micros: request.session_micros,
+                steps: request
+                    .steps
+                    .into_iter()
+                    .map(|step| TraceStepView {
+                        operation: step.operation,
+                        outcome: step.outcome,
+                        micros: step.micros,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        inspected_at: session_strategies::data::now_unix(),
     })
 }
 

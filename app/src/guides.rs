@@ -146,7 +146,7 @@ pub const GUIDES: [Guide; 7] = [
         how: [
             "Sessions are stored in SQL, the source of truth.",
             "Reads try Redis first; a miss loads from SQL and fills Redis.",
-            "Writes go to SQL, then to Redis.",
+            "Writes go to SQL, then delete the cached copy so the next read refills it.",
             "A flushed or failed Redis loses nothing: reads fall back to SQL.",
             "Cache entries live at most five minutes, which bounds any staleness.",
         ],

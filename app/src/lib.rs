@@ -47,6 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                         <HydrationScripts options/>
                     })}
                 <MetaTags/>
+                <script src="/inspector.js" defer></script>
             </head>
             <body>
                 <App/>

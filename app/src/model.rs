@@ -73,6 +73,24 @@ pub struct ServerCopyView {
     pub value: serde_json::Value,
 }
 
+/// One step the session layer took (API.md's Inspection, `trace[].steps`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceStepView {
+    pub operation: String,
+    pub outcome: String,
+    pub micros: f64,
+}
+
+/// What the session layer did for one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestTraceView {
+    pub request: String,
+    pub strategy: String,
+    pub at_ms: i64,
+    pub steps: Vec<TraceStepView>,
+    pub session_micros: f64,
+}
+
 /// Where the session lives right now, and which instance answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InspectionView {
@@ -80,6 +98,35 @@ pub struct InspectionView {
     pub client: Vec<ClientArtifactView>,
     pub server: Option<ServerCopyView>,
     pub instance: String,
+    /// The session's last requests, oldest first, ending with the one that inspected it.
+    #[serde(default)]
+    pub trace: Vec<RequestTraceView>,
+    /// Unix seconds on the server when inspected: the countdowns start from here.
+    pub inspected_at: i64,
+}
+
+/// A duration in microseconds as people read it: `12 µs`, `0.8 ms`.
+pub fn format_micros(micros: f64) -> String {
+    if micros < 1.0 {
+        "<1 µs".to_owned()
+    } else if micros < 1000.0 {
+        format!("{micros:.0} µs")
+    } else {
+        format!("{:.1} ms", micros / 1000.0)
+    }
+}
+
+/// Seconds left as `m:ss` (or `h:mm:ss`), `expired` at zero.
+pub fn format_countdown(seconds: i64) -> String {
+    if seconds <= 0 {
+        return "expired".to_owned();
+    }
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes}:{seconds:02}")
+    }
 }
 
 /// A strategy as `GET /strategies` lists it.
@@ -133,5 +180,16 @@ mod tests {
         assert_eq!(format_price(450), "$4.50");
         assert_eq!(format_price(5), "$0.05");
         assert_eq!(format_price(12000), "$120.00");
+    }
+
+    #[test]
+    fn durations_and_countdowns_read_naturally() {
+        assert_eq!(format_micros(0.4), "<1 µs");
+        assert_eq!(format_micros(12.3), "12 µs");
+        assert_eq!(format_micros(850.0), "850 µs");
+        assert_eq!(format_micros(1250.0), "1.3 ms");
+        assert_eq!(format_countdown(0), "expired");
+        assert_eq!(format_countdown(65), "1:05");
+        assert_eq!(format_countdown(3 * 3600 + 61), "3:01:01");
     }
 }

@@ -24,6 +24,7 @@ use session_strategies::{
     signed_url::{derive_secret, SignedUrlBackend, UrlSigner},
     sql_store::{self, is_postgres},
     store::StoreBackend,
+    traced_store::{self, TracedStore},
     SessionBackend, SessionError, SessionLayerState, SessionRegistry, Strategy,
 };
 use sqlx::{any::AnyPoolOptions, AnyPool};
@@ -140,7 +141,7 @@ async fn registry(config: &Config, pool: &AnyPool) -> Result<SessionRegistry, St
     let mut backends: Vec<Arc<dyn SessionBackend>> = vec![
         Arc::new(StoreBackend::new(
             Strategy::Memory,
-            Arc::new(MemoryStore::default()),
+            TracedStore::wrap(traced_store::MEMORY, Arc::new(MemoryStore::default())),
             ttl,
         )),
         Arc::new(CookieBackend::new(config.session_secret.key().clone(), ttl)),

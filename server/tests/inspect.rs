@@ -65,3 +65,103 @@ async fn inspect_shows_where_each_strategy_keeps_the_session() {
         }
     }
 }
+
+/// The steps of every traced request, flattened in order, as `operation outcome`.
+fn traced_steps(inspection: &Value) -> Vec<String> {
+    inspection["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|request| request["steps"].as_array().unwrap().clone())
+        .map(|step| format!("{} {}", step["operation"].as_str().unwrap(), step["outcome"].as_str().unwrap()))
+        .collect()
+}
+
+fn position(steps: &[String], from: usize, wanted: &[&str]) -> Option<usize> {
+    steps[from..]
+        .iter()
+        .position(|step| wanted.iter().all(|part| step.contains(part)))
+        .map(|found| found + from)
+}
+
+#[tokio::test]
+async fn the_trace_shows_what_each_backend_did_in_order() {
+    let expected: [(&str, &[&[&str]]); 7] = [
+        ("memory", &[&["memory insert", "ok"], &["memory get", "hit"]]),
+        ("cookie", &[&["encrypt AES-256-GCM", "ok"], &["decrypt AES-256-GCM", "ok"]]),
+        ("jwt", &[&["sign HS256 kid=", "ok"], &["verify HS256 kid=", "ok"], &["deny:", "not denied"]]),
+        ("redis", &[&["redis SET NX EXAT", "ok"], &["redis GET", "hit"], &["redis SET XX EXAT", "ok"]]),
+        ("sql", &[&["sql INSERT", "ok"], &["sql SELECT", "hit"], &["sql UPSERT", "ok"]]),
+        // Written to SQL, the cached copy dropped; the next read misses and fills, later ones hit.
+        (
+            "cache-aside",
+            &[
+                &["sql UPSERT", "ok"],
+                &["redis DEL cache:", "ok"],
+                &["redis GET cache:", "miss"],
+                &["sql SELECT", "hit"],
+                &["redis SET cache:", "EX", "ok"],
+                &["redis GET cache:", "hit"],
+            ],
+        ),
+        ("signed-url", &[&["sign HMAC-SHA256 session", "ok"], &["verify HMAC-SHA256 session", "ok"], &["sql SELECT", "hit"]]),
+    ];
+    for (strategy, wanted) in expected {
+        let mut client = Client::new().await;
+        client.switch(strategy).await;
+        client.add(3, 2).await;
+        client.add(4, 1).await;
+        client.send(Method::GET, "/session", None).await;
+        client.send(Method::GET, "/session", None).await;
+        let reply = client.send(Method::GET, "/inspect", None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
+        let steps = traced_steps(&reply.body);
+        let mut from = 0;
+        for parts in wanted {
+            let found = position(&steps, from, parts)
+                .unwrap_or_else(|| panic!("{strategy}: no {parts:?} after step {from} in {steps:#?}"));
+            from = found + 1;
+        }
+        for request in reply.body["trace"].as_array().unwrap() {
+            assert_eq!(request["strategy"], strategy);
+            assert!(request["request"].as_str().unwrap().starts_with(['G', 'P', 'D']));
+        }
+        // Ids and tokens appear shortened, never whole.
+        let trace = reply.body["trace"].to_string();
+        let credentials = client
+            .cookies
+            .iter()
+            .filter(|(name, _)| name.as_str() != "strategy")
+            .map(|(_, value)| value)
+            .chain(client.url_token.iter());
+        for value in credentials {
+            if value.len() > 8 {
+                assert!(!trace.contains(value.as_str()), "{strategy}: the trace holds a credential");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_trace_keeps_the_last_ten_requests_across_login_rotation() {
+    let mut client = Client::new().await;
+    client.switch("redis").await;
+    client.add(3, 1).await;
+    let reply = client.login("alice", "wonderland").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let inspection = client.send(Method::GET, "/inspect", None).await.body;
+    let requests: Vec<&str> = inspection["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|request| request["request"].as_str().unwrap())
+        .collect();
+    assert!(requests.iter().any(|request| request.ends_with("/cart/items")), "{requests:?}");
+    assert!(requests.iter().any(|request| request.ends_with("/login")), "{requests:?}");
+    for _ in 0..15 {
+        client.send(Method::GET, "/session", None).await;
+    }
+    let inspection = client.send(Method::GET, "/inspect", None).await.body;
+    // Ten remembered requests, and this one so far.
+    assert_eq!(inspection["trace"].as_array().unwrap().len(), 11);
+}

@@ -1,0 +1,281 @@
+//! What the session layer did, step by step, for the inspector.
+//!
+//! Backends and stores call [`step`] around each piece of work (a Redis GET, a signature
+//! check). The layer and [`Session`](crate::session::Session) run backend calls inside
+//! [`within`], which makes a request's [`Trace`] current for that future only; outside it
+//! [`step`] costs one thread-local lookup and records nothing. A request's steps then go into a
+//! [`TraceBook`]: a ring of the last [`REQUESTS_KEPT`] requests per session, in memory, keyed by a
+//! hash of the session's credential (so it needs no id of its own and works for cookie and JWT
+//! sessions that have no server key).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::{HashMap, VecDeque},
+    future::Future,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+
+/// Requests remembered per session.
+pub const REQUESTS_KEPT: usize = 10;
+/// Sessions remembered at once; the least recently active are forgotten first.
+pub const SESSIONS_KEPT: usize = 10_000;
+/// Steps kept for one request: a bound, not an expectation (a request takes three or four).
+const STEPS_KEPT: usize = 32;
+
+tokio::task_local! {
+    static CURRENT: Trace;
+}
+
+/// One thing a backend did, how it came out and how long it took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// What was done, as an engineer would write it: `redis GET cache:3fa2c1…`.
+    pub operation: String,
+    /// `hit`, `miss`, `ok`, `expired`, `error: …`.
+    pub outcome: String,
+    pub micros: f64,
+}
+
+/// The steps of one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestTrace {
+    /// `GET /cart`.
+    pub request: String,
+    pub strategy: String,
+    /// Unix milliseconds when the request arrived.
+    pub at_ms: i64,
+    pub steps: Vec<TraceStep>,
+    /// Time spent in the steps, in microseconds.
+    pub session_micros: f64,
+}
+
+/// The steps recorded for the request in progress. Cheap to clone; clones share the steps.
+#[derive(Clone, Default)]
+pub struct Trace {
+    steps: Arc<Mutex<Vec<TraceStep>>>,
+}
+
+impl Trace {
+    fn lock(&self) -> MutexGuard<'_, Vec<TraceStep>> {
+        self.steps
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, step: TraceStep) {
+        let mut steps = self.lock();
+        if steps.len() < STEPS_KEPT {
+            steps.push(step);
+        }
+    }
+
+    pub fn steps(&self) -> Vec<TraceStep> {
+        self.lock().clone()
+    }
+
+    /// The steps so far as one request's entry.
+    pub fn entry(&self, request: String, strategy: &str, at_ms: i64) -> RequestTrace {
+        let steps = self.steps();
+        RequestTrace {
+            request,
+            strategy: strategy.to_owned(),
+            at_ms,
+            session_micros: steps.iter().map(|step| step.micros).sum(),
+            steps,
+        }
+    }
+}
+
+/// A request's trace and the ring of the session it arrived with.
+#[derive(Clone, Default)]
+pub struct Tracing {
+    pub trace: Trace,
+    pub ring: Option<TraceKey>,
+}
+
+/// Runs `future` with `trace` as the current trace: the steps it records land there.
+pub async fn within<F: Future>(trace: &Trace, future: F) -> F::Output {
+    CURRENT.scope(trace.clone(), future).await
+}
+
+/// Records a step that started at `started`, if a trace is current. `describe` runs only then,
+/// so nothing is formatted when nobody records.
+pub fn step(started: Instant, describe: impl FnOnce() -> (String, String)) {
+    let micros = started.elapsed().as_nanos() as f64 / 1000.0;
+    let _ = CURRENT.try_with(|trace| {
+        let (operation, outcome) = describe();
+        trace.push(TraceStep {
+            operation,
+            outcome,
+            micros: (micros * 10.0).round() / 10.0,
+        });
+    });
+}
+
+/// Times `future` and records it as `operation`, its outcome told by `outcome`.
+pub async fn timed<T>(
+    operation: impl FnOnce() -> String,
+    outcome: impl FnOnce(&T) -> String,
+    future: impl Future<Output = T>,
+) -> T {
+    let started = Instant::now();
+    let result = future.await;
+    step(started, || (operation(), outcome(&result)));
+    result
+}
+
+/// The first characters of a secret id: enough to tell sessions apart in a trace, too few to
+/// be one.
+pub fn short(id: &str) -> String {
+    let head: String = id.chars().take(6).collect();
+    format!("{head}…")
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Names a session's trace ring without keeping its credential: a hash of the credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TraceKey([u8; 16]);
+
+impl TraceKey {
+    pub fn of(credential: &str) -> Self {
+        let digest = Sha256::digest(credential.as_bytes());
+        let mut key = [0; 16];
+        key.copy_from_slice(&digest[..16]);
+        Self(key)
+    }
+}
+
+/// The last requests of every recently active session. Shared by all requests.
+#[derive(Clone, Default)]
+pub struct TraceBook {
+    inner: Arc<Mutex<Book>>,
+}
+
+#[derive(Default)]
+struct Book {
+    rings: HashMap<TraceKey, Ring>,
+    clock: u64,
+}
+
+struct Ring {
+    requests: VecDeque<RequestTrace>,
+    touched: u64,
+}
+
+impl TraceBook {
+    fn lock(&self) -> MutexGuard<'_, Book> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The session's last requests, oldest first.
+    pub fn recent(&self, key: Option<TraceKey>) -> Vec<RequestTrace> {
+        let Some(key) = key else {
+            return Vec::new();
+        };
+        self.lock()
+            .rings
+            .get(&key)
+            .map(|ring| ring.requests.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds a request to the ring of the session it arrived with (`before`) and files the ring
+    /// under the credential the client holds after it (`after`): a new token or a rotated id
+    /// keeps its history, a session that ended loses it.
+    pub fn record(&self, before: Option<TraceKey>, after: Option<TraceKey>, entry: RequestTrace) {
+        let mut book = self.lock();
+        book.clock += 1;
+        let touched = book.clock;
+        let mut ring = before
+            .and_then(|key| book.rings.remove(&key))
+            .unwrap_or(Ring {
+                requests: VecDeque::with_capacity(REQUESTS_KEPT),
+                touched,
+            });
+        let Some(after) = after else {
+            return;
+        };
+        if ring.requests.len() == REQUESTS_KEPT {
+            ring.requests.pop_front();
+        }
+        ring.requests.push_back(entry);
+        ring.touched = touched;
+        book.rings.insert(after, ring);
+        if book.rings.len() > SESSIONS_KEPT {
+            book.forget_oldest();
+        }
+    }
+}
+
+impl Book {
+    /// Drops the least recently active tenth of the rings: amortised, so one request in a
+    /// thousand pays for the scan.
+    fn forget_oldest(&mut self) {
+        let mut ages: Vec<u64> = self.rings.values().map(|ring| ring.touched).collect();
+        let cut = ages.len() / 10;
+        let (_, threshold, _) = ages.select_nth_unstable(cut);
+        let threshold = *threshold;
+        self.rings.retain(|_, ring| ring.touched > threshold);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(request: &str) -> RequestTrace {
+        Trace::default().entry(request.into(), "memory", 0)
+    }
+
+    #[test]
+    fn a_ring_keeps_the_last_requests_and_follows_the_credential() {
+        let book = TraceBook::default();
+        let first = TraceKey::of("a");
+        book.record(None, Some(first), entry("GET /0"));
+        for n in 1..=REQUESTS_KEPT {
+            book.record(Some(first), Some(first), entry(&format!("GET /{n}")));
+        }
+        let kept = book.recent(Some(first));
+        assert_eq!(kept.len(), REQUESTS_KEPT);
+        assert_eq!(kept[0].request, "GET /1");
+        let rotated = TraceKey::of("b");
+        book.record(Some(first), Some(rotated), entry("POST /login"));
+        assert!(book.recent(Some(first)).is_empty());
+        assert_eq!(book.recent(Some(rotated)).last().unwrap().request, "POST /login");
+        book.record(Some(rotated), None, entry("POST /logout"));
+        assert!(book.recent(Some(rotated)).is_empty());
+    }
+
+    #[test]
+    fn the_book_forgets_the_least_recently_active_sessions() {
+        let book = TraceBook::default();
+        for n in 0..=SESSIONS_KEPT {
+            book.record(None, Some(TraceKey::of(&n.to_string())), entry("GET /"));
+        }
+        assert!(book.lock().rings.len() <= SESSIONS_KEPT);
+        assert!(book.recent(Some(TraceKey::of("0"))).is_empty());
+        assert_eq!(book.recent(Some(TraceKey::of(&SESSIONS_KEPT.to_string()))).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn steps_are_recorded_only_inside_a_trace() {
+        step(Instant::now(), || unreachable!("nobody is recording"));
+        let trace = Trace::default();
+        within(&trace, async {
+            step(Instant::now(), || ("sign".into(), "ok".into()));
+        })
+        .await;
+        assert_eq!(trace.steps()[0].operation, "sign");
+    }
+}

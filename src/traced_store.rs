@@ -1,0 +1,122 @@
+//! A `SessionStore` wrapper that puts every store round trip in the request's trace, named
+//! the way the store's own engineers would name it (`redis GET`, `sql SELECT`).
+
+use crate::trace::{self, short};
+use async_trait::async_trait;
+use std::sync::Arc;
+use tower_sessions::{
+    session::{Id, Record},
+    session_store, SessionStore,
+};
+
+/// What the store calls each operation.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreVerbs {
+    pub name: &'static str,
+    pub create: &'static str,
+    pub save: &'static str,
+    pub load: &'static str,
+    pub delete: &'static str,
+}
+
+/// tower-sessions' Redis store: one key per session, expiring at the session's expiry.
+pub const REDIS: StoreVerbs = StoreVerbs {
+    name: "redis",
+    create: "SET NX EXAT",
+    save: "SET XX EXAT",
+    load: "GET",
+    delete: "DEL",
+};
+
+/// tower-sessions' SQL stores: one row per session in `tower_sessions`.
+pub const SQL: StoreVerbs = StoreVerbs {
+    name: "sql",
+    create: "INSERT",
+    save: "UPSERT",
+    load: "SELECT",
+    delete: "DELETE",
+};
+
+/// tower-sessions' in-process map.
+pub const MEMORY: StoreVerbs = StoreVerbs {
+    name: "memory",
+    create: "insert",
+    save: "insert",
+    load: "get",
+    delete: "remove",
+};
+
+/// `store`, with each call recorded in the current trace.
+#[derive(Clone)]
+pub struct TracedStore {
+    verbs: StoreVerbs,
+    store: Arc<dyn SessionStore>,
+}
+
+impl std::fmt::Debug for TracedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedStore")
+            .field("store", &self.verbs.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TracedStore {
+    pub fn wrap(verbs: StoreVerbs, store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
+        Arc::new(Self { verbs, store })
+    }
+
+    fn operation(&self, verb: &str, id: &Id) -> String {
+        format!("{} {verb} {}", self.verbs.name, short(&id.to_string()))
+    }
+}
+
+fn done<T>(result: &session_store::Result<T>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(error) => format!("error: {error}"),
+    }
+}
+
+#[async_trait]
+impl SessionStore for TracedStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let started = std::time::Instant::now();
+        let result = self.store.create(record).await;
+        trace::step(started, || {
+            (self.operation(self.verbs.create, &record.id), done(&result))
+        });
+        result
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        trace::timed(
+            || self.operation(self.verbs.save, &record.id),
+            done,
+            self.store.save(record),
+        )
+        .await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        trace::timed(
+            || self.operation(self.verbs.load, id),
+            |result: &session_store::Result<Option<Record>>| match result {
+                Ok(Some(_)) => "hit".into(),
+                Ok(None) => "miss".into(),
+                Err(error) => format!("error: {error}"),
+            },
+            self.store.load(id),
+        )
+        .await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        trace::timed(
+            || self.operation(self.verbs.delete, id),
+            done,
+            self.store.delete(id),
+        )
+        .await
+    }
+}
