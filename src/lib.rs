@@ -13,6 +13,7 @@ pub mod error;
 pub mod inspect;
 pub mod jwt;
 pub mod layer;
+pub mod measure;
 pub mod redis_store;
 pub mod registry;
 pub mod revocation;

@@ -383,22 +383,9 @@ impl State {
     /// Takes in what a backend told the client: credentials are remembered for the response
     /// body, everything is queued for the layer.
     fn receive(&mut self, changes: Vec<ClientChange>) {
-        let cookie_bytes: usize = changes
-            .iter()
-            .map(|change| match change {
-                ClientChange::SetCookie { name, value, .. } => name.len() + 1 + value.len(),
-                _ => 0,
-            })
-            .sum();
-        let credential_bytes = changes.iter().find_map(|change| match change {
-            ClientChange::Credential(value) => Some(value.len()),
-            _ => None,
-        });
         // What the client sends from now on: its new cookies, or (no cookies) the credential.
-        if cookie_bytes > 0 {
-            self.client_bytes = cookie_bytes;
-        } else if let Some(bytes) = credential_bytes {
-            self.client_bytes = bytes + 2;
+        if let Some(bytes) = crate::measure::client_bytes(&changes) {
+            self.client_bytes = bytes;
         }
         for change in &changes {
             match change {

@@ -28,6 +28,8 @@ pub struct StrategyProperties {
     pub revocable: bool,
     /// The credential travels in URLs, so pages must not leak them (Referer, caches).
     pub credential_in_url: bool,
+    /// Whether a client that refuses cookies can keep the session, and how.
+    pub without_cookies: &'static str,
 }
 
 impl Strategy {
@@ -57,6 +59,7 @@ impl Strategy {
                 shared_across_instances: false,
                 revocable: true,
                 credential_in_url: false,
+                without_cookies: "no",
             },
             Strategy::Cookie => StrategyProperties {
                 id: "cookie",
@@ -68,6 +71,7 @@ impl Strategy {
                 shared_across_instances: true,
                 revocable: false,
                 credential_in_url: false,
+                without_cookies: "no",
             },
             Strategy::Jwt => StrategyProperties {
                 id: "jwt",
@@ -79,6 +83,7 @@ impl Strategy {
                 shared_across_instances: true,
                 revocable: false,
                 credential_in_url: false,
+                without_cookies: "with a Bearer header (API clients)",
             },
             Strategy::Redis => StrategyProperties {
                 id: "redis",
@@ -89,6 +94,7 @@ impl Strategy {
                 shared_across_instances: true,
                 revocable: true,
                 credential_in_url: false,
+                without_cookies: "no",
             },
             Strategy::Sql => StrategyProperties {
                 id: "sql",
@@ -99,6 +105,7 @@ impl Strategy {
                 shared_across_instances: true,
                 revocable: true,
                 credential_in_url: false,
+                without_cookies: "no",
             },
             Strategy::CacheAside => StrategyProperties {
                 id: "cache-aside",
@@ -109,6 +116,7 @@ impl Strategy {
                 shared_across_instances: true,
                 revocable: true,
                 credential_in_url: false,
+                without_cookies: "no",
             },
             Strategy::SignedUrl => StrategyProperties {
                 id: "signed-url",
@@ -119,6 +127,7 @@ impl Strategy {
                 shared_across_instances: true,
                 revocable: true,
                 credential_in_url: true,
+                without_cookies: "yes: the token is in every URL",
             },
         }
     }

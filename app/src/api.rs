@@ -3,7 +3,10 @@
 
 use crate::{
     error::AppError,
-    model::{CheckoutView, InspectionView, OrderView, Product, SessionView, StrategyInfo},
+    model::{
+        CheckoutView, CompareView, InspectionView, LatencyView, OrderView, Product, SessionView,
+        StrategyInfo,
+    },
 };
 use leptos::prelude::*;
 
@@ -173,6 +176,23 @@ pub async fn inspect_session() -> Result<InspectionView, AppError> {
             .collect(),
         inspected_at: session_strategies::data::now_unix(),
     })
+}
+
+/// `/compare`'s table and size chart, measured on the visitor's current session.
+#[server(prefix = "/sfn", endpoint = "compare")]
+pub async fn compare_strategies() -> Result<CompareView, AppError> {
+    let (shop, session) = ssr::context()?;
+    Ok(crate::shop::compare::compare(&shop, &session.data()).await)
+}
+
+/// Load and save latency of one strategy against its live stores.
+#[server(prefix = "/sfn", endpoint = "latency")]
+pub async fn measure_latency(strategy: String) -> Result<LatencyView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let strategy = strategy
+        .parse::<session_strategies::Strategy>()
+        .map_err(session_strategies::SessionError::from)?;
+    Ok(crate::shop::compare::latency(&shop, strategy, &session.data()).await)
 }
 
 #[server(prefix = "/sfn", endpoint = "products")]

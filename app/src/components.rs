@@ -1,5 +1,6 @@
 //! Pieces of UI shared by the pages.
 
+pub mod charts;
 pub mod error_message;
 pub mod header;
 pub mod inspector;

@@ -24,6 +24,7 @@ use leptos_router::{
 use pages::{
     cart::CartPage,
     catalog::CatalogPage,
+    compare::ComparePage,
     guide::{GuideIndexPage, GuidePage},
     login::LoginPage,
     not_found::NotFound,
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("strategies") view=GuideIndexPage ssr=SsrMode::Async/>
                     <Route path=path!("strategies/:id") view=GuidePage ssr=SsrMode::Async/>
                 </Routes>

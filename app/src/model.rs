@@ -105,6 +105,63 @@ pub struct InspectionView {
     pub inspected_at: i64,
 }
 
+/// One strategy's row on `/compare`, every figure measured by saving the current session with
+/// that strategy's backend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompareRow {
+    pub id: String,
+    pub name: String,
+    pub state_location: String,
+    /// Bytes the client sends with each request for the current cart; `None` when unavailable.
+    pub client_bytes: Option<usize>,
+    /// Bytes stored on the server (the value as JSON); 0 when nothing is stored.
+    pub server_bytes: Option<usize>,
+    pub survives_restart: bool,
+    pub shared_across_instances: bool,
+    pub revocable: bool,
+    pub without_cookies: String,
+    /// Where the size stops, measured: the cart lines that fit in a 4096-byte cookie.
+    pub size_limit: String,
+    /// Why the strategy cannot be measured right now (Redis down).
+    pub unavailable: Option<String>,
+}
+
+/// Credential size against cart lines for one strategy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SizeSeries {
+    pub id: String,
+    pub name: String,
+    /// `(lines, bytes, refused)`.
+    pub points: Vec<(usize, usize, bool)>,
+}
+
+/// Everything `/compare` shows before a latency run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompareView {
+    /// Lines in the current cart, which the table's figures are for.
+    pub cart_lines: usize,
+    pub cookie_limit: usize,
+    pub rows: Vec<CompareRow>,
+    pub series: Vec<SizeSeries>,
+}
+
+/// Round trips per strategy in a latency run: enough for a stable p95, short enough to watch.
+pub const LATENCY_ROUNDS: usize = 40;
+
+/// One strategy's measured load and save latency, in microseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencyView {
+    pub id: String,
+    pub name: String,
+    pub rounds: usize,
+    pub load_median: f64,
+    pub load_p95: f64,
+    pub save_median: f64,
+    pub save_p95: f64,
+    /// Why it could not be measured.
+    pub unavailable: Option<String>,
+}
+
 /// A duration in microseconds as people read it: `12 µs`, `0.8 ms`.
 pub fn format_micros(micros: f64) -> String {
     if micros < 1.0 {

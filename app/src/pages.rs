@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod compare;
 pub mod guide;
 pub mod login;
 pub mod not_found;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cart;
 pub mod catalog;
+pub mod compare;
 pub mod links;
 pub mod orders;
 pub mod strategies;

@@ -3,6 +3,7 @@
 
 mod cart;
 mod catalog;
+mod compare;
 mod extract;
 mod health;
 mod links;
@@ -20,5 +21,6 @@ pub fn router() -> Router<AppState> {
         .merge(cart::router())
         .merge(orders::router())
         .merge(links::router())
+        .merge(compare::router())
         .fallback(|| async { AppError::not_found("no such API route") })
 }

@@ -32,6 +32,7 @@ pub fn Header() -> impl IntoView {
                 </a>
                 <a href=link("/orders")>"Orders"</a>
                 <a href=link("/strategies")>"Strategies"</a>
+                <a href=link("/compare")>"Compare"</a>
             </nav>
             <div class="account">
                 <Suspense fallback=|| ()>

@@ -1,0 +1,228 @@
+//! `/compare`: every strategy side by side, measured by the running code on the visitor's own
+//! session, with a latency run the visitor starts.
+
+use crate::{
+    api::{compare_strategies, measure_latency},
+    components::charts::{LatencyChart, SizeChart},
+    model::{format_micros, CompareRow, CompareView, LatencyView, LATENCY_ROUNDS},
+    url_token::{url_token, URL_PARAM},
+};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The strategies a latency run measures, in display order.
+const STRATEGY_IDS: [&str; 7] = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
+
+#[component]
+pub fn ComparePage() -> impl IntoView {
+    let compare = Resource::new(|| (), |_| compare_strategies());
+    view! {
+        <Title text="Compare · Session Strategies"/>
+        <h1>"Compare the strategies"</h1>
+        <p class="lede">
+            "Every figure below comes from saving your current session with each strategy's backend "
+            "(a throwaway copy, deleted again at once): nothing is typed in."
+        </p>
+        <Suspense fallback=|| view! { <p>"Measuring…"</p> }>
+            {move || Suspend::new(async move {
+                match compare.await {
+                    Ok(view) => view! { <Comparison view/> }.into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <LatencyRun/>
+    }
+}
+
+#[component]
+fn Comparison(view: CompareView) -> impl IntoView {
+    let CompareView { cart_lines, cookie_limit, rows, series } = view;
+    view! {
+        <section aria-labelledby="table-heading">
+            <h2 id="table-heading">{format!("With your cart of {cart_lines} line{}", if cart_lines == 1 { "" } else { "s" })}</h2>
+            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="table-heading">
+                <table class="compare" data-testid="compare-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Strategy"</th>
+                            <th scope="col">"Where the state lives"</th>
+                            <th scope="col">"Client sends per request"</th>
+                            <th scope="col">"Stored on the server"</th>
+                            <th scope="col">"Survives a restart"</th>
+                            <th scope="col">"Shared across instances"</th>
+                            <th scope="col">"Revocable before expiry"</th>
+                            <th scope="col">"Works without cookies"</th>
+                            <th scope="col">"Size limit"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows.into_iter().map(|row| view! { <Row row/> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+        <section aria-labelledby="size-heading">
+            <h2 id="size-heading">"Credential size as the cart grows"</h2>
+            <SizeChart series cookie_limit/>
+        </section>
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+#[component]
+fn Row(row: CompareRow) -> impl IntoView {
+    let bytes = |value: Option<usize>| value.map_or_else(|| "–".to_owned(), |bytes| format!("{bytes} B"));
+    let unavailable = row.unavailable.is_some();
+    view! {
+        <tr data-testid=format!("compare-row-{}", row.id) class:unavailable=unavailable>
+            <th scope="row">
+                <a href=crate::url_token::link(&format!("/strategies/{}", row.id))>{row.name}</a>
+                {row.unavailable.map(|reason| view! {
+                    <span class="unavailable-reason" data-testid="unavailable-reason">{format!("Unavailable: {reason}")}</span>
+                })}
+            </th>
+            <td>{row.state_location}</td>
+            <td data-testid="client-bytes" class="number">{bytes(row.client_bytes)}</td>
+            <td data-testid="server-bytes" class="number">{bytes(row.server_bytes)}</td>
+            <td>{yes_no(row.survives_restart)}</td>
+            <td>{yes_no(row.shared_across_instances)}</td>
+            <td>{yes_no(row.revocable)}</td>
+            <td>{row.without_cookies}</td>
+            <td>{row.size_limit}</td>
+        </tr>
+    }
+}
+
+/// The latency run. With JavaScript it measures one strategy per request and shows progress;
+/// without, the form asks the server to measure them all and render the result.
+#[component]
+fn LatencyRun() -> impl IntoView {
+    let query = use_query_map();
+    let requested = query.read_untracked().get("run").is_some_and(|run| run == "latency");
+    // Without JavaScript: the whole run, measured while the page renders.
+    let rendered = Resource::new(
+        move || requested,
+        |requested| async move {
+            let mut results = Vec::new();
+            if requested {
+                for id in STRATEGY_IDS {
+                    if let Ok(result) = measure_latency(id.to_owned()).await {
+                        results.push(result);
+                    }
+                }
+            }
+            results
+        },
+    );
+    let live: RwSignal<Vec<LatencyView>> = RwSignal::new(Vec::new());
+    let done = RwSignal::new(0usize);
+    let running = RwSignal::new(false);
+    let failed: RwSignal<Option<String>> = RwSignal::new(None);
+    let run = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if running.get_untracked() {
+            return;
+        }
+        running.set(true);
+        done.set(0);
+        failed.set(None);
+        live.set(Vec::new());
+        spawn_local(async move {
+            for id in STRATEGY_IDS {
+                match measure_latency(id.to_owned()).await {
+                    Ok(result) => live.update(|results| results.push(result)),
+                    Err(error) => failed.set(Some(error.message)),
+                }
+                done.update(|done| *done += 1);
+            }
+            running.set(false);
+        });
+    };
+    let total = STRATEGY_IDS.len();
+    view! {
+        <section aria-labelledby="latency-heading" class="latency">
+            <h2 id="latency-heading">"Load and save latency"</h2>
+            <p>
+                {format!("Each strategy saves your session and loads it back {LATENCY_ROUNDS} times against the live stores; ")}
+                "the bars are medians, the whiskers the 95th percentile."
+            </p>
+            <form method="get" action="/compare" on:submit=run class="latency-form">
+                <input type="hidden" name="run" value="latency"/>
+                {url_token().map(|token| view! { <input type="hidden" name=URL_PARAM value=token/> })}
+                <button type="submit" class="button" data-testid="run-latency" disabled=move || running.get()>
+                    {move || if running.get() { "Measuring…" } else { "Measure latency" }}
+                </button>
+            </form>
+            <Show when=move || { running.get() || done.get() > 0 }>
+                <div class="progress" data-testid="latency-progress-area">
+                    <label for="latency-progress">{move || format!("{} of {total} strategies measured", done.get())}</label>
+                    <progress id="latency-progress" data-testid="latency-progress" max=total value=move || done.get()></progress>
+                </div>
+            </Show>
+            <p role="status" class="status" data-testid="latency-status">
+                {move || (!running.get() && done.get() == total).then(|| format!("Done: {total} strategies measured."))}
+                {move || failed.get().map(|message| format!(" One measurement failed: {message}"))}
+            </p>
+            {move || {
+                let results = live.get();
+                if results.is_empty() {
+                    view! {
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let results = rendered.await;
+                                (!results.is_empty()).then(|| view! { <LatencyResults results/> })
+                            })}
+                        </Suspense>
+                    }.into_any()
+                } else {
+                    view! { <LatencyResults results/> }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn LatencyResults(results: Vec<LatencyView>) -> impl IntoView {
+    let rows = results.clone();
+    view! {
+        <LatencyChart results/>
+        <div class="table-scroll">
+            <table class="compare" data-testid="latency-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Strategy"</th>
+                        <th scope="col">"Load median"</th>
+                        <th scope="col">"Load p95"</th>
+                        <th scope="col">"Save median"</th>
+                        <th scope="col">"Save p95"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|row| match row.unavailable {
+                        Some(reason) => view! {
+                            <tr data-testid=format!("latency-row-{}", row.id)>
+                                <th scope="row">{row.name}</th>
+                                <td colspan="4" data-testid="unavailable-reason">{format!("Unavailable: {reason}")}</td>
+                            </tr>
+                        }.into_any(),
+                        None => view! {
+                            <tr data-testid=format!("latency-row-{}", row.id)>
+                                <th scope="row">{row.name}</th>
+                                <td class="number">{format_micros(row.load_median)}</td>
+                                <td class="number">{format_micros(row.load_p95)}</td>
+                                <td class="number">{format_micros(row.save_median)}</td>
+                                <td class="number">{format_micros(row.save_p95)}</td>
+                            </tr>
+                        }.into_any(),
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,159 @@
+//! The figures on `/compare`, measured by running every backend on the current session.
+//!
+//! Each figure is a real save of a throwaway copy of the visitor's session (destroyed again at
+//! once), so the page shows what the code does today, not what someone once wrote down.
+
+use super::Shop;
+use crate::model::{CompareRow, CompareView, LatencyView, SizeSeries, LATENCY_ROUNDS};
+use session_strategies::{
+    cookie::COOKIE_LIMIT,
+    data::MAX_CART_LINES,
+    measure::{self, SizePoint},
+    SessionBackend, SessionData, Strategy,
+};
+
+/// The cart sizes the chart plots.
+pub const CHART_LINES: [usize; 11] = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
+
+/// The table and the size chart for `data`, the visitor's current session.
+pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
+    let mut rows = Vec::new();
+    let mut series = Vec::new();
+    for strategy in Strategy::ALL {
+        let properties = strategy.properties();
+        let measured = match shop.registry.get(strategy) {
+            Ok(backend) => measure_strategy(backend.as_ref(), data).await,
+            Err(error) => Err(error.to_string()),
+        };
+        let (row_figures, points) = match measured {
+            Ok((footprint, size_limit, points)) => (Ok((footprint, size_limit)), points),
+            Err(reason) => (Err(reason), Vec::new()),
+        };
+        if !points.is_empty() {
+            series.push(SizeSeries {
+                id: properties.id.to_owned(),
+                name: properties.name.to_owned(),
+                points: points
+                    .into_iter()
+                    .map(|point| (point.lines, point.bytes, point.refused))
+                    .collect(),
+            });
+        }
+        let (client_bytes, server_bytes, size_limit, unavailable) = match row_figures {
+            Ok((footprint, size_limit)) => (
+                Some(footprint.client_bytes),
+                Some(footprint.server_bytes),
+                size_limit,
+                None,
+            ),
+            Err(reason) => (None, None, "unknown while unavailable".to_owned(), Some(reason)),
+        };
+        rows.push(CompareRow {
+            id: properties.id.to_owned(),
+            name: properties.name.to_owned(),
+            state_location: properties.state_location.to_owned(),
+            client_bytes,
+            server_bytes,
+            survives_restart: properties.survives_restart,
+            shared_across_instances: properties.shared_across_instances,
+            revocable: properties.revocable,
+            without_cookies: properties.without_cookies.to_owned(),
+            size_limit,
+            unavailable,
+        });
+    }
+    CompareView {
+        cart_lines: data.cart.len(),
+        cookie_limit: COOKIE_LIMIT,
+        rows,
+        series,
+    }
+}
+
+type Measured = (measure::Footprint, String, Vec<SizePoint>);
+
+async fn measure_strategy(
+    backend: &dyn SessionBackend,
+    data: &SessionData,
+) -> Result<Measured, String> {
+    backend.availability().await?;
+    let footprint = measure::footprint(backend, data).await.map_err(|error| match error {
+        session_strategies::backend::BackendError::TooLarge { bytes, limit } => {
+            format!("this cart needs {bytes} bytes, over the {limit}-byte cookie limit")
+        }
+        other => other.to_string(),
+    });
+    let mut points = Vec::with_capacity(CHART_LINES.len());
+    for lines in CHART_LINES {
+        points.push(
+            measure::credential_size(backend, data, lines)
+                .await
+                .map_err(|error| error.to_string())?,
+        );
+    }
+    let size_limit = size_limit(backend, data).await?;
+    Ok((footprint?, size_limit, points))
+}
+
+/// How far the client's share grows: constant, or the most cart lines that still fit in a
+/// cookie, found by bisection over real saves.
+async fn size_limit(backend: &dyn SessionBackend, data: &SessionData) -> Result<String, String> {
+    let bytes = |lines| async move {
+        measure::credential_size(backend, data, lines)
+            .await
+            .map(|point| point.bytes)
+            .map_err(|error| error.to_string())
+    };
+    let empty = bytes(0).await?;
+    let full = bytes(MAX_CART_LINES).await?;
+    if full == empty {
+        return Ok(format!("none: the client carries {empty} B whatever the cart"));
+    }
+    if full <= COOKIE_LIMIT {
+        return Ok(format!("fits the {MAX_CART_LINES}-line cart maximum ({full} B)"));
+    }
+    // The largest line count whose bytes fit: bytes grow with lines.
+    let (mut fits, mut over) = (0, MAX_CART_LINES);
+    while over - fits > 1 {
+        let middle = (fits + over) / 2;
+        if bytes(middle).await? <= COOKIE_LIMIT {
+            fits = middle;
+        } else {
+            over = middle;
+        }
+    }
+    Ok(format!("{COOKIE_LIMIT}-byte cookie: full at {fits} cart lines"))
+}
+
+/// Load and save latency of `strategy` against its live stores.
+pub async fn latency(shop: &Shop, strategy: Strategy, data: &SessionData) -> LatencyView {
+    let properties = strategy.properties();
+    let measured = match shop.registry.get(strategy) {
+        Ok(backend) => match backend.availability().await {
+            Ok(()) => measure::latency(backend.as_ref(), data, LATENCY_ROUNDS).await,
+            Err(reason) => Err(reason),
+        },
+        Err(error) => Err(error.to_string()),
+    };
+    let mut view = LatencyView {
+        id: properties.id.to_owned(),
+        name: properties.name.to_owned(),
+        rounds: 0,
+        load_median: 0.0,
+        load_p95: 0.0,
+        save_median: 0.0,
+        save_p95: 0.0,
+        unavailable: None,
+    };
+    match measured {
+        Ok(latency) => {
+            view.rounds = latency.rounds;
+            view.load_median = latency.load.median_micros;
+            view.load_p95 = latency.load.p95_micros;
+            view.save_median = latency.save.median_micros;
+            view.save_p95 = latency.save.p95_micros;
+        }
+        Err(reason) => view.unavailable = Some(reason),
+    }
+    view
+}

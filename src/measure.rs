@@ -1,0 +1,241 @@
+//! What a strategy costs, measured by running its backend: the bytes a client carries and the
+//! server keeps for a given session, and how long loads and saves take against the live stores.
+//!
+//! Every figure comes from a real save of a throwaway copy of the session, which is destroyed
+//! again at once. Nothing here is typed in, so the comparison page cannot drift from the code.
+
+use crate::{
+    backend::{BackendError, ClientChange, SessionBackend},
+    data::{CartLine, ProductId, Quantity, SessionData},
+    signed_url::URL_PARAM,
+};
+use http::{header::COOKIE, request::Parts, Request};
+use serde::Serialize;
+use std::time::Instant;
+
+/// The bytes one session costs under one strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Footprint {
+    /// What the client sends with every request: cookies as `name=value`, or the URL token as
+    /// `s=value`.
+    pub client_bytes: usize,
+    /// The stored value on the server, as JSON; 0 where nothing is stored.
+    pub server_bytes: usize,
+}
+
+/// The client's bytes for a set of changes, as the client will send them back: its cookies,
+/// or (without cookies) the credential in a URL parameter.
+pub fn client_bytes(changes: &[ClientChange]) -> Option<usize> {
+    let cookies: usize = changes
+        .iter()
+        .map(|change| match change {
+            ClientChange::SetCookie { name, value, .. } => name.len() + 1 + value.len(),
+            _ => 0,
+        })
+        .sum();
+    if cookies > 0 {
+        return Some(cookies);
+    }
+    changes.iter().find_map(|change| match change {
+        ClientChange::Credential(value) => Some(URL_PARAM.len() + 1 + value.len()),
+        _ => None,
+    })
+}
+
+/// Saves `data` with `backend`, measures it, and destroys it again.
+pub async fn footprint(
+    backend: &dyn SessionBackend,
+    data: &SessionData,
+) -> Result<Footprint, BackendError> {
+    let saved = backend.save(data, None, false).await?;
+    let client_bytes = client_bytes(&saved.client).unwrap_or_default();
+    let server_bytes = match &saved.key {
+        Some(key) => backend.server_copy(key).await.map_or(0, |copy| copy.bytes),
+        None => 0,
+    };
+    backend.destroy(saved.key.as_ref()).await?;
+    Ok(Footprint {
+        client_bytes,
+        server_bytes,
+    })
+}
+
+/// Client bytes for a cart of `lines` lines, or the bytes a refused save would have needed.
+pub async fn credential_size(
+    backend: &dyn SessionBackend,
+    base: &SessionData,
+    lines: usize,
+) -> Result<SizePoint, BackendError> {
+    let data = with_cart_lines(base, lines);
+    match footprint(backend, &data).await {
+        Ok(footprint) => Ok(SizePoint {
+            lines,
+            bytes: footprint.client_bytes,
+            refused: false,
+        }),
+        Err(BackendError::TooLarge { bytes, .. }) => Ok(SizePoint {
+            lines,
+            bytes,
+            refused: true,
+        }),
+        Err(error) => Err(error),
+    }
+}
+
+/// One point of the size chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SizePoint {
+    pub lines: usize,
+    pub bytes: usize,
+    /// The backend refused to store it (a cookie over its limit).
+    pub refused: bool,
+}
+
+/// `base` with a cart of `lines` distinct products, two of each.
+pub fn with_cart_lines(base: &SessionData, lines: usize) -> SessionData {
+    let mut data = base.clone();
+    data.cart = (1..=lines as i64)
+        .map(|id| CartLine {
+            product_id: ProductId(id),
+            quantity: Quantity::try_from(2).unwrap_or_else(|_| unreachable!("2 is a quantity")),
+        })
+        .collect();
+    data
+}
+
+/// Median and 95th percentile of a run, in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    pub median_micros: f64,
+    pub p95_micros: f64,
+}
+
+impl Spread {
+    /// `None` for an empty run.
+    pub fn of(mut samples: Vec<f64>) -> Option<Self> {
+        if samples.is_empty() {
+            return None;
+        }
+        samples.sort_by(f64::total_cmp);
+        let at = |quantile: f64| {
+            let rank = (quantile * samples.len() as f64).ceil() as usize;
+            samples[rank.clamp(1, samples.len()) - 1]
+        };
+        Some(Self {
+            median_micros: at(0.5),
+            p95_micros: at(0.95),
+        })
+    }
+}
+
+/// Load and save latency of one backend over `rounds` round trips.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Latency {
+    pub rounds: usize,
+    pub load: Spread,
+    pub save: Spread,
+}
+
+/// Saves `data` and loads it back from a request carrying the credential, `rounds` times,
+/// then destroys the session. Each load is a full request-side load (signature checks,
+/// decryption, store round trips) as the layer would run it.
+pub async fn latency(
+    backend: &dyn SessionBackend,
+    data: &SessionData,
+    rounds: usize,
+) -> Result<Latency, String> {
+    let rounds = rounds.max(1);
+    let (mut loads, mut saves) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    let mut saved = backend
+        .save(data, None, false)
+        .await
+        .map_err(|error| error.to_string())?;
+    for _ in 0..rounds {
+        let request = request_carrying(&saved.client);
+        let started = Instant::now();
+        let loaded = backend
+            .load(&request)
+            .await
+            .map_err(|error| error.to_string())?
+            .ok_or("the saved session did not load")?;
+        loads.push(started.elapsed().as_nanos() as f64 / 1000.0);
+        let started = Instant::now();
+        let next = backend
+            .save(&loaded.data, loaded.key.as_ref(), false)
+            .await
+            .map_err(|error| error.to_string())?;
+        saves.push(started.elapsed().as_nanos() as f64 / 1000.0);
+        // A save may answer with only what changed (a JWT keeps its refresh cookie).
+        let mut client = saved.client;
+        client.retain(|old| !next.client.iter().any(|new| same_slot(old, new)));
+        client.extend(next.client);
+        saved = crate::backend::Saved { client, ..next };
+    }
+    backend
+        .destroy(saved.key.as_ref())
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(Latency {
+        rounds,
+        load: Spread::of(loads).ok_or("no samples")?,
+        save: Spread::of(saves).ok_or("no samples")?,
+    })
+}
+
+fn same_slot(old: &ClientChange, new: &ClientChange) -> bool {
+    match (old, new) {
+        (ClientChange::SetCookie { name: a, .. }, ClientChange::SetCookie { name: b, .. }) => a == b,
+        (ClientChange::Credential(_), ClientChange::Credential(_))
+        | (ClientChange::RefreshToken(_), ClientChange::RefreshToken(_)) => true,
+        _ => false,
+    }
+}
+
+/// A request as a browser would send it after `changes`: the cookies, or (without cookies)
+/// the credential as a URL parameter.
+pub fn request_carrying(changes: &[ClientChange]) -> Parts {
+    let cookies: Vec<String> = changes
+        .iter()
+        .filter_map(|change| match change {
+            ClientChange::SetCookie { name, value, .. } => Some(format!("{name}={value}")),
+            _ => None,
+        })
+        .collect();
+    let mut request = Request::builder();
+    if cookies.is_empty() {
+        if let Some(token) = changes.iter().find_map(|change| match change {
+            ClientChange::Credential(token) => Some(token),
+            _ => None,
+        }) {
+            request = request.uri(format!("/?{URL_PARAM}={token}"));
+        }
+    } else {
+        request = request.header(COOKIE, cookies.join("; "));
+    }
+    let (parts, ()) = request
+        .body(())
+        .unwrap_or_else(|_| unreachable!("a cookie header and a URL-safe token are valid"))
+        .into_parts();
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_ranked_samples() {
+        let spread = Spread::of((1..=100).map(f64::from).collect()).unwrap();
+        assert_eq!(spread.median_micros, 50.0);
+        assert_eq!(spread.p95_micros, 95.0);
+        assert_eq!(Spread::of(vec![7.0]).unwrap().p95_micros, 7.0);
+        assert!(Spread::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn carts_of_any_size_are_built_from_distinct_products() {
+        let data = with_cart_lines(&SessionData::guest(), 50);
+        assert_eq!(data.cart.len(), 50);
+        assert_eq!(data.cart[49].product_id, ProductId(50));
+    }
+}
