@@ -102,7 +102,9 @@ impl CacheAsideStore {
         trace::step(started, || {
             (
                 format!("redis SET cache:{} EX {ttl}", short(&record.id.to_string())),
-                result.as_ref().map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
+                result
+                    .as_ref()
+                    .map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
             )
         });
         if let Err(error) = result {
@@ -116,7 +118,10 @@ impl CacheAsideStore {
         if !self.cache.is_connected() {
             // Not worth a timeout per write; the stale copy expires within CACHE_TTL.
             trace::step(started, || {
-                (format!("redis DEL cache:{}", short(&id.to_string())), "skipped: cache down".into())
+                (
+                    format!("redis DEL cache:{}", short(&id.to_string())),
+                    "skipped: cache down".into(),
+                )
             });
             return;
         }
@@ -124,7 +129,9 @@ impl CacheAsideStore {
         trace::step(started, || {
             (
                 format!("redis DEL cache:{}", short(&id.to_string())),
-                result.as_ref().map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
+                result
+                    .as_ref()
+                    .map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
             )
         });
         if let Err(error) = result {

@@ -65,12 +65,17 @@ impl CookieBackend {
             return Ok(None);
         };
         let started = Instant::now();
-        let cookie = PrivateCookieJar::from_headers(&request.headers, self.key.clone())
-            .get(SESSION_COOKIE);
+        let cookie =
+            PrivateCookieJar::from_headers(&request.headers, self.key.clone()).get(SESSION_COOKIE);
         trace::step(started, || {
             (
                 format!("decrypt AES-256-GCM {} B", raw.len()),
-                if cookie.is_some() { "ok" } else { "does not decrypt" }.into(),
+                if cookie.is_some() {
+                    "ok"
+                } else {
+                    "does not decrypt"
+                }
+                .into(),
             )
         });
         let cookie = cookie.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
@@ -133,7 +138,12 @@ impl SessionBackend for CookieBackend {
         trace::step(started, || {
             (
                 format!("encrypt AES-256-GCM {} B", value.len()),
-                if bytes > COOKIE_LIMIT { "too large for a cookie" } else { "ok" }.into(),
+                if bytes > COOKIE_LIMIT {
+                    "too large for a cookie"
+                } else {
+                    "ok"
+                }
+                .into(),
             )
         });
         if bytes > COOKIE_LIMIT {

@@ -135,7 +135,9 @@ pub async fn open_session(
     let backend = registry.get(strategy)?;
     let tracing = Tracing {
         trace: Default::default(),
-        ring: backend.presented_credential(request).map(|value| TraceKey::of(&value)),
+        ring: backend
+            .presented_credential(request)
+            .map(|value| TraceKey::of(&value)),
     };
     backend
         .availability()

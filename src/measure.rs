@@ -184,7 +184,9 @@ pub async fn latency(
 
 fn same_slot(old: &ClientChange, new: &ClientChange) -> bool {
     match (old, new) {
-        (ClientChange::SetCookie { name: a, .. }, ClientChange::SetCookie { name: b, .. }) => a == b,
+        (ClientChange::SetCookie { name: a, .. }, ClientChange::SetCookie { name: b, .. }) => {
+            a == b
+        }
         (ClientChange::Credential(_), ClientChange::Credential(_))
         | (ClientChange::RefreshToken(_), ClientChange::RefreshToken(_)) => true,
         _ => false,

@@ -1,8 +1,6 @@
 //! The running backends, by strategy, and the default one.
 
-use crate::{
-    backend::SessionBackend, error::SessionError, strategy::Strategy, trace::TraceBook,
-};
+use crate::{backend::SessionBackend, error::SessionError, strategy::Strategy, trace::TraceBook};
 use std::{collections::BTreeMap, sync::Arc};
 
 /// Every backend this process runs. Cheap to clone; shared by all requests.

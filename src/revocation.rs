@@ -101,7 +101,10 @@ impl Revocations for SqlRevocations {
         .map(|_| ())
         .map_err(|e| e.to_string());
         trace::step(started, || {
-            (format!("sql INSERT jwt_denylist {}", short(jti)), done(&result))
+            (
+                format!("sql INSERT jwt_denylist {}", short(jti)),
+                done(&result),
+            )
         });
         result
     }
@@ -116,7 +119,10 @@ impl Revocations for SqlRevocations {
             .map(|row| row.is_some())
             .map_err(|e| e.to_string());
         trace::step(started, || {
-            (format!("sql SELECT jwt_denylist {}", short(jti)), denied(&result))
+            (
+                format!("sql SELECT jwt_denylist {}", short(jti)),
+                denied(&result),
+            )
         });
         result
     }
@@ -141,7 +147,9 @@ impl Revocations for SqlRevocations {
         .await
         .map(|_| ())
         .map_err(|e| e.to_string());
-        trace::step(started, || ("sql INSERT refresh_tokens".into(), done(&result)));
+        trace::step(started, || {
+            ("sql INSERT refresh_tokens".into(), done(&result))
+        });
         result
     }
 
@@ -213,7 +221,6 @@ impl SqlRevocations {
             }
         })
     }
-
 }
 
 fn done<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {

@@ -262,9 +262,12 @@ impl Session {
         data.touch();
         // Saved even when blank: a URL strategy needs its token from the first page on.
         let saved = Some(
-            trace::within(&self.inner.tracing.trace, new_backend.save(&data, None, false))
-                .await
-                .map_err(|error| SessionError::from_backend(target, error))?,
+            trace::within(
+                &self.inner.tracing.trace,
+                new_backend.save(&data, None, false),
+            )
+            .await
+            .map_err(|error| SessionError::from_backend(target, error))?,
         );
         let removed = match trace::within(
             &self.inner.tracing.trace,
@@ -316,7 +319,7 @@ impl Session {
             backend.refresh(access_token, refresh_token),
         )
         .await
-            .map_err(|error| SessionError::from_load(strategy, error))?;
+        .map_err(|error| SessionError::from_load(strategy, error))?;
         let mut state = self.state();
         state.switched = state.strategy != strategy;
         state.strategy = strategy;
@@ -353,7 +356,7 @@ impl Session {
             backend.save(&data, key.as_ref(), rotate),
         )
         .await
-            .map_err(|error| SessionError::from_backend(strategy, error))?;
+        .map_err(|error| SessionError::from_backend(strategy, error))?;
         let mut state = self.state();
         state.data = data;
         state.key = saved.key;

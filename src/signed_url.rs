@@ -77,7 +77,10 @@ impl UrlSigner {
         let started = Instant::now();
         let token = self.sign_untraced(purpose, payload, expires_at);
         trace::step(started, || {
-            (format!("sign HMAC-SHA256 {purpose}"), format!("ok, {} B", token.len()))
+            (
+                format!("sign HMAC-SHA256 {purpose}"),
+                format!("ok, {} B", token.len()),
+            )
         });
         token
     }

@@ -252,7 +252,10 @@ mod tests {
         let rotated = TraceKey::of("b");
         book.record(Some(first), Some(rotated), entry("POST /login"));
         assert!(book.recent(Some(first)).is_empty());
-        assert_eq!(book.recent(Some(rotated)).last().unwrap().request, "POST /login");
+        assert_eq!(
+            book.recent(Some(rotated)).last().unwrap().request,
+            "POST /login"
+        );
         book.record(Some(rotated), None, entry("POST /logout"));
         assert!(book.recent(Some(rotated)).is_empty());
     }
@@ -265,7 +268,11 @@ mod tests {
         }
         assert!(book.lock().rings.len() <= SESSIONS_KEPT);
         assert!(book.recent(Some(TraceKey::of("0"))).is_empty());
-        assert_eq!(book.recent(Some(TraceKey::of(&SESSIONS_KEPT.to_string()))).len(), 1);
+        assert_eq!(
+            book.recent(Some(TraceKey::of(&SESSIONS_KEPT.to_string())))
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]

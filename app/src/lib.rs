@@ -2,6 +2,8 @@
 //! and hydrated in the browser. Every form is an `ActionForm`, so it also works before (or
 //! without) the WebAssembly.
 #![forbid(unsafe_code)]
+// Deeply nested views are deeply nested types; hydrate builds need the headroom.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod components;
@@ -94,4 +96,8 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // Lets tests (and curious readers) tell the interactive page from its HTML fallback.
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
 }

@@ -1,12 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { ShopPage } from "./fixtures/shop";
-
-async function openInspector(page: Page) {
-  const inspector = page.getByTestId("inspector");
-  await inspector.locator("summary").click();
-  await expect(inspector.getByTestId("inspected-strategy")).toBeVisible();
-  return inspector;
-}
+import { expect, test } from "@playwright/test";
+import { openInspector, ShopPage } from "./fixtures/shop";
 
 test("under jwt the inspector decodes the claims, cart included, and the token grows", async ({ page }) => {
   const shop = new ShopPage(page);
@@ -38,8 +31,13 @@ test("under redis the inspector shows the key and its time to live", async ({ pa
   const inspector = await openInspector(page);
   await expect(inspector.getByTestId("server-copy")).toContainText("Redis");
   await expect(inspector.getByTestId("server-key")).not.toBeEmpty();
-  const ttl = parseInt((await inspector.getByTestId("server-ttl").textContent()) ?? "0", 10);
+  const ttl = Number(await inspector.getByTestId("server-ttl").getAttribute("data-seconds"));
   expect(ttl).toBeGreaterThan(0);
+  // The TTL counts down live.
+  const countdown = inspector.getByTestId("server-ttl-countdown");
+  const first = await countdown.textContent();
+  await expect(countdown).toHaveText(/^\d+:\d\d(:\d\d)?$/);
+  await expect.poll(() => countdown.textContent(), { timeout: 5_000 }).not.toBe(first);
   await expect(inspector.getByTestId("artifact-sid")).toBeVisible();
 });
 
@@ -51,4 +49,59 @@ test("under signed-url the inspector shows the s parameter", async ({ page }) =>
   const inspector = await openInspector(page);
   await expect(inspector.getByTestId("artifact-s")).toContainText("url s");
   await expect(inspector.getByTestId("server-copy")).toContainText("server store");
+});
+
+test("under jwt the token's exp counts down live", async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.gotoCatalog();
+  await shop.switchTo("jwt");
+  await shop.addToCart("Enamel Mug", 1);
+  await page.reload();
+  const inspector = await openInspector(page);
+  const countdown = inspector.getByTestId("artifact-jwt").getByTestId("exp-countdown");
+  await expect(countdown).toHaveText(/^1[45]:\d\d$/);
+  const first = await countdown.textContent();
+  await expect.poll(() => countdown.textContent(), { timeout: 5_000 }).not.toBe(first);
+});
+
+test("under cache-aside the trace shows a cache miss, then hits", async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.gotoCatalog();
+  await shop.switchTo("cache-aside");
+  await shop.addToCart("Green Tea", 1);
+  // The write dropped the cached copy: this load misses and fills, the next one hits.
+  await page.reload();
+  await page.reload();
+  const inspector = await openInspector(page);
+  const steps = inspector.getByTestId("trace").getByTestId("trace-step");
+  const cacheReads: string[] = [];
+  for (const step of await steps.all()) {
+    const text = (await step.textContent()) ?? "";
+    if (text.includes("redis GET cache:")) cacheReads.push((await step.getAttribute("data-outcome")) ?? "");
+  }
+  const miss = cacheReads.indexOf("miss");
+  expect(miss, cacheReads.join(", ")).toBeGreaterThanOrEqual(0);
+  expect(cacheReads.slice(miss + 1), cacheReads.join(", ")).toContain("hit");
+  expect(cacheReads[cacheReads.length - 1]).toBe("hit");
+  await expect(steps.filter({ hasText: "sql SELECT" }).first()).toBeVisible();
+  await expect(steps.filter({ hasText: "sql UPSERT" }).first()).toBeVisible();
+});
+
+test("the inspector drawer stays as the user left it", async ({ page }) => {
+  const shop = new ShopPage(page);
+  await shop.gotoCatalog();
+  const inspector = page.getByTestId("inspector");
+  await expect(inspector).not.toHaveAttribute("open");
+  await inspector.locator("summary").click();
+  await expect(inspector).toHaveAttribute("open", "");
+  await shop.gotoCart();
+  await expect(page.getByTestId("inspector")).toHaveAttribute("open", "");
+  await page.reload();
+  await expect(page.getByTestId("inspector")).toHaveAttribute("open", "");
+  // Keyboard: focus the summary and toggle it with Enter.
+  await page.getByTestId("inspector").locator("summary").focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("inspector")).not.toHaveAttribute("open");
+  await page.reload();
+  await expect(page.getByTestId("inspector")).not.toHaveAttribute("open");
 });

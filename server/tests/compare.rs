@@ -71,21 +71,28 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
         );
         let inspection = client.send(Method::GET, "/inspect", None).await.body;
         let stored = inspection["server"]["bytes"].as_u64().unwrap_or(0);
-        assert_eq!(row["server_bytes"].as_u64().unwrap(), stored, "{strategy}: stored bytes");
+        assert_eq!(
+            row["server_bytes"].as_u64().unwrap(),
+            stored,
+            "{strategy}: stored bytes"
+        );
     }
     // The size series: id-only strategies stay flat, client-side ones grow; the cookie's limit
     // is found by bisection over real saves, past the chart's 50 lines.
     let series = table["series"].as_array().unwrap();
     assert_eq!(series.len(), 7);
     let points = |id: &str| -> Vec<(u64, u64, bool)> {
-        series
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap()["points"]
+        series.iter().find(|s| s["id"] == id).unwrap()["points"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p[0].as_u64().unwrap(), p[1].as_u64().unwrap(), p[2].as_bool().unwrap()))
+            .map(|p| {
+                (
+                    p[0].as_u64().unwrap(),
+                    p[1].as_u64().unwrap(),
+                    p[2].as_bool().unwrap(),
+                )
+            })
             .collect()
     };
     assert!(points("redis").iter().all(|p| p.1 == points("redis")[0].1));
@@ -94,7 +101,10 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
     assert_eq!(cookie.last().unwrap().0, 50);
     assert!(cookie.windows(2).all(|pair| pair[0].1 < pair[1].1));
     assert!(cookie.iter().all(|p| !p.2 && p.1 <= 4096), "{cookie:?}");
-    let limit = row(&table, "cookie")["size_limit"].as_str().unwrap().to_owned();
+    let limit = row(&table, "cookie")["size_limit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let full_at: usize = limit
         .rsplit("full at ")
         .next()
@@ -117,11 +127,16 @@ async fn a_latency_run_measures_every_strategy_against_its_store() {
         assert_eq!(latency["unavailable"], Value::Null, "{strategy}: {latency}");
         assert!(latency["rounds"].as_u64().unwrap() > 1);
         for figure in ["load_median", "save_median"] {
-            assert!(latency[figure].as_f64().unwrap() > 0.0, "{strategy} {figure}");
+            assert!(
+                latency[figure].as_f64().unwrap() > 0.0,
+                "{strategy} {figure}"
+            );
         }
         assert!(latency["load_p95"].as_f64() >= latency["load_median"].as_f64());
     }
-    let reply = client.send(Method::POST, "/compare/latency/nope", None).await;
+    let reply = client
+        .send(Method::POST, "/compare/latency/nope", None)
+        .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "strategy_unknown");
 }
@@ -134,11 +149,19 @@ async fn without_redis_its_strategies_say_why() {
     let mut client = Client::with_config(config, Some(dir)).await;
     let table = client.send(Method::GET, "/compare", None).await.body;
     let redis = row(&table, "redis");
-    assert!(redis["unavailable"].as_str().is_some_and(|reason| !reason.is_empty()), "{redis}");
+    assert!(
+        redis["unavailable"]
+            .as_str()
+            .is_some_and(|reason| !reason.is_empty()),
+        "{redis}"
+    );
     assert_eq!(redis["client_bytes"], Value::Null);
     // Cache-aside only loses its cache: SQL still serves it.
     assert_eq!(row(&table, "cache-aside")["unavailable"], Value::Null);
     assert_eq!(row(&table, "cookie")["unavailable"], Value::Null);
-    let latency = client.send(Method::POST, "/compare/latency/redis", None).await.body;
+    let latency = client
+        .send(Method::POST, "/compare/latency/redis", None)
+        .await
+        .body;
     assert!(latency["unavailable"].as_str().is_some(), "{latency}");
 }

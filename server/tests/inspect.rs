@@ -73,7 +73,13 @@ fn traced_steps(inspection: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .flat_map(|request| request["steps"].as_array().unwrap().clone())
-        .map(|step| format!("{} {}", step["operation"].as_str().unwrap(), step["outcome"].as_str().unwrap()))
+        .map(|step| {
+            format!(
+                "{} {}",
+                step["operation"].as_str().unwrap(),
+                step["outcome"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -87,11 +93,41 @@ fn position(steps: &[String], from: usize, wanted: &[&str]) -> Option<usize> {
 #[tokio::test]
 async fn the_trace_shows_what_each_backend_did_in_order() {
     let expected: [(&str, &[&[&str]]); 7] = [
-        ("memory", &[&["memory insert", "ok"], &["memory get", "hit"]]),
-        ("cookie", &[&["encrypt AES-256-GCM", "ok"], &["decrypt AES-256-GCM", "ok"]]),
-        ("jwt", &[&["sign HS256 kid=", "ok"], &["verify HS256 kid=", "ok"], &["deny:", "not denied"]]),
-        ("redis", &[&["redis SET NX EXAT", "ok"], &["redis GET", "hit"], &["redis SET XX EXAT", "ok"]]),
-        ("sql", &[&["sql INSERT", "ok"], &["sql SELECT", "hit"], &["sql UPSERT", "ok"]]),
+        (
+            "memory",
+            &[&["memory insert", "ok"], &["memory get", "hit"]],
+        ),
+        (
+            "cookie",
+            &[
+                &["encrypt AES-256-GCM", "ok"],
+                &["decrypt AES-256-GCM", "ok"],
+            ],
+        ),
+        (
+            "jwt",
+            &[
+                &["sign HS256 kid=", "ok"],
+                &["verify HS256 kid=", "ok"],
+                &["deny:", "not denied"],
+            ],
+        ),
+        (
+            "redis",
+            &[
+                &["redis SET NX EXAT", "ok"],
+                &["redis GET", "hit"],
+                &["redis SET XX EXAT", "ok"],
+            ],
+        ),
+        (
+            "sql",
+            &[
+                &["sql INSERT", "ok"],
+                &["sql SELECT", "hit"],
+                &["sql UPSERT", "ok"],
+            ],
+        ),
         // Written to SQL, the cached copy dropped; the next read misses and fills, later ones hit.
         (
             "cache-aside",
@@ -104,7 +140,14 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
                 &["redis GET cache:", "hit"],
             ],
         ),
-        ("signed-url", &[&["sign HMAC-SHA256 session", "ok"], &["verify HMAC-SHA256 session", "ok"], &["sql SELECT", "hit"]]),
+        (
+            "signed-url",
+            &[
+                &["sign HMAC-SHA256 session", "ok"],
+                &["verify HMAC-SHA256 session", "ok"],
+                &["sql SELECT", "hit"],
+            ],
+        ),
     ];
     for (strategy, wanted) in expected {
         let mut client = Client::new().await;
@@ -118,13 +161,17 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
         let steps = traced_steps(&reply.body);
         let mut from = 0;
         for parts in wanted {
-            let found = position(&steps, from, parts)
-                .unwrap_or_else(|| panic!("{strategy}: no {parts:?} after step {from} in {steps:#?}"));
+            let found = position(&steps, from, parts).unwrap_or_else(|| {
+                panic!("{strategy}: no {parts:?} after step {from} in {steps:#?}")
+            });
             from = found + 1;
         }
         for request in reply.body["trace"].as_array().unwrap() {
             assert_eq!(request["strategy"], strategy);
-            assert!(request["request"].as_str().unwrap().starts_with(['G', 'P', 'D']));
+            assert!(request["request"]
+                .as_str()
+                .unwrap()
+                .starts_with(['G', 'P', 'D']));
         }
         // Ids and tokens appear shortened, never whole.
         let trace = reply.body["trace"].to_string();
@@ -136,7 +183,10 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
             .chain(client.url_token.iter());
         for value in credentials {
             if value.len() > 8 {
-                assert!(!trace.contains(value.as_str()), "{strategy}: the trace holds a credential");
+                assert!(
+                    !trace.contains(value.as_str()),
+                    "{strategy}: the trace holds a credential"
+                );
             }
         }
     }
@@ -156,8 +206,16 @@ async fn the_trace_keeps_the_last_ten_requests_across_login_rotation() {
         .iter()
         .map(|request| request["request"].as_str().unwrap())
         .collect();
-    assert!(requests.iter().any(|request| request.ends_with("/cart/items")), "{requests:?}");
-    assert!(requests.iter().any(|request| request.ends_with("/login")), "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .any(|request| request.ends_with("/cart/items")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|request| request.ends_with("/login")),
+        "{requests:?}"
+    );
     for _ in 0..15 {
         client.send(Method::GET, "/session", None).await;
     }

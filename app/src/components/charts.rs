@@ -18,7 +18,15 @@ const STYLES: [(&str, &str); 7] = [
 
 /// The strategies in the order of [`STYLES`], so a strategy keeps its look when another one is
 /// missing from a chart.
-const ORDER: [&str; 7] = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
+const ORDER: [&str; 7] = [
+    "memory",
+    "cookie",
+    "jwt",
+    "redis",
+    "sql",
+    "cache-aside",
+    "signed-url",
+];
 
 fn style_of(id: &str) -> (&'static str, &'static str) {
     let index = ORDER.iter().position(|known| *known == id).unwrap_or(0);
@@ -57,8 +65,12 @@ pub fn SizeChart(series: Vec<SizeSeries>, cookie_limit: usize) -> impl IntoView 
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = move |lines: f64| LEFT + lines / max_lines * plot_w;
     let y = move |bytes: f64| TOP + plot_h - bytes / top * plot_h;
-    let y_ticks: Vec<f64> = (0..=(top / 1000.0) as usize).map(|n| n as f64 * 1000.0).collect();
-    let x_ticks: Vec<f64> = (0..=(max_lines / 10.0) as usize).map(|n| n as f64 * 10.0).collect();
+    let y_ticks: Vec<f64> = (0..=(top / 1000.0) as usize)
+        .map(|n| n as f64 * 1000.0)
+        .collect();
+    let x_ticks: Vec<f64> = (0..=(max_lines / 10.0) as usize)
+        .map(|n| n as f64 * 10.0)
+        .collect();
     let limit_y = y(cookie_limit as f64);
     let legend = series.clone();
     view! {

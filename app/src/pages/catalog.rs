@@ -43,7 +43,6 @@ fn ProductCard(product: Product) -> impl IntoView {
     let shop = ShopContext::get();
     let heading = format!("product-{}", product.id);
     let labelled_by = heading.clone();
-    let add_label = format!("Add {} to cart", product.name);
     view! {
         <li class="product" aria-labelledby=labelled_by>
             <img src=product.image.clone() alt="" width="160" height="120"/>
@@ -52,8 +51,9 @@ fn ProductCard(product: Product) -> impl IntoView {
             <ActionForm action=shop.add>
                 <input type="hidden" name="product_id" value=product.id/>
                 <input type="hidden" name="quantity" value="1"/>
-                <button type="submit" class="button" aria-label=add_label formaction=form_action(AddToCart::url())>
-                    "Add to cart"
+                // The product's name is read out but not shown: the card's heading shows it.
+                <button type="submit" class="button" formaction=form_action(AddToCart::url())>
+                    "Add " <span class="visually-hidden">{product.name.clone()} " "</span> "to cart"
                 </button>
             </ActionForm>
         </li>

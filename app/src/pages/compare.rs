@@ -12,7 +12,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// The strategies a latency run measures, in display order.
-const STRATEGY_IDS: [&str; 7] = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
+const STRATEGY_IDS: [&str; 7] = [
+    "memory",
+    "cookie",
+    "jwt",
+    "redis",
+    "sql",
+    "cache-aside",
+    "signed-url",
+];
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
@@ -38,7 +46,12 @@ pub fn ComparePage() -> impl IntoView {
 
 #[component]
 fn Comparison(view: CompareView) -> impl IntoView {
-    let CompareView { cart_lines, cookie_limit, rows, series } = view;
+    let CompareView {
+        cart_lines,
+        cookie_limit,
+        rows,
+        series,
+    } = view;
     view! {
         <section aria-labelledby="table-heading">
             <h2 id="table-heading">{format!("With your cart of {cart_lines} line{}", if cart_lines == 1 { "" } else { "s" })}</h2>
@@ -71,12 +84,17 @@ fn Comparison(view: CompareView) -> impl IntoView {
 }
 
 fn yes_no(value: bool) -> &'static str {
-    if value { "yes" } else { "no" }
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 #[component]
 fn Row(row: CompareRow) -> impl IntoView {
-    let bytes = |value: Option<usize>| value.map_or_else(|| "–".to_owned(), |bytes| format!("{bytes} B"));
+    let bytes =
+        |value: Option<usize>| value.map_or_else(|| "–".to_owned(), |bytes| format!("{bytes} B"));
     let unavailable = row.unavailable.is_some();
     view! {
         <tr data-testid=format!("compare-row-{}", row.id) class:unavailable=unavailable>
@@ -103,7 +121,10 @@ fn Row(row: CompareRow) -> impl IntoView {
 #[component]
 fn LatencyRun() -> impl IntoView {
     let query = use_query_map();
-    let requested = query.read_untracked().get("run").is_some_and(|run| run == "latency");
+    let requested = query
+        .read_untracked()
+        .get("run")
+        .is_some_and(|run| run == "latency");
     // Without JavaScript: the whole run, measured while the page renders.
     let rendered = Resource::new(
         move || requested,

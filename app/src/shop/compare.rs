@@ -46,7 +46,12 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
                 size_limit,
                 None,
             ),
-            Err(reason) => (None, None, "unknown while unavailable".to_owned(), Some(reason)),
+            Err(reason) => (
+                None,
+                None,
+                "unknown while unavailable".to_owned(),
+                Some(reason),
+            ),
         };
         rows.push(CompareRow {
             id: properties.id.to_owned(),
@@ -77,12 +82,14 @@ async fn measure_strategy(
     data: &SessionData,
 ) -> Result<Measured, String> {
     backend.availability().await?;
-    let footprint = measure::footprint(backend, data).await.map_err(|error| match error {
-        session_strategies::backend::BackendError::TooLarge { bytes, limit } => {
-            format!("this cart needs {bytes} bytes, over the {limit}-byte cookie limit")
-        }
-        other => other.to_string(),
-    });
+    let footprint = measure::footprint(backend, data)
+        .await
+        .map_err(|error| match error {
+            session_strategies::backend::BackendError::TooLarge { bytes, limit } => {
+                format!("this cart needs {bytes} bytes, over the {limit}-byte cookie limit")
+            }
+            other => other.to_string(),
+        });
     let mut points = Vec::with_capacity(CHART_LINES.len());
     for lines in CHART_LINES {
         points.push(
@@ -107,10 +114,14 @@ async fn size_limit(backend: &dyn SessionBackend, data: &SessionData) -> Result<
     let empty = bytes(0).await?;
     let full = bytes(MAX_CART_LINES).await?;
     if full == empty {
-        return Ok(format!("none: the client carries {empty} B whatever the cart"));
+        return Ok(format!(
+            "none: the client carries {empty} B whatever the cart"
+        ));
     }
     if full <= COOKIE_LIMIT {
-        return Ok(format!("fits the {MAX_CART_LINES}-line cart maximum ({full} B)"));
+        return Ok(format!(
+            "fits the {MAX_CART_LINES}-line cart maximum ({full} B)"
+        ));
     }
     // The largest line count whose bytes fit: bytes grow with lines.
     let (mut fits, mut over) = (0, MAX_CART_LINES);
@@ -122,7 +133,9 @@ async fn size_limit(backend: &dyn SessionBackend, data: &SessionData) -> Result<
             over = middle;
         }
     }
-    Ok(format!("{COOKIE_LIMIT}-byte cookie: full at {fits} cart lines"))
+    Ok(format!(
+        "{COOKIE_LIMIT}-byte cookie: full at {fits} cart lines"
+    ))
 }
 
 /// Load and save latency of `strategy` against its live stores.

@@ -19,7 +19,10 @@ pub fn router() -> Router<AppState> {
         .route("/compare/latency/{strategy}", post(latency))
 }
 
-async fn table(State(shop): State<Shop>, Extension(session): Extension<Session>) -> Json<CompareView> {
+async fn table(
+    State(shop): State<Shop>,
+    Extension(session): Extension<Session>,
+) -> Json<CompareView> {
     Json(compare::compare(&shop, &session.data()).await)
 }
 
@@ -30,5 +33,7 @@ async fn latency(
     ApiPath(strategy): ApiPath<String>,
 ) -> Result<Json<LatencyView>, AppError> {
     let strategy = strategy.parse::<Strategy>().map_err(SessionError::from)?;
-    Ok(Json(compare::latency(&shop, strategy, &session.data()).await))
+    Ok(Json(
+        compare::latency(&shop, strategy, &session.data()).await,
+    ))
 }
