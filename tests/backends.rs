@@ -472,3 +472,54 @@ async fn an_active_session_is_renewed_under_every_idle_timeout() {
         assert_renews_on_read(backend).await;
     }
 }
+
+/// What `/compare` measures is what a save really emits: the footprint's client bytes are the
+/// cookies or URL token a save hands the client, and the last cart that fits a cookie is the
+/// last one a save accepts.
+#[tokio::test]
+async fn measured_footprints_are_the_bytes_a_save_emits() {
+    use session_strategies::measure::{client_bytes, credential_size, footprint, with_cart_lines};
+    let ttl = Duration::from_secs(600);
+    for backend in [
+        memory(ttl).await,
+        cookie(ttl).await,
+        jwt(ttl).await,
+        redis_backend(ttl).await,
+        sql(ttl).await,
+        cache_aside(ttl).await,
+        signed_url(ttl).await,
+    ] {
+        let data = with_cart_lines(&sample(), 7);
+        let measured = footprint(backend.as_ref(), &data).await.unwrap();
+        let saved = backend.save(&data, None, false).await.unwrap();
+        assert_eq!(
+            Some(measured.client_bytes),
+            client_bytes(&saved.client),
+            "{}",
+            backend.strategy()
+        );
+        let stored = match &saved.key {
+            Some(key) => backend.server_copy(key).await.map_or(0, |copy| copy.bytes),
+            None => 0,
+        };
+        assert_eq!(measured.server_bytes, stored, "{}", backend.strategy());
+    }
+    let cookie = cookie(ttl).await;
+    let mut fits = 0;
+    while !credential_size(cookie.as_ref(), &sample(), fits + 1)
+        .await
+        .unwrap()
+        .refused
+    {
+        fits += 1;
+    }
+    assert!(fits < session_strategies::data::MAX_CART_LINES);
+    assert!(cookie
+        .save(&with_cart_lines(&sample(), fits), None, false)
+        .await
+        .is_ok());
+    assert!(cookie
+        .save(&with_cart_lines(&sample(), fits + 1), None, false)
+        .await
+        .is_err());
+}

