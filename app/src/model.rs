@@ -145,6 +145,17 @@ pub struct CompareView {
     pub series: Vec<SizeSeries>,
 }
 
+/// Every strategy id in display order (the browser build has no `Strategy` type to ask).
+pub const STRATEGY_IDS: [&str; 7] = [
+    "memory",
+    "cookie",
+    "jwt",
+    "redis",
+    "sql",
+    "cache-aside",
+    "signed-url",
+];
+
 /// Round trips per strategy in a latency run: enough for a stable p95, short enough to watch.
 pub const LATENCY_ROUNDS: usize = 40;
 
@@ -237,6 +248,13 @@ mod tests {
         assert_eq!(format_price(450), "$4.50");
         assert_eq!(format_price(5), "$0.05");
         assert_eq!(format_price(12000), "$120.00");
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_browser_knows_every_strategy_in_order() {
+        let ids = session_strategies::Strategy::ALL.map(|strategy| strategy.id());
+        assert_eq!(STRATEGY_IDS, ids);
     }
 
     #[test]

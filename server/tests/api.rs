@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cart_lines, Client};
+use common::{cart_lines, Client, STRATEGIES};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -35,18 +35,7 @@ async fn the_catalog_has_twelve_priced_products() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        ids,
-        [
-            "memory",
-            "cookie",
-            "jwt",
-            "redis",
-            "sql",
-            "cache-aside",
-            "signed-url"
-        ]
-    );
+    assert_eq!(ids, STRATEGIES);
 }
 
 #[tokio::test]

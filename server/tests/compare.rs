@@ -3,19 +3,9 @@
 
 mod common;
 
-use common::Client;
+use common::{Client, STRATEGIES};
 use http::{Method, StatusCode};
 use serde_json::Value;
-
-const STRATEGIES: [&str; 7] = [
-    "memory",
-    "cookie",
-    "jwt",
-    "redis",
-    "sql",
-    "cache-aside",
-    "signed-url",
-];
 
 /// Alice with three cart lines.
 async fn shopper(client: &mut Client) {

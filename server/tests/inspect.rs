@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::Client;
+use common::{Client, STRATEGIES};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
 #[tokio::test]
 async fn inspect_shows_where_each_strategy_keeps_the_session() {
-    for strategy in [
-        "memory",
-        "cookie",
-        "jwt",
-        "redis",
-        "sql",
-        "cache-aside",
-        "signed-url",
-    ] {
+    for strategy in STRATEGIES {
         let mut client = Client::new().await;
         client.switch(strategy).await;
         client.add(3, 2).await;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cart_lines, Client};
+use common::{cart_lines, Client, STRATEGIES};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use server::config::Config;
@@ -12,16 +12,6 @@ use std::{
     process::{Child, Command, Stdio},
     time::Duration,
 };
-
-const STRATEGIES: [&str; 7] = [
-    "memory",
-    "cookie",
-    "jwt",
-    "redis",
-    "sql",
-    "cache-aside",
-    "signed-url",
-];
 
 /// Guest cart, switch in, log in, switch out and back, check out, log out.
 async fn shop_journey(client: &mut Client, strategy: &str) {

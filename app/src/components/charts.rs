@@ -2,10 +2,10 @@
 //! series has its own colour and dash pattern (colour is never the only cue) and a legend in
 //! HTML; the figures are also in tables next to the charts.
 
-use crate::model::{format_micros, LatencyView, SizeSeries};
+use crate::model::{format_micros, LatencyView, SizeSeries, STRATEGY_IDS};
 use leptos::prelude::*;
 
-/// One look per strategy, in `Strategy::ALL` order: dark enough for AA contrast on white.
+/// One look per strategy, in `STRATEGY_IDS` order: dark enough for AA contrast on white.
 const STYLES: [(&str, &str); 7] = [
     ("#4338ca", ""),
     ("#b45309", "8 4"),
@@ -16,20 +16,12 @@ const STYLES: [(&str, &str); 7] = [
     ("#374151", "12 6"),
 ];
 
-/// The strategies in the order of [`STYLES`], so a strategy keeps its look when another one is
-/// missing from a chart.
-const ORDER: [&str; 7] = [
-    "memory",
-    "cookie",
-    "jwt",
-    "redis",
-    "sql",
-    "cache-aside",
-    "signed-url",
-];
-
 fn style_of(id: &str) -> (&'static str, &'static str) {
-    let index = ORDER.iter().position(|known| *known == id).unwrap_or(0);
+    // By position in the strategy list: a strategy keeps its look when another is missing.
+    let index = STRATEGY_IDS
+        .iter()
+        .position(|known| *known == id)
+        .unwrap_or(0);
     STYLES[index]
 }
 

@@ -4,23 +4,12 @@
 use crate::{
     api::{compare_strategies, measure_latency},
     components::charts::{LatencyChart, SizeChart},
-    model::{format_micros, CompareRow, CompareView, LatencyView, LATENCY_ROUNDS},
+    model::{format_micros, CompareRow, CompareView, LatencyView, LATENCY_ROUNDS, STRATEGY_IDS},
     url_token::{url_token, URL_PARAM},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-/// The strategies a latency run measures, in display order.
-const STRATEGY_IDS: [&str; 7] = [
-    "memory",
-    "cookie",
-    "jwt",
-    "redis",
-    "sql",
-    "cache-aside",
-    "signed-url",
-];
 
 #[component]
 pub fn ComparePage() -> impl IntoView {

@@ -10,6 +10,17 @@ use server::{config::Config, startup};
 use std::collections::BTreeMap;
 use tower::ServiceExt;
 
+/// Every strategy id, in the order the API lists them.
+pub const STRATEGIES: [&str; 7] = [
+    "memory",
+    "cookie",
+    "jwt",
+    "redis",
+    "sql",
+    "cache-aside",
+    "signed-url",
+];
+
 pub struct Client {
     pub app: Router,
     pub cookies: BTreeMap<String, String>,
