@@ -102,9 +102,7 @@ impl CacheAsideStore {
         trace::step(started, || {
             (
                 format!("redis SET cache:{} EX {ttl}", short(&record.id.to_string())),
-                result
-                    .as_ref()
-                    .map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
+                trace::outcome(&result),
             )
         });
         if let Err(error) = result {
@@ -129,9 +127,7 @@ impl CacheAsideStore {
         trace::step(started, || {
             (
                 format!("redis DEL cache:{}", short(&id.to_string())),
-                result
-                    .as_ref()
-                    .map_or_else(|error| format!("error: {error}"), |_| "ok".into()),
+                trace::outcome(&result),
             )
         });
         if let Err(error) = result {

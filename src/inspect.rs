@@ -7,7 +7,7 @@ use crate::{
     registry::SessionRegistry,
     session::Session,
     signed_url::{query_param, URL_PARAM},
-    trace::{now_ms, RequestTrace},
+    trace::{now_ms, request_label, RequestTrace},
     transport::request_cookie,
 };
 use http::{header::AUTHORIZATION, request::Parts};
@@ -87,11 +87,11 @@ pub async fn inspect(
     };
     let tracing = session.tracing();
     let mut trace = registry.traces().recent(tracing.ring);
-    trace.push(tracing.trace.entry(
-        format!("{} {}", request.method, request.uri.path()),
-        session.strategy().id(),
-        now_ms(),
-    ));
+    trace.push(
+        tracing
+            .trace
+            .entry(request_label(request), session.strategy().id(), now_ms()),
+    );
     Ok(Inspection {
         strategy: session.strategy().id().to_owned(),
         client,

@@ -48,8 +48,7 @@ pub async fn session_layer(
 ) -> Response {
     let (mut parts, body) = request.into_parts();
     let arrived_ms = now_ms();
-    // The path only: a URL strategy's query holds the session itself.
-    let label = format!("{} {}", parts.method, parts.uri.path());
+    let label = trace::request_label(&parts);
     let session = match open_session(&layer.registry, &parts).await {
         Ok(session) => session,
         Err(error) => return (layer.reject)(error),

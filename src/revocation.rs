@@ -1,10 +1,9 @@
 //! What JWTs need remembered after all: denied token ids (logout) and refresh tokens (one use
 //! each, grouped in families so that a replayed one can revoke every descendant).
 
-use crate::trace::{self, short};
+use crate::trace::{self, outcome, short};
 use async_trait::async_trait;
 use sqlx::{any::AnyRow, AnyPool, Row};
-use std::time::Instant;
 
 /// What became of a refresh token presented for use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,41 +89,36 @@ fn text(row: &AnyRow, column: &str) -> Result<String, String> {
 #[async_trait]
 impl Revocations for SqlRevocations {
     async fn deny(&self, jti: &str, until: i64) -> Result<(), String> {
-        let started = Instant::now();
-        let result = sqlx::query(
-            "INSERT INTO jwt_denylist (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        trace::timed(
+            || format!("sql INSERT jwt_denylist {}", short(jti)),
+            outcome,
+            sqlx::query(
+                "INSERT INTO jwt_denylist (jti, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(jti)
+            .bind(until)
+            .execute(&self.pool),
         )
-        .bind(jti)
-        .bind(until)
-        .execute(&self.pool)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string());
-        trace::step(started, || {
-            (
-                format!("sql INSERT jwt_denylist {}", short(jti)),
-                done(&result),
-            )
-        });
-        result
+        .map_err(|e| e.to_string())
     }
 
     async fn is_denied(&self, jti: &str) -> Result<bool, String> {
-        let started = Instant::now();
-        let result = sqlx::query("SELECT jti FROM jwt_denylist WHERE jti = $1 AND expires_at > $2")
-            .bind(jti)
-            .bind(crate::data::now_unix())
-            .fetch_optional(&self.pool)
-            .await
-            .map(|row| row.is_some())
-            .map_err(|e| e.to_string());
-        trace::step(started, || {
-            (
-                format!("sql SELECT jwt_denylist {}", short(jti)),
-                denied(&result),
-            )
-        });
-        result
+        trace::timed(
+            || format!("sql SELECT jwt_denylist {}", short(jti)),
+            |found: &Result<Option<AnyRow>, sqlx::Error>| {
+                denied(&found.as_ref().map(Option::is_some))
+            },
+            sqlx::query("SELECT jti FROM jwt_denylist WHERE jti = $1 AND expires_at > $2")
+                .bind(jti)
+                .bind(crate::data::now_unix())
+                .fetch_optional(&self.pool),
+        )
+        .await
+        .map(|row| row.is_some())
+        .map_err(|e| e.to_string())
     }
 
     async fn store_refresh(
@@ -134,23 +128,22 @@ impl Revocations for SqlRevocations {
         subject: &str,
         expires_at: i64,
     ) -> Result<(), String> {
-        let started = Instant::now();
-        let result = sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family, subject, expires_at, used, revoked) \
-             VALUES ($1, $2, $3, $4, 0, 0)",
+        trace::timed(
+            || "sql INSERT refresh_tokens".into(),
+            outcome,
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, family, subject, expires_at, used, revoked) \
+                 VALUES ($1, $2, $3, $4, 0, 0)",
+            )
+            .bind(token_hash)
+            .bind(family)
+            .bind(subject)
+            .bind(expires_at)
+            .execute(&self.pool),
         )
-        .bind(token_hash)
-        .bind(family)
-        .bind(subject)
-        .bind(expires_at)
-        .execute(&self.pool)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string());
-        trace::step(started, || {
-            ("sql INSERT refresh_tokens".into(), done(&result))
-        });
-        result
+        .map_err(|e| e.to_string())
     }
 
     async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
@@ -168,7 +161,7 @@ impl Revocations for SqlRevocations {
     async fn revoke_family(&self, family: &str) -> Result<(), String> {
         trace::timed(
             || "sql UPDATE refresh_tokens SET revoked".into(),
-            done,
+            outcome,
             sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
                 .bind(family)
                 .execute(&self.pool),
@@ -223,18 +216,12 @@ impl SqlRevocations {
     }
 }
 
-fn done<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {
-    match result {
-        Ok(_) => "ok".into(),
-        Err(error) => format!("error: {error}"),
-    }
-}
-
-fn denied(result: &Result<bool, String>) -> String {
+/// A denylist lookup's outcome for the trace.
+fn denied<E: std::fmt::Display>(result: &Result<bool, E>) -> String {
     match result {
         Ok(true) => "denied".into(),
         Ok(false) => "not denied".into(),
-        Err(error) => format!("error: {error}"),
+        Err(_) => trace::outcome(result),
     }
 }
 
@@ -268,7 +255,7 @@ impl Revocations for RedisFirstRevocations {
         if self.redis.is_connected() {
             let written: Result<(), _> = trace::timed(
                 || format!("redis SET deny:{} EX {ttl}", short(jti)),
-                done,
+                outcome,
                 self.redis
                     .client()
                     .set(deny_key(jti), 1, Some(Expiration::EX(ttl)), None, false),
@@ -287,11 +274,7 @@ impl Revocations for RedisFirstRevocations {
         if self.redis.is_connected() {
             let found: Result<i64, _> = trace::timed(
                 || format!("redis EXISTS deny:{}", short(jti)),
-                |found: &Result<i64, _>| match found {
-                    Ok(0) => "not denied".to_owned(),
-                    Ok(_) => "denied".to_owned(),
-                    Err(error) => format!("error: {error}"),
-                },
+                |found: &Result<i64, _>| denied(&found.as_ref().map(|count| *count > 0)),
                 self.redis.client().exists(deny_key(jti)),
             )
             .await;

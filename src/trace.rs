@@ -126,6 +126,20 @@ pub async fn timed<T>(
     result
 }
 
+/// How a trace names a request: `GET /cart`. The path only: a URL strategy's query holds the
+/// session itself.
+pub fn request_label(request: &http::request::Parts) -> String {
+    format!("{} {}", request.method, request.uri.path())
+}
+
+/// `ok`, or `error: …`: how a step that can fail came out.
+pub fn outcome<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(error) => format!("error: {error}"),
+    }
+}
+
 /// The first characters of a secret id: enough to tell sessions apart in a trace, too few to
 /// be one.
 pub fn short(id: &str) -> String {

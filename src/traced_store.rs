@@ -1,7 +1,7 @@
 //! A `SessionStore` wrapper that puts every store round trip in the request's trace, named
 //! the way the store's own engineers would name it (`redis GET`, `sql SELECT`).
 
-use crate::trace::{self, short};
+use crate::trace::{self, outcome, short};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tower_sessions::{
@@ -71,20 +71,16 @@ impl TracedStore {
     }
 }
 
-fn done<T>(result: &session_store::Result<T>) -> String {
-    match result {
-        Ok(_) => "ok".into(),
-        Err(error) => format!("error: {error}"),
-    }
-}
-
 #[async_trait]
 impl SessionStore for TracedStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let started = std::time::Instant::now();
         let result = self.store.create(record).await;
         trace::step(started, || {
-            (self.operation(self.verbs.create, &record.id), done(&result))
+            (
+                self.operation(self.verbs.create, &record.id),
+                outcome(&result),
+            )
         });
         result
     }
@@ -92,7 +88,7 @@ impl SessionStore for TracedStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         trace::timed(
             || self.operation(self.verbs.save, &record.id),
-            done,
+            outcome,
             self.store.save(record),
         )
         .await
@@ -114,7 +110,7 @@ impl SessionStore for TracedStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         trace::timed(
             || self.operation(self.verbs.delete, id),
-            done,
+            outcome,
             self.store.delete(id),
         )
         .await

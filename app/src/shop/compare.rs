@@ -25,27 +25,27 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             Ok(backend) => measure_strategy(backend.as_ref(), data).await,
             Err(error) => Err(error.to_string()),
         };
-        let (row_figures, points) = match measured {
-            Ok((footprint, size_limit, points)) => (Ok((footprint, size_limit)), points),
-            Err(reason) => (Err(reason), Vec::new()),
-        };
-        if !points.is_empty() {
-            series.push(SizeSeries {
-                id: properties.id.to_owned(),
-                name: properties.name.to_owned(),
-                points: points
-                    .into_iter()
-                    .map(|point| (point.lines, point.bytes, point.refused))
-                    .collect(),
-            });
-        }
-        let (client_bytes, server_bytes, size_limit, unavailable) = match row_figures {
-            Ok((footprint, size_limit)) => (
-                Some(footprint.client_bytes),
-                Some(footprint.server_bytes),
+        let (client_bytes, server_bytes, size_limit, unavailable) = match measured {
+            Ok(Measured {
+                footprint,
                 size_limit,
-                None,
-            ),
+                points,
+            }) => {
+                series.push(SizeSeries {
+                    id: properties.id.to_owned(),
+                    name: properties.name.to_owned(),
+                    points: points
+                        .into_iter()
+                        .map(|point| (point.lines, point.bytes, point.refused))
+                        .collect(),
+                });
+                (
+                    Some(footprint.client_bytes),
+                    Some(footprint.server_bytes),
+                    size_limit,
+                    None,
+                )
+            }
             Err(reason) => (
                 None,
                 None,
@@ -75,7 +75,15 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
     }
 }
 
-type Measured = (measure::Footprint, String, Vec<SizePoint>);
+/// One strategy's figures for the visitor's session.
+struct Measured {
+    footprint: measure::Footprint,
+    size_limit: String,
+    points: Vec<SizePoint>,
+}
+
+// `size_limit` starts from the chart's first point: the empty cart.
+const _: () = assert!(CHART_LINES[0] == 0);
 
 async fn measure_strategy(
     backend: &dyn SessionBackend,
@@ -89,7 +97,7 @@ async fn measure_strategy(
                 format!("this cart needs {bytes} bytes, over the {limit}-byte cookie limit")
             }
             other => other.to_string(),
-        });
+        })?;
     let mut points = Vec::with_capacity(CHART_LINES.len());
     for lines in CHART_LINES {
         points.push(
@@ -98,20 +106,27 @@ async fn measure_strategy(
                 .map_err(|error| error.to_string())?,
         );
     }
-    let size_limit = size_limit(backend, data).await?;
-    Ok((footprint?, size_limit, points))
+    let size_limit = size_limit(backend, data, points[0].bytes).await?;
+    Ok(Measured {
+        footprint,
+        size_limit,
+        points,
+    })
 }
 
 /// How far the client's share grows: constant, or the most cart lines that still fit in a
-/// cookie, found by bisection over real saves.
-async fn size_limit(backend: &dyn SessionBackend, data: &SessionData) -> Result<String, String> {
+/// cookie, found by bisection over real saves. `empty` is the client's bytes with no cart.
+async fn size_limit(
+    backend: &dyn SessionBackend,
+    data: &SessionData,
+    empty: usize,
+) -> Result<String, String> {
     let bytes = |lines| async move {
         measure::credential_size(backend, data, lines)
             .await
             .map(|point| point.bytes)
             .map_err(|error| error.to_string())
     };
-    let empty = bytes(0).await?;
     let full = bytes(MAX_CART_LINES).await?;
     if full == empty {
         return Ok(format!(
