@@ -1,18 +1,19 @@
 //! The one interface every strategy implements.
 //!
-//! A backend turns what a request carries (a cookie, a header, a URL parameter) into
-//! [`SessionData`] and back. It never writes to the response itself: it returns
-//! [`ClientChange`]s and the layer applies them with one set of cookie security flags, so no
-//! strategy can forget `HttpOnly`.
+//! A backend turns what a request carries into [`SessionData`] and back. It says where its
+//! credentials travel ([`SessionBackend::carriers`]: a cookie, a Bearer header, a URL
+//! parameter), and the rest of the app asks it instead of assuming. It never writes to the
+//! response itself: it returns [`ClientChange`]s and the layer applies them with one set of
+//! cookie security flags, so no strategy can forget `HttpOnly`.
 //!
-//! Checked on paper against every strategy before settling:
-//! - server stores (memory, redis, sql, cache-aside): the key is the session id, `sid` cookie;
-//! - encrypted cookie: no key, the whole session is the cookie;
-//! - JWT: the key is the token's `jti` (what logout puts on the denylist), the token travels
-//!   as a cookie and as a [`ClientChange::Credential`] for Bearer clients;
-//! - signed URL: the key is the store id, the signed token is a `Credential`, no cookie at all.
+//! What each strategy's [`SessionKey`] is:
+//! - server stores (memory, redis, sql, cache-aside): the session id from the `sid` cookie;
+//! - encrypted cookie: none, the whole session is the cookie;
+//! - JWT: the token's `jti`, expiry and refresh family (what logout revokes); the token
+//!   travels as a cookie and, for Bearer clients, as a [`ClientChange::Credential`];
+//! - signed URL: the store id; the signed token is a `Credential` for the URL, no cookie.
 
-use crate::{data::SessionData, strategy::Strategy};
+use crate::{data::SessionData, strategy::Strategy, transport::Carrier};
 use async_trait::async_trait;
 use http::request::Parts;
 use std::time::Duration;
@@ -54,8 +55,8 @@ pub enum ClientChange {
     RemoveCookie {
         name: &'static str,
     },
-    /// A value the client must send back itself where cookies do not carry it (a Bearer token,
-    /// a URL token).
+    /// A value the client must send back itself where cookies do not carry it: in the
+    /// backend's first carrier that is not a cookie (a Bearer token, a URL token).
     Credential(String),
     /// A refresh token for clients that keep their own tokens (API clients).
     RefreshToken(String),
@@ -81,8 +82,8 @@ pub enum LoadError {
     Expired,
     #[error("the session credential is invalid: {0}")]
     Invalid(&'static str),
-    #[error("the session store is unavailable: {0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
     /// A credential the client presented itself (a Bearer token) is bad: the request is refused
     /// rather than quietly served as a guest.
     #[error("the presented credential is {}", if *.expired { "expired" } else { "invalid" })]
@@ -92,22 +93,37 @@ pub enum LoadError {
 /// Why a save or destroy failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
-    #[error("the session store is unavailable: {0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
     #[error("the session needs {bytes} bytes but a cookie holds at most {limit}")]
     TooLarge { bytes: usize, limit: usize },
     #[error("the session could not be encoded: {0}")]
     Encode(String),
 }
 
+/// A store that does not answer, and why: the reason is for logs and health checks.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the session store is unavailable: {reason}")]
+pub struct Unavailable {
+    pub reason: String,
+}
+
+impl Unavailable {
+    pub fn new(reason: impl std::fmt::Display) -> Self {
+        Self {
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Whether a store answers right now, or why not.
 #[async_trait]
 pub trait Availability: Send + Sync + 'static {
     /// Cheap enough for every request; may lag a moment behind reality.
-    async fn check(&self) -> Result<(), String>;
+    async fn check(&self) -> Result<(), Unavailable>;
 
     /// A round trip to the store, for health checks.
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unavailable> {
         self.check().await
     }
 }
@@ -118,24 +134,25 @@ pub trait Availability: Send + Sync + 'static {
 pub trait SessionBackend: Send + Sync + 'static {
     fn strategy(&self) -> Strategy;
 
-    /// The cookies this strategy keeps in the browser, to measure what each request carries.
-    fn cookie_names(&self) -> &'static [&'static str] {
-        &[]
-    }
+    /// Where this strategy's credentials travel, the one that names the session first: the
+    /// inspector, the measurements and the layer read requests and count bytes through these.
+    fn carriers(&self) -> &'static [Carrier];
 
     /// Whether the request carries this strategy's own credential where no other strategy's
-    /// could be (a Bearer token, a signed URL parameter): then it picks the strategy by itself.
-    fn recognizes(&self, _request: &Parts) -> bool {
-        false
+    /// could be (a Bearer header, its URL parameter): then it picks the strategy by itself.
+    /// Cookies never do: a stale cookie of another strategy must not override the choice.
+    fn recognizes(&self, request: &Parts) -> bool {
+        self.carriers()
+            .iter()
+            .any(|carrier| !carrier.is_cookie() && carrier.read(request).is_some())
     }
 
-    /// The value that names the session in this request (its first cookie, a Bearer token, a
-    /// URL token), so that the session can be followed across requests without an id of its
-    /// own (the inspector's trace).
+    /// The value that names the session in this request (the first carrier present), so that
+    /// the session can be followed across requests without an id of its own (the trace).
     fn presented_credential(&self, request: &Parts) -> Option<String> {
-        self.cookie_names()
-            .first()
-            .and_then(|name| crate::transport::request_cookie(request, name))
+        self.carriers()
+            .iter()
+            .find_map(|carrier| carrier.read(request))
     }
 
     /// Finds the session the request carries: `Ok(None)` when it carries none.
@@ -165,6 +182,12 @@ pub trait SessionBackend: Send + Sync + 'static {
         None
     }
 
+    /// Whether the strategy hands out refresh tokens, so that [`SessionBackend::refresh`]
+    /// means something.
+    fn issues_refresh_tokens(&self) -> bool {
+        false
+    }
+
     /// Trades a refresh token for a new credential. Only strategies with refresh tokens (JWT)
     /// support it.
     async fn refresh(
@@ -177,12 +200,12 @@ pub trait SessionBackend: Send + Sync + 'static {
 
     /// Whether the backend's stores answer right now, or why not: the cheap check made before
     /// every request.
-    async fn availability(&self) -> Result<(), String> {
+    async fn availability(&self) -> Result<(), Unavailable> {
         Ok(())
     }
 
     /// A round trip to the backend's stores, for health checks.
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unavailable> {
         self.availability().await
     }
 }

@@ -47,11 +47,6 @@ impl CacheAsideStore {
         Self { cache, store }
     }
 
-    /// Whether reads currently go through the cache or straight to SQL.
-    pub fn cache_connected(&self) -> bool {
-        self.cache.is_connected()
-    }
-
     async fn cache_get(&self, id: &Id) -> Option<Record> {
         let started = std::time::Instant::now();
         let operation = || format!("redis GET cache:{}", short(&id.to_string()));

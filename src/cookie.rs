@@ -9,7 +9,7 @@ use crate::{
     data::{now_unix, SessionData, FORMAT},
     strategy::Strategy,
     trace,
-    transport::request_cookie,
+    transport::Carrier,
 };
 use async_trait::async_trait;
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
@@ -22,6 +22,7 @@ pub const SESSION_COOKIE: &str = "session";
 
 /// What browsers promise to keep of one cookie, name and value together (RFC 6265 section 6.1).
 pub const COOKIE_LIMIT: usize = 4096;
+const CARRIERS: &[Carrier] = &[Carrier::Cookie(SESSION_COOKIE)];
 
 /// The plaintext inside the cookie: the expiry travels encrypted with the data, so it cannot be
 /// extended by the client.
@@ -61,7 +62,7 @@ impl CookieBackend {
     }
 
     fn open(&self, request: &Parts) -> Result<Option<Payload>, LoadError> {
-        let Some(raw) = request_cookie(request, SESSION_COOKIE) else {
+        let Some(raw) = CARRIERS[0].read(request) else {
             return Ok(None);
         };
         let started = Instant::now();
@@ -91,8 +92,8 @@ impl SessionBackend for CookieBackend {
         Strategy::Cookie
     }
 
-    fn cookie_names(&self) -> &'static [&'static str] {
-        &[SESSION_COOKIE]
+    fn carriers(&self) -> &'static [Carrier] {
+        CARRIERS
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
@@ -134,7 +135,7 @@ impl SessionBackend for CookieBackend {
         let expires_at = now_unix() + self.ttl.as_secs() as i64;
         let started = Instant::now();
         let value = self.seal(data, expires_at)?;
-        let bytes = SESSION_COOKIE.len() + 1 + value.len();
+        let bytes = CARRIERS[0].wire_bytes(&value);
         trace::step(started, || {
             (
                 format!("encrypt AES-256-GCM {} B", value.len()),

@@ -18,13 +18,19 @@ pub enum SessionError {
     Rejected { expired: bool },
     #[error("the session could not be stored: {0}")]
     Internal(String),
+    /// A handler asked for the session on a route the session layer does not cover.
+    #[error("the session layer is not installed on this route")]
+    LayerMissing,
 }
 
 impl SessionError {
     /// Attributes a backend failure to the strategy it happened in.
     pub fn from_backend(strategy: Strategy, error: BackendError) -> Self {
         match error {
-            BackendError::Unavailable(reason) => Self::Unavailable { strategy, reason },
+            BackendError::Unavailable(unavailable) => Self::Unavailable {
+                strategy,
+                reason: unavailable.reason,
+            },
             BackendError::TooLarge { bytes, limit } => Self::CookieTooLarge { bytes, limit },
             BackendError::Encode(reason) => Self::Internal(reason),
         }
@@ -33,7 +39,10 @@ impl SessionError {
     /// Attributes a load failure that refuses the request to the strategy it happened in.
     pub fn from_load(strategy: Strategy, error: LoadError) -> Self {
         match error {
-            LoadError::Unavailable(reason) => Self::Unavailable { strategy, reason },
+            LoadError::Unavailable(unavailable) => Self::Unavailable {
+                strategy,
+                reason: unavailable.reason,
+            },
             LoadError::Expired | LoadError::Rejected { expired: true } => {
                 Self::Rejected { expired: true }
             }

@@ -6,14 +6,12 @@ use crate::{
     error::SessionError,
     registry::SessionRegistry,
     session::Session,
-    signed_url::{query_param, URL_PARAM},
     trace::{now_ms, request_label, RequestTrace},
-    transport::request_cookie,
 };
-use http::{header::AUTHORIZATION, request::Parts};
+use http::request::Parts;
 use serde::Serialize;
 
-/// API.md's Inspection.
+/// What `GET /api/v1/inspect` answers (its schema is in the OpenAPI document).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Inspection {
     pub strategy: String,
@@ -30,57 +28,35 @@ pub struct ClientArtifact {
     /// `cookie`, `header` or `url`.
     pub transport: &'static str,
     pub name: String,
-    /// Bytes on the wire: `name=value` for a cookie or parameter, the value for a header.
+    /// Bytes on the wire: `name=value` for a cookie or parameter, `Bearer value` for a header.
     pub bytes: usize,
     pub value: String,
     /// A JWT's header and claims; `None` where the value is opaque or encrypted.
     pub decoded: Option<serde_json::Value>,
 }
 
-/// Inspects `session` as loaded from `request`.
+/// Inspects `session` as loaded from `request`: every credential the request carried through
+/// the backend's carriers, in the order the backend lists them.
 pub async fn inspect(
     registry: &SessionRegistry,
     session: &Session,
     request: &Parts,
 ) -> Result<Inspection, SessionError> {
     let backend = registry.get(session.strategy())?;
-    let mut client = Vec::new();
-    for name in backend.cookie_names() {
-        if let Some(value) = request_cookie(request, name) {
-            client.push(ClientArtifact {
-                transport: "cookie",
-                name: (*name).to_owned(),
-                bytes: name.len() + 1 + value.len(),
+    let client = backend
+        .carriers()
+        .iter()
+        .filter_map(|carrier| {
+            let value = carrier.read(request)?;
+            Some(ClientArtifact {
+                transport: carrier.kind(),
+                name: carrier.name().to_owned(),
+                bytes: carrier.wire_bytes(&value),
                 decoded: backend.decode_credential(&value),
                 value,
-            });
-        }
-    }
-    if backend.recognizes(request) {
-        if let Some(token) = request
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-        {
-            client.push(ClientArtifact {
-                transport: "header",
-                name: "Authorization".into(),
-                bytes: token.len() + "Bearer ".len(),
-                decoded: backend.decode_credential(token),
-                value: token.to_owned(),
-            });
-        }
-        if let Some(token) = query_param(request, URL_PARAM) {
-            client.push(ClientArtifact {
-                transport: "url",
-                name: URL_PARAM.into(),
-                bytes: URL_PARAM.len() + 1 + token.len(),
-                decoded: None,
-                value: token,
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let server = match session.key() {
         Some(key) => backend.server_copy(&key).await,
         None => None,

@@ -6,15 +6,19 @@
 //! and a denylist of logged-out `jti`s that verification checks.
 
 use crate::{
-    backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
+    backend::{
+        BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey,
+        Unavailable,
+    },
     data::{now_unix, SessionData, FORMAT},
     revocation::{RefreshUse, Revocations},
+    secrets::{random_id, random_token},
     strategy::Strategy,
     trace,
-    transport::request_cookie,
+    transport::Carrier,
 };
 use async_trait::async_trait;
-use http::{header::AUTHORIZATION, request::Parts};
+use http::request::Parts;
 use jsonwebtoken::{
     decode, decode_header, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header,
     Validation,
@@ -34,6 +38,22 @@ pub const REFRESH_COOKIE: &str = "refresh";
 pub const ALGORITHM: Algorithm = Algorithm::HS256;
 /// HS256 keys shorter than this are refused: the key must be as strong as the hash.
 pub const MIN_KEY_BYTES: usize = 32;
+/// A Bearer header first (an API client says which token it means), then the browser's cookies.
+const CARRIERS: &[Carrier] = &[
+    Carrier::Bearer,
+    Carrier::Cookie(ACCESS_COOKIE),
+    Carrier::Cookie(REFRESH_COOKIE),
+];
+
+/// A signing key too short for HS256.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("an HS256 key needs at least {MIN_KEY_BYTES} bytes, this one has {0}")]
+pub struct KeyTooShort(pub usize);
+
+/// A JWT backend configured without any key to sign with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the JWT strategy needs at least one signing key")]
+pub struct NoSigningKey;
 
 /// A signing key and the id that names it in the token header.
 #[derive(Clone)]
@@ -43,11 +63,9 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    pub fn new(kid: impl Into<String>, secret: Vec<u8>) -> Result<Self, BackendError> {
+    pub fn new(kid: impl Into<String>, secret: Vec<u8>) -> Result<Self, KeyTooShort> {
         if secret.len() < MIN_KEY_BYTES {
-            return Err(BackendError::Encode(format!(
-                "an HS256 key needs at least {MIN_KEY_BYTES} bytes"
-            )));
+            return Err(KeyTooShort(secret.len()));
         }
         Ok(Self {
             kid: kid.into(),
@@ -95,26 +113,12 @@ pub struct JwtBackend {
     revocations: Arc<dyn Revocations>,
 }
 
-/// Where a request's token came from: a Bearer header is answered with 401 when bad, a cookie
-/// with a fresh guest session.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    Bearer,
-    Cookie,
-}
-
-fn random_id() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 16];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn random_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+/// A failed signature while trading a refresh token: the request cannot go on.
+fn load_error(error: BackendError) -> LoadError {
+    match error {
+        BackendError::Unavailable(unavailable) => LoadError::Unavailable(unavailable),
+        other => LoadError::Unavailable(Unavailable::new(other)),
+    }
 }
 
 /// Refresh tokens are kept only as hashes: a leaked table grants nothing.
@@ -132,9 +136,9 @@ impl JwtBackend {
     pub fn new(
         settings: JwtSettings,
         revocations: Arc<dyn Revocations>,
-    ) -> Result<Self, BackendError> {
+    ) -> Result<Self, NoSigningKey> {
         if settings.keys.is_empty() {
-            return Err(BackendError::Encode("no JWT signing key".into()));
+            return Err(NoSigningKey);
         }
         Ok(Self {
             settings,
@@ -237,17 +241,12 @@ impl JwtBackend {
         Ok(claims)
     }
 
-    fn token_in(request: &Parts) -> Option<(String, Transport)> {
-        if let Some(value) = request.headers.get(AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .map(str::trim)
-                .unwrap_or_default();
-            return Some((token.to_owned(), Transport::Bearer));
-        }
-        request_cookie(request, ACCESS_COOKIE).map(|token| (token, Transport::Cookie))
+    /// The access token and the carrier it came in: a bad Bearer token is answered with 401,
+    /// a bad cookie with a fresh guest session.
+    fn token_in(request: &Parts) -> Option<(String, Carrier)> {
+        CARRIERS[..2]
+            .iter()
+            .find_map(|carrier| carrier.read(request).map(|token| (token, *carrier)))
     }
 
     /// Issues an access token (and, for a new family, a refresh token) for `data`.
@@ -359,11 +358,9 @@ impl JwtBackend {
         let mut client = self
             .new_refresh_token(&expired.fam, &expired.sub)
             .await
-            .map_err(|error| LoadError::Unavailable(error.to_string()))?;
+            .map_err(load_error)?;
         let claims = self.claims_for(&expired.session, expired.fam.clone());
-        let token = self
-            .sign(&claims)
-            .map_err(|error| LoadError::Unavailable(error.to_string()))?;
+        let token = self.sign(&claims).map_err(load_error)?;
         client.push(ClientChange::SetCookie {
             name: ACCESS_COOKIE,
             value: token.clone(),
@@ -391,8 +388,12 @@ impl SessionBackend for JwtBackend {
         Strategy::Jwt
     }
 
-    fn cookie_names(&self) -> &'static [&'static str] {
-        &[ACCESS_COOKIE, REFRESH_COOKIE]
+    fn carriers(&self) -> &'static [Carrier] {
+        CARRIERS
+    }
+
+    fn issues_refresh_tokens(&self) -> bool {
+        true
     }
 
     /// A JWT's header and claims are only base64url: anyone holding the token can read them,
@@ -408,34 +409,22 @@ impl SessionBackend for JwtBackend {
         Some(serde_json::json!({ "header": header, "claims": claims }))
     }
 
-    fn recognizes(&self, request: &Parts) -> bool {
-        request
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("Bearer "))
-    }
-
-    fn presented_credential(&self, request: &Parts) -> Option<String> {
-        Self::token_in(request).map(|(token, _)| token)
-    }
-
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
         let Some((token, transport)) = Self::token_in(request) else {
             return Ok(None);
         };
         let rejected = |expired: bool, reason: &'static str| match transport {
-            Transport::Bearer => LoadError::Rejected { expired },
-            Transport::Cookie if expired => LoadError::Expired,
-            Transport::Cookie => LoadError::Invalid(reason),
+            Carrier::Cookie(_) if expired => LoadError::Expired,
+            Carrier::Cookie(_) => LoadError::Invalid(reason),
+            Carrier::Bearer | Carrier::UrlParam(_) => LoadError::Rejected { expired },
         };
         let claims = match self.verify(&token, true) {
             Ok(claims) => claims,
             Err(ErrorKind::ExpiredSignature) => {
                 // A browser's expired access token is refreshed in passing from its cookie.
-                let refresh = request_cookie(request, REFRESH_COOKIE);
+                let refresh = CARRIERS[2].read(request);
                 return match (transport, refresh) {
-                    (Transport::Cookie, Some(refresh)) => {
+                    (Carrier::Cookie(_), Some(refresh)) => {
                         let expired = self.verify_for_refresh(&token)?;
                         self.trade(expired, &refresh).await.map(Some)
                     }

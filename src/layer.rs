@@ -5,10 +5,10 @@ use crate::{
     backend::{ClientChange, LoadError},
     error::SessionError,
     registry::SessionRegistry,
-    session::{ClientUpdate, Notice, Session},
+    session::{ClientUpdate, Notice, RejectWith, Session},
     strategy::Strategy,
     trace::{self, now_ms, TraceKey, Tracing},
-    transport::request_cookie,
+    transport::{presented_bytes, request_cookie, Carrier},
 };
 use axum::{
     extract::{Request, State},
@@ -37,7 +37,7 @@ pub struct SessionLayerState {
     pub registry: SessionRegistry,
     /// Adds `Secure` to every cookie; on whenever the site is served over HTTPS.
     pub secure_cookies: bool,
-    pub reject: fn(SessionError) -> Response,
+    pub reject: RejectWith,
 }
 
 /// Use with `axum::middleware::from_fn_with_state`.
@@ -51,15 +51,15 @@ pub async fn session_layer(
     let label = trace::request_label(&parts);
     let session = match open_session(&layer.registry, &parts).await {
         Ok(session) => session,
-        Err(error) => return (layer.reject)(error),
+        Err(error) => return (layer.reject.0)(error),
     };
     parts.extensions.insert(session.clone());
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Err(error) = session.commit().await {
         tracing::warn!(%error, "session could not be stored after the handler");
-        return (layer.reject)(error);
+        return (layer.reject.0)(error);
     }
-    if session.strategy().properties().credential_in_url {
+    if session.credential_in_url() {
         // The page's URLs hold the session: keep them out of Referer headers and caches.
         let headers = response.headers_mut();
         headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -82,10 +82,13 @@ fn record_trace(
 ) {
     let tracing = session.tracing();
     let strategy = session.strategy();
-    let primary = registry
-        .get(strategy)
-        .ok()
-        .and_then(|backend| backend.cookie_names().first().copied());
+    // The cookie that names the session, if the strategy keeps one.
+    let primary = registry.get(strategy).ok().and_then(|backend| {
+        backend.carriers().iter().find_map(|carrier| match carrier {
+            Carrier::Cookie(name) => Some(*name),
+            _ => None,
+        })
+    });
     let mut after = if update.switched_to.is_some() {
         None
     } else {
@@ -141,7 +144,10 @@ pub async fn open_session(
     backend
         .availability()
         .await
-        .map_err(|reason| SessionError::Unavailable { strategy, reason })?;
+        .map_err(|unavailable| SessionError::Unavailable {
+            strategy,
+            reason: unavailable.reason,
+        })?;
     let (loaded, notice) = match trace::within(&tracing.trace, backend.load(request)).await {
         Ok(loaded) => (loaded, None),
         Err(LoadError::Expired) => (None, Some(Notice::SessionExpired)),
@@ -154,11 +160,7 @@ pub async fn open_session(
         }
     };
     let session = Session::new(registry.clone(), strategy, loaded, notice, tracing.clone());
-    let carried: usize = backend
-        .cookie_names()
-        .iter()
-        .filter_map(|name| request_cookie(request, name).map(|value| name.len() + 1 + value.len()))
-        .sum();
+    let carried = presented_bytes(backend.carriers(), request);
     if carried > 0 {
         session.set_client_bytes(carried);
     }
@@ -200,7 +202,7 @@ pub fn write_client_update(headers: &mut HeaderMap, update: ClientUpdate, secure
     }
     if let Some(strategy) = update.switched_to {
         // A URL strategy sets no cookie at all: its token names the strategy by itself.
-        let (value, age) = if strategy.properties().credential_in_url {
+        let (value, age) = if update.url_carried {
             (String::new(), Duration::ZERO)
         } else {
             (strategy.id().to_owned(), STRATEGY_COOKIE_AGE)

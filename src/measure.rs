@@ -5,41 +5,20 @@
 //! again at once. Nothing here is typed in, so the comparison page cannot drift from the code.
 
 use crate::{
-    backend::{BackendError, ClientChange, SessionBackend},
+    backend::{BackendError, ClientChange, LoadError, SessionBackend},
     data::{CartLine, ProductId, Quantity, SessionData},
-    signed_url::URL_PARAM,
+    transport::{client_bytes, request_carrying},
 };
-use http::{header::COOKIE, request::Parts, Request};
 use serde::Serialize;
 use std::time::Instant;
 
 /// The bytes one session costs under one strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Footprint {
-    /// What the client sends with every request: cookies as `name=value`, or the URL token as
-    /// `s=value`.
+    /// What the client sends with every request, counted by the backend's carriers.
     pub client_bytes: usize,
     /// The stored value on the server, as JSON; 0 where nothing is stored.
     pub server_bytes: usize,
-}
-
-/// The client's bytes for a set of changes, as the client will send them back: its cookies,
-/// or (without cookies) the credential in a URL parameter.
-pub fn client_bytes(changes: &[ClientChange]) -> Option<usize> {
-    let cookies: usize = changes
-        .iter()
-        .map(|change| match change {
-            ClientChange::SetCookie { name, value, .. } => name.len() + 1 + value.len(),
-            _ => 0,
-        })
-        .sum();
-    if cookies > 0 {
-        return Some(cookies);
-    }
-    changes.iter().find_map(|change| match change {
-        ClientChange::Credential(value) => Some(URL_PARAM.len() + 1 + value.len()),
-        _ => None,
-    })
 }
 
 /// Saves `data` with `backend`, measures it, and destroys it again.
@@ -48,7 +27,7 @@ pub async fn footprint(
     data: &SessionData,
 ) -> Result<Footprint, BackendError> {
     let saved = backend.save(data, None, false).await?;
-    let client_bytes = client_bytes(&saved.client).unwrap_or_default();
+    let client_bytes = client_bytes(backend.carriers(), &saved.client).unwrap_or_default();
     let server_bytes = match &saved.key {
         Some(key) => backend.server_copy(key).await.map_or(0, |copy| copy.bytes),
         None => 0,
@@ -136,6 +115,17 @@ pub struct Latency {
     pub save: Spread,
 }
 
+/// Why a latency run stopped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LatencyError {
+    #[error(transparent)]
+    Save(#[from] BackendError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("the session just saved did not load back")]
+    Lost,
+}
+
 /// Saves `data` and loads it back from a request carrying the credential, `rounds` times,
 /// then destroys the session. Each load is a full request-side load (signature checks,
 /// decryption, store round trips) as the layer would run it.
@@ -143,27 +133,19 @@ pub async fn latency(
     backend: &dyn SessionBackend,
     data: &SessionData,
     rounds: usize,
-) -> Result<Latency, String> {
+) -> Result<Latency, LatencyError> {
     let rounds = rounds.max(1);
     let (mut loads, mut saves) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    let mut saved = backend
-        .save(data, None, false)
-        .await
-        .map_err(|error| error.to_string())?;
+    let mut saved = backend.save(data, None, false).await?;
     for _ in 0..rounds {
-        let request = request_carrying(&saved.client);
+        let request = request_carrying(backend.carriers(), &saved.client);
         let started = Instant::now();
-        let loaded = backend
-            .load(&request)
-            .await
-            .map_err(|error| error.to_string())?
-            .ok_or("the saved session did not load")?;
+        let loaded = backend.load(&request).await?.ok_or(LatencyError::Lost)?;
         loads.push(started.elapsed().as_nanos() as f64 / 1000.0);
         let started = Instant::now();
         let next = backend
             .save(&loaded.data, loaded.key.as_ref(), false)
-            .await
-            .map_err(|error| error.to_string())?;
+            .await?;
         saves.push(started.elapsed().as_nanos() as f64 / 1000.0);
         // A save may answer with only what changed (a JWT keeps its refresh cookie).
         let mut client = saved.client;
@@ -171,15 +153,12 @@ pub async fn latency(
         client.extend(next.client);
         saved = crate::backend::Saved { client, ..next };
     }
-    backend
-        .destroy(saved.key.as_ref())
-        .await
-        .map_err(|error| error.to_string())?;
-    Ok(Latency {
-        rounds,
-        load: Spread::of(loads).ok_or("no samples")?,
-        save: Spread::of(saves).ok_or("no samples")?,
-    })
+    backend.destroy(saved.key.as_ref()).await?;
+    // `rounds` is at least one, so neither run is empty.
+    match (Spread::of(loads), Spread::of(saves)) {
+        (Some(load), Some(save)) => Ok(Latency { rounds, load, save }),
+        _ => Err(LatencyError::Lost),
+    }
 }
 
 fn same_slot(old: &ClientChange, new: &ClientChange) -> bool {
@@ -191,34 +170,6 @@ fn same_slot(old: &ClientChange, new: &ClientChange) -> bool {
         | (ClientChange::RefreshToken(_), ClientChange::RefreshToken(_)) => true,
         _ => false,
     }
-}
-
-/// A request as a browser would send it after `changes`: the cookies, or (without cookies)
-/// the credential as a URL parameter.
-pub fn request_carrying(changes: &[ClientChange]) -> Parts {
-    let cookies: Vec<String> = changes
-        .iter()
-        .filter_map(|change| match change {
-            ClientChange::SetCookie { name, value, .. } => Some(format!("{name}={value}")),
-            _ => None,
-        })
-        .collect();
-    let mut request = Request::builder();
-    if cookies.is_empty() {
-        if let Some(token) = changes.iter().find_map(|change| match change {
-            ClientChange::Credential(token) => Some(token),
-            _ => None,
-        }) {
-            request = request.uri(format!("/?{URL_PARAM}={token}"));
-        }
-    } else {
-        request = request.header(COOKIE, cookies.join("; "));
-    }
-    let (parts, ()) = request
-        .body(())
-        .unwrap_or_else(|_| unreachable!("a cookie header and a URL-safe token are valid"))
-        .into_parts();
-    parts
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! denylist. It never blocks start-up: the app starts with Redis down, commands fail fast
 //! (half a second) while it is away, and the client reconnects in the background.
 
-use crate::backend::Availability;
+use crate::backend::{Availability, Unavailable};
 use async_trait::async_trait;
 use std::{sync::Arc, time::Duration};
 use tower_sessions::SessionStore;
@@ -81,20 +81,22 @@ impl RedisConnection {
 impl Availability for RedisConnection {
     /// Cheap enough for every request: the client's own view of its connection, which it
     /// keeps current as it loses and regains Redis.
-    async fn check(&self) -> Result<(), String> {
+    async fn check(&self) -> Result<(), Unavailable> {
         if self.client.is_connected() {
             Ok(())
         } else {
-            Err("Redis is not reachable; the client keeps reconnecting".into())
+            Err(Unavailable::new(
+                "Redis is not reachable; the client keeps reconnecting",
+            ))
         }
     }
 
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unavailable> {
         self.check().await?;
         match tokio::time::timeout(COMMAND_TIMEOUT, self.client.ping::<String>(None)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(format!("Redis does not answer: {error}")),
-            Err(_) => Err("Redis does not answer in time".into()),
+            Ok(Err(error)) => Err(Unavailable::new(format!("Redis does not answer: {error}"))),
+            Err(_) => Err(Unavailable::new("Redis does not answer in time")),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! The running backends, by strategy, and the default one.
 
-use crate::{backend::SessionBackend, error::SessionError, strategy::Strategy, trace::TraceBook};
+use crate::{
+    backend::{SessionBackend, Unavailable},
+    error::SessionError,
+    strategy::Strategy,
+    trace::TraceBook,
+};
 use std::{collections::BTreeMap, sync::Arc};
 
 /// Every backend this process runs. Cheap to clone; shared by all requests.
@@ -46,6 +51,8 @@ impl SessionRegistry {
     }
 
     /// The strategy whose own credential the request carries (a Bearer token, a URL token).
+    /// Should two recognise one request (a Bearer header on a signed URL), the first in
+    /// [`Strategy::ALL`] order wins; no two strategies here share a carrier.
     pub fn recognizing(&self, request: &http::request::Parts) -> Option<Strategy> {
         self.backends
             .iter()
@@ -58,11 +65,19 @@ impl SessionRegistry {
         self.backends.keys().copied()
     }
 
+    /// The strategy that trades refresh tokens, if one runs here.
+    pub fn refreshing(&self) -> Option<Strategy> {
+        self.backends
+            .iter()
+            .find(|(_, backend)| backend.issues_refresh_tokens())
+            .map(|(strategy, _)| *strategy)
+    }
+
     /// Whether `strategy` can serve requests right now, or why not (a round trip to its stores).
-    pub async fn availability(&self, strategy: Strategy) -> Result<(), String> {
+    pub async fn availability(&self, strategy: Strategy) -> Result<(), Unavailable> {
         match self.backends.get(&strategy) {
             Some(backend) => backend.probe().await,
-            None => Err("not configured on this server".into()),
+            None => Err(Unavailable::new("not configured on this server")),
         }
     }
 }

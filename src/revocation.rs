@@ -1,7 +1,10 @@
 //! What JWTs need remembered after all: denied token ids (logout) and refresh tokens (one use
 //! each, grouped in families so that a replayed one can revoke every descendant).
 
-use crate::trace::{self, outcome, short};
+use crate::{
+    backend::Unavailable,
+    trace::{self, outcome, short},
+};
 use async_trait::async_trait;
 use sqlx::{any::AnyRow, AnyPool, Row};
 
@@ -36,22 +39,22 @@ impl RefreshUse {
     }
 }
 
-/// The ledger the JWT backend consults. Errors are the reason the store is unreachable.
+/// The ledger the JWT backend consults.
 #[async_trait]
 pub trait Revocations: Send + Sync + 'static {
     /// Denies `jti` until `until` (Unix seconds), the token's own expiry.
-    async fn deny(&self, jti: &str, until: i64) -> Result<(), String>;
-    async fn is_denied(&self, jti: &str) -> Result<bool, String>;
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), Unavailable>;
+    async fn is_denied(&self, jti: &str) -> Result<bool, Unavailable>;
     async fn store_refresh(
         &self,
         token_hash: &str,
         family: &str,
         subject: &str,
         expires_at: i64,
-    ) -> Result<(), String>;
+    ) -> Result<(), Unavailable>;
     /// Spends a refresh token, atomically: two concurrent uses cannot both be `Fresh`.
-    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String>;
-    async fn revoke_family(&self, family: &str) -> Result<(), String>;
+    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable>;
+    async fn revoke_family(&self, family: &str) -> Result<(), Unavailable>;
 }
 
 /// The ledger in the SQL database (SQLite or PostgreSQL, tables from the server's migrations).
@@ -66,29 +69,29 @@ impl SqlRevocations {
     }
 
     /// Deletes rows that can no longer matter; run now and then.
-    pub async fn delete_expired(&self) -> Result<u64, String> {
+    pub async fn delete_expired(&self) -> Result<u64, Unavailable> {
         let now = crate::data::now_unix();
         let denied = sqlx::query("DELETE FROM jwt_denylist WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Unavailable::new)?;
         let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Unavailable::new)?;
         Ok(denied.rows_affected() + refresh.rows_affected())
     }
 }
 
-fn text(row: &AnyRow, column: &str) -> Result<String, String> {
-    row.try_get::<String, _>(column).map_err(|e| e.to_string())
+fn text(row: &AnyRow, column: &str) -> Result<String, Unavailable> {
+    row.try_get::<String, _>(column).map_err(Unavailable::new)
 }
 
 #[async_trait]
 impl Revocations for SqlRevocations {
-    async fn deny(&self, jti: &str, until: i64) -> Result<(), String> {
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), Unavailable> {
         trace::timed(
             || format!("sql INSERT jwt_denylist {}", short(jti)),
             outcome,
@@ -102,10 +105,10 @@ impl Revocations for SqlRevocations {
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(Unavailable::new)
     }
 
-    async fn is_denied(&self, jti: &str) -> Result<bool, String> {
+    async fn is_denied(&self, jti: &str) -> Result<bool, Unavailable> {
         trace::timed(
             || format!("sql SELECT jwt_denylist {}", short(jti)),
             |found: &Result<Option<AnyRow>, sqlx::Error>| {
@@ -118,7 +121,7 @@ impl Revocations for SqlRevocations {
         )
         .await
         .map(|row| row.is_some())
-        .map_err(|e| e.to_string())
+        .map_err(Unavailable::new)
     }
 
     async fn store_refresh(
@@ -127,7 +130,7 @@ impl Revocations for SqlRevocations {
         family: &str,
         subject: &str,
         expires_at: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), Unavailable> {
         trace::timed(
             || "sql INSERT refresh_tokens".into(),
             outcome,
@@ -143,13 +146,13 @@ impl Revocations for SqlRevocations {
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(Unavailable::new)
     }
 
-    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
+    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
         trace::timed(
             || "sql UPDATE refresh_tokens SET used".into(),
-            |result: &Result<RefreshUse, String>| match result {
+            |result: &Result<RefreshUse, Unavailable>| match result {
                 Ok(outcome) => outcome.label().into(),
                 Err(error) => format!("error: {error}"),
             },
@@ -158,7 +161,7 @@ impl Revocations for SqlRevocations {
         .await
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<(), String> {
+    async fn revoke_family(&self, family: &str) -> Result<(), Unavailable> {
         trace::timed(
             || "sql UPDATE refresh_tokens SET revoked".into(),
             outcome,
@@ -168,13 +171,13 @@ impl Revocations for SqlRevocations {
         )
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(Unavailable::new)
     }
 }
 
 impl SqlRevocations {
     /// Marks a refresh token used, or says why it cannot be.
-    async fn spend_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
+    async fn spend_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used = 1 \
              WHERE token_hash = $1 AND used = 0 AND revoked = 0 \
@@ -183,9 +186,9 @@ impl SqlRevocations {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Unavailable::new)?;
         if let Some(row) = spent {
-            let expires_at: i64 = row.try_get("expires_at").map_err(|e| e.to_string())?;
+            let expires_at: i64 = row.try_get("expires_at").map_err(Unavailable::new)?;
             if expires_at <= crate::data::now_unix() {
                 return Ok(RefreshUse::Expired);
             }
@@ -199,11 +202,11 @@ impl SqlRevocations {
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(Unavailable::new)?;
         Ok(match existing {
             None => RefreshUse::Unknown,
             Some(row) => {
-                let revoked: i64 = row.try_get("revoked").map_err(|e| e.to_string())?;
+                let revoked: i64 = row.try_get("revoked").map_err(Unavailable::new)?;
                 if revoked != 0 {
                     RefreshUse::Revoked
                 } else {
@@ -246,7 +249,7 @@ fn deny_key(jti: &str) -> String {
 
 #[async_trait]
 impl Revocations for RedisFirstRevocations {
-    async fn deny(&self, jti: &str, until: i64) -> Result<(), String> {
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), Unavailable> {
         use tower_sessions_redis_store::fred::{interfaces::KeysInterface, types::Expiration};
         let ttl = until - crate::data::now_unix();
         if ttl <= 0 {
@@ -269,7 +272,7 @@ impl Revocations for RedisFirstRevocations {
         self.sql.deny(jti, until).await
     }
 
-    async fn is_denied(&self, jti: &str) -> Result<bool, String> {
+    async fn is_denied(&self, jti: &str) -> Result<bool, Unavailable> {
         use tower_sessions_redis_store::fred::interfaces::KeysInterface;
         if self.redis.is_connected() {
             let found: Result<i64, _> = trace::timed(
@@ -292,17 +295,17 @@ impl Revocations for RedisFirstRevocations {
         family: &str,
         subject: &str,
         expires_at: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), Unavailable> {
         self.sql
             .store_refresh(token_hash, family, subject, expires_at)
             .await
     }
 
-    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, String> {
+    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
         self.sql.use_refresh(token_hash).await
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<(), String> {
+    async fn revoke_family(&self, family: &str) -> Result<(), Unavailable> {
         self.sql.revoke_family(family).await
     }
 }

@@ -1,9 +1,10 @@
 //! The per-request session handle that handlers and server functions change.
 //!
-//! The layer loads the session once and puts a [`Session`] in the request's extensions. Changes
-//! go through methods that say what they mean (`change`, `log_in`, `log_out`, `switch_to`) and
-//! store the result at once, so a handler can answer with the new credential, and a failed
-//! store (a cookie grown too large, a store gone down) leaves the session as it was.
+//! The layer loads the session once and puts a [`Session`] in the request's extensions, where
+//! handlers take it as an extractor. Changes go through methods that say what they mean
+//! (`change`, `log_in`, `log_out`, `switch_to`) and store the result at once, so a handler can
+//! answer with the new credential, and a failed store (a cookie grown too large, a store gone
+//! down) leaves the session as it was.
 
 use crate::{
     backend::{ClientChange, Loaded, SessionKey},
@@ -12,7 +13,13 @@ use crate::{
     registry::SessionRegistry,
     strategy::Strategy,
     trace::{self, Tracing},
+    transport::{client_bytes, url_param, Carrier, UrlToken},
 };
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    response::Response,
+};
+use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -41,17 +48,25 @@ struct Inner {
 
 struct State {
     strategy: Strategy,
+    /// Where the current strategy's credentials travel (its backend's carriers).
+    carriers: &'static [Carrier],
     data: SessionData,
     key: Option<SessionKey>,
     expires_at: Option<i64>,
     notice: Option<Notice>,
+    /// The credential the client must send back itself (a Bearer or URL token), if any.
     credential: Option<String>,
     refresh_token: Option<String>,
     /// Bytes of session credential the client sends with each request.
     client_bytes: usize,
+    /// `data` changed since it was loaded or stored: the next commit stores it.
     dirty: bool,
+    /// The next store must put the session under a new key and retire the old one (login).
     rotate: bool,
+    /// What the response must tell the client: cookies to set or remove, credentials.
     client: Vec<ClientChange>,
+    /// The session moved to another strategy during this request: the layer updates the
+    /// browser's strategy cookie.
     switched: bool,
 }
 
@@ -59,6 +74,8 @@ struct State {
 pub struct ClientUpdate {
     pub changes: Vec<ClientChange>,
     pub switched_to: Option<Strategy>,
+    /// The strategy's credential travels in URLs: the browser keeps no cookie for it at all.
+    pub url_carried: bool,
 }
 
 impl Session {
@@ -81,6 +98,7 @@ impl Session {
         };
         let mut state = State {
             strategy,
+            carriers: carriers_of(&registry, strategy),
             data,
             key,
             expires_at,
@@ -152,16 +170,21 @@ impl Session {
         self.state().client_bytes = bytes;
     }
 
-    /// The credential when this strategy carries it in URLs (signed-url), for every link,
-    /// form and redirect the response writes.
-    pub fn url_credential(&self) -> Option<String> {
+    /// The credential when this strategy carries it in URLs (signed-url), with its parameter,
+    /// for every link, form and redirect the response writes.
+    pub fn url_credential(&self) -> Option<UrlToken> {
         let state = self.state();
-        state
-            .strategy
-            .properties()
-            .credential_in_url
-            .then(|| state.credential.clone())
-            .flatten()
+        let param = url_param(state.carriers)?;
+        Some(UrlToken {
+            param: param.to_owned(),
+            value: state.credential.clone()?,
+        })
+    }
+
+    /// Whether this strategy's credential travels in URLs, so pages must keep their URLs out
+    /// of Referer headers and caches.
+    pub fn credential_in_url(&self) -> bool {
+        url_param(self.state().carriers).is_some()
     }
 
     /// A refresh token issued by this request, for clients that keep their own tokens.
@@ -261,14 +284,12 @@ impl Session {
         let old_backend = self.inner.registry.get(current)?;
         data.touch();
         // Saved even when blank: a URL strategy needs its token from the first page on.
-        let saved = Some(
-            trace::within(
-                &self.inner.tracing.trace,
-                new_backend.save(&data, None, false),
-            )
-            .await
-            .map_err(|error| SessionError::from_backend(target, error))?,
-        );
+        let saved = trace::within(
+            &self.inner.tracing.trace,
+            new_backend.save(&data, None, false),
+        )
+        .await
+        .map_err(|error| SessionError::from_backend(target, error))?;
         let removed = match trace::within(
             &self.inner.tracing.trace,
             old_backend.destroy(key.as_ref()),
@@ -284,35 +305,33 @@ impl Session {
         };
         let mut state = self.state();
         state.strategy = target;
+        state.carriers = new_backend.carriers();
         state.data = data;
         state.client.extend(removed);
         state.credential = None;
         state.dirty = false;
         state.rotate = false;
         state.switched = true;
-        match saved {
-            Some(saved) => {
-                state.key = saved.key;
-                state.expires_at = Some(saved.expires_at);
-                state.receive(saved.client);
-            }
-            None => {
-                state.key = None;
-                state.expires_at = None;
-            }
-        }
+        state.key = saved.key;
+        state.expires_at = Some(saved.expires_at);
+        state.receive(saved.client);
         Ok(())
     }
 
     /// Trades a refresh token (and the access token it belongs with, expired or not) for new
-    /// ones, replacing this request's session with the refreshed one.
+    /// ones with the strategy that issues them, replacing this request's session with the
+    /// refreshed one.
     pub async fn refresh(
         &self,
-        strategy: Strategy,
         access_token: &str,
         refresh_token: &str,
     ) -> Result<(), SessionError> {
         let _io = self.inner.io.lock().await;
+        let strategy = self
+            .inner
+            .registry
+            .refreshing()
+            .ok_or(SessionError::Rejected { expired: false })?;
         let backend = self.inner.registry.get(strategy)?;
         let loaded = trace::within(
             &self.inner.tracing.trace,
@@ -323,6 +342,7 @@ impl Session {
         let mut state = self.state();
         state.switched = state.strategy != strategy;
         state.strategy = strategy;
+        state.carriers = backend.carriers();
         state.data = loaded.data;
         state.key = loaded.key;
         state.expires_at = Some(loaded.expires_at);
@@ -378,6 +398,7 @@ impl Session {
         ClientUpdate {
             changes: std::mem::take(&mut state.client),
             switched_to: state.switched.then_some(state.strategy),
+            url_carried: url_param(state.carriers).is_some(),
         }
     }
 }
@@ -387,7 +408,7 @@ impl State {
     /// body, everything is queued for the layer.
     fn receive(&mut self, changes: Vec<ClientChange>) {
         // What the client sends from now on: its new cookies, or (no cookies) the credential.
-        if let Some(bytes) = crate::measure::client_bytes(&changes) {
+        if let Some(bytes) = client_bytes(self.carriers, &changes) {
             self.client_bytes = bytes;
         }
         for change in &changes {
@@ -398,5 +419,34 @@ impl State {
             }
         }
         self.client.extend(changes);
+    }
+}
+
+fn carriers_of(registry: &SessionRegistry, strategy: Strategy) -> &'static [Carrier] {
+    registry
+        .get(strategy)
+        .map_or(&[], |backend| backend.carriers())
+}
+
+/// How the application answers a session error: the session crate knows no HTTP error shape of
+/// its own, so the application's state provides one (`FromRef`), and a handler that asks for the
+/// session where the layer is missing is answered in the application's shape.
+#[derive(Clone, Copy)]
+pub struct RejectWith(pub fn(SessionError) -> Response);
+
+/// The session the layer loaded for this request, as tower-sessions hands out its `Session`.
+impl<S> FromRequestParts<S> for Session
+where
+    S: Send + Sync,
+    RejectWith: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| (RejectWith::from_ref(state).0)(SessionError::LayerMissing))
     }
 }

@@ -7,11 +7,11 @@
 use crate::{
     backend::{
         Availability, BackendError, ClientChange, LoadError, Loaded, Saved, ServerCopy,
-        SessionBackend, SessionKey,
+        SessionBackend, SessionKey, Unavailable,
     },
     data::{SessionData, FORMAT},
     strategy::Strategy,
-    transport::request_cookie,
+    transport::Carrier,
 };
 use async_trait::async_trait;
 use http::request::Parts;
@@ -24,6 +24,7 @@ use tower_sessions::{
 
 /// The cookie that carries the session id.
 pub const SID_COOKIE: &str = "sid";
+const CARRIERS: &[Carrier] = &[Carrier::Cookie(SID_COOKIE)];
 
 /// The field of the store record that holds the [`SessionData`].
 const DATA_FIELD: &str = "session";
@@ -36,8 +37,8 @@ pub struct SessionRecords {
     ttl: Duration,
 }
 
-fn unavailable(error: tower_sessions::session_store::Error) -> String {
-    error.to_string()
+fn unavailable(error: tower_sessions::session_store::Error) -> Unavailable {
+    Unavailable::new(error)
 }
 
 /// The store id a [`SessionKey`] names, if it is one.
@@ -210,18 +211,18 @@ impl SessionBackend for StoreBackend {
         self.strategy
     }
 
-    fn cookie_names(&self) -> &'static [&'static str] {
-        &[SID_COOKIE]
+    fn carriers(&self) -> &'static [Carrier] {
+        CARRIERS
     }
 
-    async fn availability(&self) -> Result<(), String> {
+    async fn availability(&self) -> Result<(), Unavailable> {
         match &self.availability {
             Some(availability) => availability.check().await,
             None => Ok(()),
         }
     }
 
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unavailable> {
         match &self.availability {
             Some(availability) => availability.probe().await,
             None => Ok(()),
@@ -231,7 +232,7 @@ impl SessionBackend for StoreBackend {
     async fn server_copy(&self, key: &SessionKey) -> Option<ServerCopy> {
         let store = match &self.describe {
             Some(describe) => describe(),
-            None => self.strategy.properties().state_location.to_owned(),
+            None => self.strategy.meta().state_location.to_owned(),
         };
         self.records
             .copy(&store, key.0.clone(), parse_key(key)?)
@@ -239,7 +240,7 @@ impl SessionBackend for StoreBackend {
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
-        let Some(raw) = request_cookie(request, SID_COOKIE) else {
+        let Some(raw) = CARRIERS[0].read(request) else {
             return Ok(None);
         };
         let id = Id::from_str(&raw).map_err(|_| LoadError::Invalid("malformed session id"))?;

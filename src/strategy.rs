@@ -1,7 +1,14 @@
-//! The strategies' ids, names and properties: one table that the UI, the API and the docs read.
+//! The strategies and everything said about them: one entry per strategy
+//! (`strategy/entries.rs`) that the UI, the API, the guides, the charts and the tests read.
+//! This module has no server dependencies, so the browser build shares it.
+
+mod entries;
+pub mod guide;
 
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
+
+pub use guide::{Guide, Step};
 
 /// One way of keeping a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -17,8 +24,8 @@ pub enum Strategy {
 }
 
 /// What a strategy is like, independent of whether it is running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct StrategyProperties {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrategyMeta {
     pub id: &'static str,
     pub name: &'static str,
     pub summary: &'static str,
@@ -26,10 +33,20 @@ pub struct StrategyProperties {
     pub survives_restart: bool,
     pub shared_across_instances: bool,
     pub revocable: bool,
-    /// The credential travels in URLs, so pages must not leak them (Referer, caches).
-    pub credential_in_url: bool,
     /// Whether a client that refuses cookies can keep the session, and how.
     pub without_cookies: &'static str,
+    /// How the charts draw it.
+    pub look: Look,
+    pub guide: Guide,
+}
+
+/// A chart series' colour and dash pattern: colour is never the only cue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Look {
+    /// Dark enough for AA contrast on white.
+    pub colour: &'static str,
+    /// An SVG `stroke-dasharray`; empty for a solid line.
+    pub dash: &'static str,
 }
 
 impl Strategy {
@@ -45,90 +62,19 @@ impl Strategy {
     ];
 
     pub fn id(self) -> &'static str {
-        self.properties().id
+        self.meta().id
     }
 
-    pub fn properties(self) -> StrategyProperties {
+    /// Everything said about this strategy.
+    pub fn meta(self) -> &'static StrategyMeta {
         match self {
-            Strategy::Memory => StrategyProperties {
-                id: "memory",
-                name: "In-memory store",
-                summary: "Session id in a cookie, state in this server process's memory.",
-                state_location: "server process memory",
-                survives_restart: false,
-                shared_across_instances: false,
-                revocable: true,
-                credential_in_url: false,
-                without_cookies: "no",
-            },
-            Strategy::Cookie => StrategyProperties {
-                id: "cookie",
-                name: "Encrypted cookie",
-                summary:
-                    "The whole session in a signed and encrypted cookie; nothing on the server.",
-                state_location: "the client, in an encrypted cookie",
-                survives_restart: true,
-                shared_across_instances: true,
-                revocable: false,
-                credential_in_url: false,
-                without_cookies: "no",
-            },
-            Strategy::Jwt => StrategyProperties {
-                id: "jwt",
-                name: "JSON Web Token",
-                summary:
-                    "The session in the claims of a signed token, verified without server state.",
-                state_location: "the client, in signed JWT claims",
-                survives_restart: true,
-                shared_across_instances: true,
-                revocable: false,
-                credential_in_url: false,
-                without_cookies: "with a Bearer header (API clients)",
-            },
-            Strategy::Redis => StrategyProperties {
-                id: "redis",
-                name: "Redis store",
-                summary: "Session id in a cookie, state in Redis with a time to live.",
-                state_location: "Redis",
-                survives_restart: true,
-                shared_across_instances: true,
-                revocable: true,
-                credential_in_url: false,
-                without_cookies: "no",
-            },
-            Strategy::Sql => StrategyProperties {
-                id: "sql",
-                name: "SQL store",
-                summary: "Session id in a cookie, state in a database table.",
-                state_location: "SQL database",
-                survives_restart: true,
-                shared_across_instances: true,
-                revocable: true,
-                credential_in_url: false,
-                without_cookies: "no",
-            },
-            Strategy::CacheAside => StrategyProperties {
-                id: "cache-aside",
-                name: "Redis cache over SQL",
-                summary: "Sessions persisted in SQL and read through a Redis cache.",
-                state_location: "SQL database, cached in Redis",
-                survives_restart: true,
-                shared_across_instances: true,
-                revocable: true,
-                credential_in_url: false,
-                without_cookies: "no",
-            },
-            Strategy::SignedUrl => StrategyProperties {
-                id: "signed-url",
-                name: "Signed URL",
-                summary: "A signed, expiring session id in every link; no cookies at all.",
-                state_location: "a server store, found through the URL",
-                survives_restart: true,
-                shared_across_instances: true,
-                revocable: true,
-                credential_in_url: true,
-                without_cookies: "yes: the token is in every URL",
-            },
+            Strategy::Memory => &entries::MEMORY,
+            Strategy::Cookie => &entries::COOKIE,
+            Strategy::Jwt => &entries::JWT,
+            Strategy::Redis => &entries::REDIS,
+            Strategy::Sql => &entries::SQL,
+            Strategy::CacheAside => &entries::CACHE_ASIDE,
+            Strategy::SignedUrl => &entries::SIGNED_URL,
         }
     }
 }
@@ -158,6 +104,7 @@ impl FromStr for Strategy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn every_id_parses_back_to_its_strategy() {
@@ -172,5 +119,48 @@ mod tests {
     fn an_unknown_id_is_an_error() {
         assert!("sessions".parse::<Strategy>().is_err());
         assert!("".parse::<Strategy>().is_err());
+    }
+
+    /// A new strategy's entry must say everything the pages, charts and guides show.
+    #[test]
+    fn every_strategy_has_each_piece_of_its_entry() {
+        let mut ids = HashSet::new();
+        let mut names = HashSet::new();
+        let mut looks = HashSet::new();
+        for strategy in Strategy::ALL {
+            let meta = strategy.meta();
+            assert!(ids.insert(meta.id), "{strategy}: id used twice");
+            assert!(names.insert(meta.name), "{strategy}: name used twice");
+            assert!(looks.insert(meta.look), "{strategy}: look used twice");
+            for (piece, text) in [
+                ("name", meta.name),
+                ("summary", meta.summary),
+                ("state location", meta.state_location),
+                ("without cookies", meta.without_cookies),
+                ("choose when", meta.guide.choose_when),
+                ("avoid when", meta.guide.avoid_when),
+            ] {
+                assert!(!text.trim().is_empty(), "{strategy}: no {piece}");
+            }
+            assert!(
+                meta.look.colour.len() == 7
+                    && meta.look.colour.starts_with('#')
+                    && meta.look.colour[1..].bytes().all(|b| b.is_ascii_hexdigit()),
+                "{strategy}: colour {}",
+                meta.look.colour
+            );
+            assert!(meta.guide.how.iter().all(|sentence| !sentence.is_empty()));
+            assert!(!meta.guide.sequence.is_empty(), "{strategy}: no sequence");
+            assert!(
+                !meta.guide.security.is_empty(),
+                "{strategy}: no security notes"
+            );
+            let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(meta.guide.source);
+            assert!(
+                source.is_file(),
+                "{strategy}: {} is not a file",
+                meta.guide.source
+            );
+        }
     }
 }

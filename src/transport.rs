@@ -1,11 +1,236 @@
-//! Reading what a request carries, shared by the backends and the layer.
+//! How a session credential travels between client and server, and what it costs on the wire.
+//!
+//! A backend says where its credentials travel with [`Carrier`]s; everything else (the layer,
+//! the inspector, the measurements behind `/compare`, the pages that write URL tokens into
+//! links) asks the carrier instead of assuming a cookie, a header or a query parameter. This
+//! file is the only place that parses an `Authorization` header, reads a query parameter or
+//! counts a credential's bytes.
 
+use crate::backend::ClientChange;
+pub use crate::url_token::UrlToken;
 use axum_extra::extract::cookie::CookieJar;
-use http::request::Parts;
+use http::{
+    header::{AUTHORIZATION, COOKIE},
+    request::Parts,
+    Request,
+};
+
+/// One way a credential reaches the server with every request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Carrier {
+    /// A cookie of this name: the browser sends it by itself.
+    Cookie(&'static str),
+    /// `Authorization: Bearer <token>` (RFC 6750): API clients send it themselves.
+    Bearer,
+    /// A query parameter of this name in every URL: links, forms and redirects carry it.
+    UrlParam(&'static str),
+}
+
+/// The `Authorization` scheme of a bearer token (RFC 6750 section 2.1).
+const BEARER_SCHEME: &str = "Bearer";
+
+impl Carrier {
+    /// The credential this carrier brings in `request`, if any.
+    pub fn read(self, request: &Parts) -> Option<String> {
+        match self {
+            Carrier::Cookie(name) => request_cookie(request, name),
+            Carrier::Bearer => bearer_token(request).map(str::to_owned),
+            Carrier::UrlParam(name) => query_param(request, name),
+        }
+    }
+
+    /// Bytes the credential adds to every request: `name=value` for a cookie or a query
+    /// parameter, `Bearer value` for the header.
+    pub fn wire_bytes(self, value: &str) -> usize {
+        match self {
+            Carrier::Cookie(name) | Carrier::UrlParam(name) => name.len() + 1 + value.len(),
+            Carrier::Bearer => BEARER_SCHEME.len() + 1 + value.len(),
+        }
+    }
+
+    /// `cookie`, `header` or `url`, as the inspector labels a credential.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Carrier::Cookie(_) => "cookie",
+            Carrier::Bearer => "header",
+            Carrier::UrlParam(_) => "url",
+        }
+    }
+
+    /// The cookie's or parameter's name, or `Authorization`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Carrier::Cookie(name) | Carrier::UrlParam(name) => name,
+            Carrier::Bearer => "Authorization",
+        }
+    }
+
+    /// Whether the browser sends it without the page's help (a cookie) or the client must put
+    /// it in each request itself (a header, a URL).
+    pub fn is_cookie(self) -> bool {
+        matches!(self, Carrier::Cookie(_))
+    }
+}
+
+/// The query parameter among `carriers`, if the credential travels in URLs: then every link,
+/// form and redirect of a page must carry it, and pages must keep URLs out of Referer headers
+/// and caches.
+pub fn url_param(carriers: &[Carrier]) -> Option<&'static str> {
+    carriers.iter().find_map(|carrier| match carrier {
+        Carrier::UrlParam(name) => Some(*name),
+        _ => None,
+    })
+}
 
 /// The raw value of the request cookie `name`, if sent.
 pub fn request_cookie(request: &Parts, name: &str) -> Option<String> {
     CookieJar::from_headers(&request.headers)
         .get(name)
         .map(|cookie| cookie.value().to_owned())
+}
+
+/// The token of an `Authorization: Bearer` header. Another scheme (`Basic`, say) is not a
+/// bearer token and gives `None`; the scheme is case-insensitive (RFC 9110 section 11.1).
+pub fn bearer_token(request: &Parts) -> Option<&str> {
+    let value = request.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case(BEARER_SCHEME)
+        .then(|| token.trim())
+}
+
+/// The raw value of query parameter `name`, if present (the first one).
+pub fn query_param(request: &Parts, name: &str) -> Option<String> {
+    let query = request.uri.query()?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+/// What a client sends with each request after `changes`, measured over `carriers`: the
+/// cookies it was given, or where a strategy sets none, its credential in the first carrier
+/// that is not a cookie. `None` when the changes give the client nothing to send.
+pub fn client_bytes(carriers: &[Carrier], changes: &[ClientChange]) -> Option<usize> {
+    let cookies: usize = changes
+        .iter()
+        .map(|change| match change {
+            ClientChange::SetCookie { name, value, .. } => Carrier::Cookie(name).wire_bytes(value),
+            _ => 0,
+        })
+        .sum();
+    if cookies > 0 {
+        return Some(cookies);
+    }
+    let carrier = carriers.iter().find(|carrier| !carrier.is_cookie())?;
+    changes.iter().find_map(|change| match change {
+        ClientChange::Credential(value) => Some(carrier.wire_bytes(value)),
+        _ => None,
+    })
+}
+
+/// The bytes of every credential `request` presents over `carriers`.
+pub fn presented_bytes(carriers: &[Carrier], request: &Parts) -> usize {
+    carriers
+        .iter()
+        .filter_map(|carrier| {
+            carrier
+                .read(request)
+                .map(|value| carrier.wire_bytes(&value))
+        })
+        .sum()
+}
+
+/// A request as a client would send it after `changes`: the cookies it was given, or where a
+/// strategy sets none, its credential in the first carrier that is not a cookie.
+pub fn request_carrying(carriers: &[Carrier], changes: &[ClientChange]) -> Parts {
+    let cookies: Vec<String> = changes
+        .iter()
+        .filter_map(|change| match change {
+            ClientChange::SetCookie { name, value, .. } => Some(format!("{name}={value}")),
+            _ => None,
+        })
+        .collect();
+    let mut request = Request::builder();
+    if cookies.is_empty() {
+        let credential = changes.iter().find_map(|change| match change {
+            ClientChange::Credential(token) => Some(token),
+            _ => None,
+        });
+        let carrier = carriers.iter().find(|carrier| !carrier.is_cookie());
+        match (carrier, credential) {
+            (Some(Carrier::Bearer), Some(token)) => {
+                request = request.header(AUTHORIZATION, format!("{BEARER_SCHEME} {token}"));
+            }
+            (Some(Carrier::UrlParam(param)), Some(token)) => {
+                request = request.uri(format!("/?{param}={token}"));
+            }
+            _ => {}
+        }
+    } else {
+        request = request.header(COOKIE, cookies.join("; "));
+    }
+    let (parts, ()) = request
+        .body(())
+        .unwrap_or_else(|_| unreachable!("a cookie header and a URL-safe token are valid"))
+        .into_parts();
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(header: Option<(&str, &str)>, uri: &str) -> Parts {
+        let mut request = Request::builder().uri(uri);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn only_the_bearer_scheme_gives_a_bearer_token() {
+        let token =
+            |value| bearer_token(&parts(Some(("authorization", value)), "/")).map(str::to_owned);
+        assert_eq!(token("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("Basic YWxpY2U6d29uZGVybGFuZA=="), None);
+        assert_eq!(token("Bearer"), None);
+        assert_eq!(bearer_token(&parts(None, "/")), None);
+    }
+
+    #[test]
+    fn query_parameters_are_matched_by_whole_name() {
+        let request = parts(None, "/cart?ss=1&s=token.tag&x");
+        assert_eq!(query_param(&request, "s").as_deref(), Some("token.tag"));
+        assert_eq!(query_param(&request, "x").as_deref(), Some(""));
+        assert_eq!(query_param(&request, "y"), None);
+    }
+
+    #[test]
+    fn each_carrier_counts_what_it_adds_to_a_request() {
+        assert_eq!(Carrier::Cookie("sid").wire_bytes("abc"), 7);
+        assert_eq!(Carrier::UrlParam("s").wire_bytes("abc"), 5);
+        assert_eq!(Carrier::Bearer.wire_bytes("abc"), 10);
+        let changes = [ClientChange::Credential("abc".into())];
+        assert_eq!(client_bytes(&[Carrier::UrlParam("s")], &changes), Some(5));
+        let request = request_carrying(&[Carrier::UrlParam("s")], &changes);
+        assert_eq!(presented_bytes(&[Carrier::UrlParam("s")], &request), 5);
+        let request = request_carrying(&[Carrier::Bearer], &changes);
+        assert_eq!(bearer_token(&request), Some("abc"));
+    }
+
+    #[test]
+    fn a_url_token_is_appended_with_the_right_separator() {
+        let token = UrlToken {
+            param: "s".into(),
+            value: "t.x".into(),
+        };
+        assert_eq!(token.append_to("/cart"), "/cart?s=t.x");
+        assert_eq!(
+            token.append_to("/sfn/x?return_to=/"),
+            "/sfn/x?return_to=/&s=t.x"
+        );
+    }
 }

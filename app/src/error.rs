@@ -132,6 +132,9 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
+pub use ssr::reject_session;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     use super::{AppError, ErrorCode};
     use axum::{
@@ -159,9 +162,14 @@ mod ssr {
                 SessionError::Rejected { expired: false } => {
                     AppError::new(ErrorCode::SessionInvalid, error.to_string())
                 }
-                SessionError::Internal(_) => AppError::internal(error),
+                SessionError::Internal(_) | SessionError::LayerMissing => AppError::internal(error),
             }
         }
+    }
+
+    /// A session error as the response the session layer and extractor send.
+    pub fn reject_session(error: SessionError) -> Response {
+        AppError::from(error).into_response()
     }
 
     impl From<CartError> for AppError {

@@ -5,12 +5,12 @@
 // Deeply nested views are deeply nested types; hydrate builds need the headroom.
 #![recursion_limit = "256"]
 
-pub mod api;
 pub mod components;
 pub mod error;
-pub mod guides;
+pub mod format;
 pub mod model;
 pub mod pages;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod shop;
 pub mod state;

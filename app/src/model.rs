@@ -1,6 +1,7 @@
 //! The shapes the browser and the JSON API see, shared by server and client.
 
 use serde::{Deserialize, Serialize};
+use session_strategies::Strategy;
 
 /// A catalog entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +44,10 @@ pub struct SessionView {
     /// RFC 3339, or null while nothing is stored.
     pub expires_at: Option<String>,
     pub credential: Option<String>,
+    /// The query parameter that carries `credential`, when it travels in URLs (signed-url):
+    /// then every link must carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_param: Option<String>,
     /// A new refresh token (JWT, API clients only): present right after login or a refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -51,6 +56,16 @@ pub struct SessionView {
     pub client_bytes: usize,
     /// `session_expired` or `session_invalid` when the request's session could not be used.
     pub notice: Option<String>,
+}
+
+impl SessionView {
+    /// The credential as every URL must carry it, when it travels in URLs.
+    pub fn url_token(&self) -> Option<session_strategies::url_token::UrlToken> {
+        Some(session_strategies::url_token::UrlToken {
+            param: self.url_param.clone()?,
+            value: self.credential.clone()?,
+        })
+    }
 }
 
 /// One credential the client sends for its session (API.md's Inspection, `client`).
@@ -109,7 +124,7 @@ pub struct InspectionView {
 /// that strategy's backend.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompareRow {
-    pub id: String,
+    pub id: Strategy,
     pub name: String,
     pub state_location: String,
     /// Bytes the client sends with each request for the current cart; `None` when unavailable.
@@ -129,7 +144,7 @@ pub struct CompareRow {
 /// Credential size against cart lines for one strategy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SizeSeries {
-    pub id: String,
+    pub id: Strategy,
     pub name: String,
     /// `(lines, bytes, refused)`.
     pub points: Vec<(usize, usize, bool)>,
@@ -145,24 +160,13 @@ pub struct CompareView {
     pub series: Vec<SizeSeries>,
 }
 
-/// Every strategy id in display order (the browser build has no `Strategy` type to ask).
-pub const STRATEGY_IDS: [&str; 7] = [
-    "memory",
-    "cookie",
-    "jwt",
-    "redis",
-    "sql",
-    "cache-aside",
-    "signed-url",
-];
-
 /// Round trips per strategy in a latency run: enough for a stable p95, short enough to watch.
 pub const LATENCY_ROUNDS: usize = 40;
 
 /// One strategy's measured load and save latency, in microseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LatencyView {
-    pub id: String,
+    pub id: Strategy,
     pub name: String,
     pub rounds: usize,
     pub load_median: f64,
@@ -171,30 +175,6 @@ pub struct LatencyView {
     pub save_p95: f64,
     /// Why it could not be measured.
     pub unavailable: Option<String>,
-}
-
-/// A duration in microseconds as people read it: `12 µs`, `0.8 ms`.
-pub fn format_micros(micros: f64) -> String {
-    if micros < 1.0 {
-        "<1 µs".to_owned()
-    } else if micros < 1000.0 {
-        format!("{micros:.0} µs")
-    } else {
-        format!("{:.1} ms", micros / 1000.0)
-    }
-}
-
-/// Seconds left as `m:ss` (or `h:mm:ss`), `expired` at zero.
-pub fn format_countdown(seconds: i64) -> String {
-    if seconds <= 0 {
-        return "expired".to_owned();
-    }
-    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{seconds:02}")
-    } else {
-        format!("{minutes}:{seconds:02}")
-    }
 }
 
 /// A strategy as `GET /strategies` lists it.
@@ -207,6 +187,8 @@ pub struct StrategyInfo {
     pub survives_restart: bool,
     pub shared_across_instances: bool,
     pub revocable: bool,
+    /// The file the strategy's guide points a reader to.
+    pub guide_source: String,
     pub available: bool,
 }
 
@@ -232,39 +214,4 @@ pub struct CheckoutView {
     pub order_id: i64,
     pub total_cents: i64,
     pub session: SessionView,
-}
-
-/// Formats cents as dollars for display.
-pub fn format_price(cents: i64) -> String {
-    format!("${}.{:02}", cents / 100, (cents % 100).abs())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_show_two_decimals() {
-        assert_eq!(format_price(450), "$4.50");
-        assert_eq!(format_price(5), "$0.05");
-        assert_eq!(format_price(12000), "$120.00");
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn the_browser_knows_every_strategy_in_order() {
-        let ids = session_strategies::Strategy::ALL.map(|strategy| strategy.id());
-        assert_eq!(STRATEGY_IDS, ids);
-    }
-
-    #[test]
-    fn durations_and_countdowns_read_naturally() {
-        assert_eq!(format_micros(0.4), "<1 µs");
-        assert_eq!(format_micros(12.3), "12 µs");
-        assert_eq!(format_micros(850.0), "850 µs");
-        assert_eq!(format_micros(1260.0), "1.3 ms");
-        assert_eq!(format_countdown(0), "expired");
-        assert_eq!(format_countdown(65), "1:05");
-        assert_eq!(format_countdown(3 * 3600 + 61), "3:01:01");
-    }
 }

@@ -7,11 +7,14 @@ pub mod catalog;
 pub mod compare;
 pub mod links;
 pub mod orders;
+pub mod session_actions;
+pub mod session_view;
 pub mod strategies;
 
 use crate::error::AppError;
+use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use session_strategies::{Session, SessionRegistry};
+use session_strategies::{RejectWith, Session, SessionError, SessionRegistry};
 use sqlx::AnyPool;
 use std::sync::Arc;
 
@@ -24,7 +27,7 @@ pub struct Shop {
     pub catalog: Catalog,
     pub registry: SessionRegistry,
     /// Signs shared-cart and magic-login links.
-    pub links: session_strategies::signed_url::UrlSigner,
+    pub links: session_strategies::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
 }
@@ -36,10 +39,18 @@ pub struct AppState {
     pub shop: Shop,
 }
 
-/// The request's session, put there by the session layer.
+/// Session errors in the API's error shape, for the session layer and the `Session` extractor.
+impl FromRef<AppState> for RejectWith {
+    fn from_ref(_: &AppState) -> Self {
+        RejectWith(crate::error::reject_session)
+    }
+}
+
+/// The request's session, put there by the session layer, for server functions (which reach
+/// the request through Leptos' context rather than extractors).
 pub fn session_of(extensions: &http::Extensions) -> Result<Session, AppError> {
     extensions
         .get::<Session>()
         .cloned()
-        .ok_or_else(|| AppError::internal("the session layer is not installed"))
+        .ok_or_else(|| SessionError::LayerMissing.into())
 }

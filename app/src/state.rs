@@ -2,9 +2,9 @@
 //! strategy list that refetch whenever any of them completes.
 
 use crate::{
-    api::*,
     error::AppError,
     model::{InspectionView, SessionView, StrategyInfo},
+    server_fns::*,
 };
 use leptos::prelude::*;
 

@@ -1,18 +1,20 @@
-//! The signed-URL strategy's token in every link and form the page renders.
+//! The URL strategy's token in every link and form the page renders.
 //!
-//! Pages served under a URL strategy are not hydrated: every link is a full page load and every
-//! form a plain POST, so the token only has to be written into the HTML, once, on the server.
-//! `formaction` on a form's submit button sends the POST to the server function with `?s=` and
-//! the page to come back to, since `Referrer-Policy: no-referrer` leaves no Referer.
+//! Pages served under a strategy whose credential travels in URLs are not hydrated: every link
+//! is a full page load and every form a plain POST, so the token only has to be written into
+//! the HTML, once, on the server. `formaction` on a form's submit button sends the POST to the
+//! server function with the token and the page to come back to, since
+//! `Referrer-Policy: no-referrer` leaves no Referer. Which parameter carries the token is the
+//! backend's to say ([`session_strategies::transport::Carrier::UrlParam`]).
 
-/// The query parameter of the URL token (the session layer's `signed_url::URL_PARAM`).
-pub const URL_PARAM: &str = "s";
 /// The query parameter naming the page a plain form post returns to.
 pub const RETURN_PARAM: &str = "return_to";
 
+pub use session_strategies::url_token::UrlToken;
+
 /// The URL token of the request being rendered, if its strategy carries one.
 #[cfg(feature = "ssr")]
-pub fn url_token() -> Option<String> {
+pub fn url_token() -> Option<UrlToken> {
     use leptos::prelude::use_context;
     let parts = use_context::<http::request::Parts>()?;
     parts
@@ -23,7 +25,7 @@ pub fn url_token() -> Option<String> {
 
 /// In the browser there is never one: URL-token pages are not hydrated.
 #[cfg(not(feature = "ssr"))]
-pub fn url_token() -> Option<String> {
+pub fn url_token() -> Option<UrlToken> {
     None
 }
 
@@ -41,19 +43,16 @@ fn current_path() -> String {
 }
 
 /// `path` with the URL token appended when there is one.
-pub fn with_token(path: &str, token: Option<&str>) -> String {
+pub fn with_token(path: &str, token: Option<&UrlToken>) -> String {
     match token {
-        Some(token) => {
-            let separator = if path.contains('?') { '&' } else { '?' };
-            format!("{path}{separator}{URL_PARAM}={token}")
-        }
+        Some(token) => token.append_to(path),
         None => path.to_owned(),
     }
 }
 
 /// A link to `path` that keeps the session.
 pub fn link(path: &str) -> String {
-    with_token(path, url_token().as_deref())
+    with_token(path, url_token().as_ref())
 }
 
 /// The `formaction` for a submit button posting to `server_fn_url`: with the token and the way
@@ -64,19 +63,4 @@ pub fn form_action(server_fn_url: &str) -> Option<String> {
         &format!("{server_fn_url}?{RETURN_PARAM}={}", current_path()),
         Some(&token),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_token_is_appended_with_the_right_separator() {
-        assert_eq!(with_token("/cart", Some("t.x")), "/cart?s=t.x");
-        assert_eq!(
-            with_token("/sfn/login?return_to=/", Some("t")),
-            "/sfn/login?return_to=/&s=t"
-        );
-        assert_eq!(with_token("/cart", None), "/cart");
-    }
 }

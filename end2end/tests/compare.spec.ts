@@ -1,9 +1,9 @@
 import { expect, test } from "@playwright/test";
 import { ShopPage } from "./fixtures/shop";
+import { strategies } from "./fixtures/strategies";
 
-const STRATEGIES = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
-
-test("/compare measures every strategy, charts its size and runs the latency test", async ({ page }) => {
+test("/compare measures every strategy, charts its size and runs the latency test", async ({ page, request }) => {
+  const ids = (await strategies(request)).map((strategy) => strategy.id);
   const shop = new ShopPage(page);
   await shop.gotoCatalog();
   await shop.addToCart("Green Tea", 1);
@@ -13,7 +13,7 @@ test("/compare measures every strategy, charts its size and runs the latency tes
   await expect(page.getByRole("heading", { name: "With your cart of 2 lines" })).toBeVisible();
 
   const table = page.getByTestId("compare-table");
-  for (const id of STRATEGIES) {
+  for (const id of ids) {
     const row = table.getByTestId(`compare-row-${id}`);
     await expect(row).toBeVisible();
     await expect(row.getByTestId("client-bytes")).toHaveText(/^\d+ B$/);
@@ -24,7 +24,7 @@ test("/compare measures every strategy, charts its size and runs the latency tes
 
   const chart = page.getByTestId("size-chart");
   await expect(chart.getByTestId("cookie-limit")).toBeAttached();
-  for (const id of STRATEGIES) {
+  for (const id of ids) {
     const series = chart.getByTestId(`series-${id}`);
     await expect(series).toBeAttached();
     const points = ((await series.getAttribute("points")) ?? "").trim().split(/\s+/);
@@ -37,10 +37,12 @@ test("/compare measures every strategy, charts its size and runs the latency tes
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   await page.getByTestId("run-latency").click();
   await expect(page.getByTestId("latency-progress")).toBeVisible();
-  await expect(page.getByTestId("latency-status")).toHaveText("Done: 7 strategies measured.", { timeout: 90_000 });
-  await expect(page.getByTestId("latency-progress")).toHaveAttribute("value", "7");
+  await expect(page.getByTestId("latency-status")).toHaveText(`Done: ${ids.length} strategies measured.`, {
+    timeout: 90_000,
+  });
+  await expect(page.getByTestId("latency-progress")).toHaveAttribute("value", String(ids.length));
   const results = page.getByTestId("latency-table");
-  for (const id of STRATEGIES) {
+  for (const id of ids) {
     await expect(results.getByTestId(`latency-row-${id}`)).toContainText(/\d+(\.\d)? (µs|ms)/);
     await expect(page.getByTestId("latency-chart").getByTestId(`latency-bar-${id}`)).toBeAttached();
   }

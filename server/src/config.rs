@@ -3,7 +3,7 @@
 
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
-use session_strategies::{jwt::SigningKey, signed_url::derive_secret, Strategy};
+use session_strategies::{jwt::SigningKey, secrets::derive_secret, Strategy};
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// The secret that encrypts cookies. Never printed.

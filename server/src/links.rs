@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
     routing::get,
-    Extension, Router,
+    Router,
 };
 use session_strategies::Session;
 
@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 
 async fn open_share(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     Path(token): Path<String>,
 ) -> Response {
     let result = links::open_shared_cart(&shop, &session, &token).await;
@@ -31,7 +31,7 @@ async fn open_share(
 
 async fn open_magic(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     Path(token): Path<String>,
 ) -> Response {
     let result = links::open_magic_link(&shop, &session, &token).await;
@@ -45,5 +45,5 @@ fn redirect(session: &Session, result: Result<&str, AppError>, on_error: &str) -
         Ok(target) => target.to_owned(),
         Err(error) => format!("{on_error}?error={}", error.code.name()),
     };
-    Redirect::to(&with_token(&target, session.url_credential().as_deref())).into_response()
+    Redirect::to(&with_token(&target, session.url_credential().as_ref())).into_response()
 }

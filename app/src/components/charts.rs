@@ -2,28 +2,11 @@
 //! series has its own colour and dash pattern (colour is never the only cue) and a legend in
 //! HTML; the figures are also in tables next to the charts.
 
-use crate::model::{format_micros, LatencyView, SizeSeries, STRATEGY_IDS};
+use crate::{
+    format::format_micros,
+    model::{LatencyView, SizeSeries},
+};
 use leptos::prelude::*;
-
-/// One look per strategy, in `STRATEGY_IDS` order: dark enough for AA contrast on white.
-const STYLES: [(&str, &str); 7] = [
-    ("#4338ca", ""),
-    ("#b45309", "8 4"),
-    ("#047857", "2 3"),
-    ("#be123c", "10 3 2 3"),
-    ("#0369a1", "4 4"),
-    ("#7e22ce", "1 5"),
-    ("#374151", "12 6"),
-];
-
-fn style_of(id: &str) -> (&'static str, &'static str) {
-    // By position in the strategy list: a strategy keeps its look when another is missing.
-    let index = STRATEGY_IDS
-        .iter()
-        .position(|known| *known == id)
-        .unwrap_or(0);
-    STYLES[index]
-}
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 340.0;
@@ -89,7 +72,7 @@ pub fn SizeChart(series: Vec<SizeSeries>, cookie_limit: usize) -> impl IntoView 
                     {format!("{cookie_limit}-byte cookie limit")}
                 </text>
                 {series.into_iter().map(|series| {
-                    let (colour, dash) = style_of(&series.id);
+                    let look = series.id.meta().look;
                     let points = series
                         .points
                         .iter()
@@ -105,9 +88,9 @@ pub fn SizeChart(series: Vec<SizeSeries>, cookie_limit: usize) -> impl IntoView 
                     view! {
                         <g class="series">
                             <polyline data-testid=format!("series-{}", series.id) points=points
-                                fill="none" stroke=colour stroke-width="2.5" stroke-dasharray=dash/>
+                                fill="none" stroke=look.colour stroke-width="2.5" stroke-dasharray=look.dash/>
                             {refused.into_iter().map(|(cx, cy)| view! {
-                                <path d=format!("M{} {} l8 8 m0 -8 l-8 8", cx - 4.0, cy - 4.0) stroke=colour stroke-width="2"/>
+                                <path d=format!("M{} {} l8 8 m0 -8 l-8 8", cx - 4.0, cy - 4.0) stroke=look.colour stroke-width="2"/>
                             }).collect_view()}
                         </g>
                     }
@@ -116,12 +99,12 @@ pub fn SizeChart(series: Vec<SizeSeries>, cookie_limit: usize) -> impl IntoView 
             <figcaption>
                 <ul class="legend">
                     {legend.into_iter().map(|series| {
-                        let (colour, dash) = style_of(&series.id);
+                        let look = series.id.meta().look;
                         let last = series.points.last().map(|p| (p.0, p.1, p.2));
                         view! {
                             <li data-testid=format!("legend-{}", series.id)>
                                 <svg class="swatch" viewBox="0 0 28 8" aria-hidden="true">
-                                    <line x1="0" x2="28" y1="4" y2="4" stroke=colour stroke-width="3" stroke-dasharray=dash/>
+                                    <line x1="0" x2="28" y1="4" y2="4" stroke=look.colour stroke-width="3" stroke-dasharray=look.dash/>
                                 </svg>
                                 {series.name}
                                 {last.map(|(lines, bytes, refused)| format!(
@@ -169,7 +152,7 @@ pub fn LatencyChart(results: Vec<LatencyView>) -> impl IntoView {
                 </g>
                 {measured.into_iter().enumerate().map(|(index, result)| {
                     let base = TOP + index as f64 * row_h;
-                    let (colour, _) = style_of(&result.id);
+                    let colour = result.id.meta().look.colour;
                     view! {
                         <g data-testid=format!("latency-bar-{}", result.id)>
                             <text x=left - 8.0 y=base + 14.0 text-anchor="end" class="bar-label">{result.name.clone()}</text>

@@ -2,7 +2,7 @@
 
 use super::strategy_switcher::StrategySwitcher;
 use crate::{
-    api::Logout,
+    server_fns::Logout,
     state::ShopContext,
     url_token::{form_action, link},
 };

@@ -4,10 +4,8 @@
 //! hydrated pages and on the plain HTML ones the signed-URL strategy gets alike.
 
 use crate::{
-    model::{
-        format_countdown, format_micros, ClientArtifactView, InspectionView, RequestTraceView,
-        ServerCopyView,
-    },
+    format::{format_countdown, format_micros},
+    model::{ClientArtifactView, InspectionView, RequestTraceView, ServerCopyView},
     state::ShopContext,
 };
 use leptos::prelude::*;

@@ -1,7 +1,7 @@
 //! The control that moves the current session to another strategy.
 
 use crate::{
-    api::SwitchStrategy,
+    server_fns::SwitchStrategy,
     state::ShopContext,
     url_token::{form_action, with_token},
 };
@@ -15,7 +15,7 @@ pub fn StrategySwitcher() -> impl IntoView {
     // such pages run without client-side state.
     Effect::new(move |_| {
         if let Some(Ok(view)) = shop.switch.value().get() {
-            if let Some(token) = view.credential {
+            if let Some(token) = view.url_token() {
                 let path = window()
                     .location()
                     .pathname()

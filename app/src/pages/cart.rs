@@ -1,9 +1,10 @@
 //! The cart: change quantities, remove lines, empty it, check out.
 
-use crate::api::{Checkout, EmptyCart, RemoveFromCart, SetQuantity, ShareCart};
+use crate::server_fns::{Checkout, EmptyCart, RemoveFromCart, SetQuantity, ShareCart};
 use crate::{
     components::error_message::{last_error, ActionError},
-    model::{format_price, CartItemView},
+    format::format_price,
+    model::CartItemView,
     state::ShopContext,
     url_token::{form_action, link},
 };

@@ -1,10 +1,11 @@
 //! The catalog: every product with an add-to-cart form.
 
-use crate::api::AddToCart;
+use crate::server_fns::AddToCart;
 use crate::{
-    api::list_products,
     components::error_message::{last_error, ActionError},
-    model::{format_price, Product},
+    format::format_price,
+    model::Product,
+    server_fns::list_products,
     state::ShopContext,
     url_token::form_action,
 };

@@ -2,14 +2,16 @@
 //! session, with a latency run the visitor starts.
 
 use crate::{
-    api::{compare_strategies, measure_latency},
     components::charts::{LatencyChart, SizeChart},
-    model::{format_micros, CompareRow, CompareView, LatencyView, LATENCY_ROUNDS, STRATEGY_IDS},
-    url_token::{url_token, URL_PARAM},
+    format::format_micros,
+    model::{CompareRow, CompareView, LatencyView, LATENCY_ROUNDS},
+    server_fns::{compare_strategies, measure_latency},
+    url_token::url_token,
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use session_strategies::Strategy;
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
@@ -120,8 +122,8 @@ fn LatencyRun() -> impl IntoView {
         |requested| async move {
             let mut results = Vec::new();
             if requested {
-                for id in STRATEGY_IDS {
-                    if let Ok(result) = measure_latency(id.to_owned()).await {
+                for strategy in Strategy::ALL {
+                    if let Ok(result) = measure_latency(strategy.to_string()).await {
                         results.push(result);
                     }
                 }
@@ -143,8 +145,8 @@ fn LatencyRun() -> impl IntoView {
         failed.set(None);
         live.set(Vec::new());
         spawn_local(async move {
-            for id in STRATEGY_IDS {
-                match measure_latency(id.to_owned()).await {
+            for strategy in Strategy::ALL {
+                match measure_latency(strategy.to_string()).await {
                     Ok(result) => live.update(|results| results.push(result)),
                     Err(error) => failed.set(Some(error.message)),
                 }
@@ -153,7 +155,7 @@ fn LatencyRun() -> impl IntoView {
             running.set(false);
         });
     };
-    let total = STRATEGY_IDS.len();
+    let total = Strategy::ALL.len();
     view! {
         <section aria-labelledby="latency-heading" class="latency">
             <h2 id="latency-heading">"Load and save latency"</h2>
@@ -163,7 +165,7 @@ fn LatencyRun() -> impl IntoView {
             </p>
             <form method="get" action="/compare" on:submit=run class="latency-form">
                 <input type="hidden" name="run" value="latency"/>
-                {url_token().map(|token| view! { <input type="hidden" name=URL_PARAM value=token/> })}
+                {url_token().map(|token| view! { <input type="hidden" name=token.param value=token.value/> })}
                 <button type="submit" class="button" data-testid="run-latency" disabled=move || running.get()>
                     {move || if running.get() { "Measuring…" } else { "Measure latency" }}
                 </button>

@@ -1,21 +1,29 @@
 //! `/strategies/{id}`: how one strategy works, when to choose it, its security notes and its
 //! source file.
 
-use crate::{guides::guide, pages::not_found::NotFound, url_token::link};
+use crate::{pages::not_found::NotFound, url_token::link};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use session_strategies::Strategy;
 
 #[component]
 pub fn GuidePage() -> impl IntoView {
     let params = use_params_map();
     move || {
-        match params.read().get("id").as_deref().and_then(guide) {
-        None => view! { <NotFound/> }.into_any(),
-        Some(guide) => view! {
-            <Title text=format!("{} · Session Strategies", guide.title)/>
+        let meta = params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<Strategy>().ok())
+            .map(Strategy::meta);
+        match meta {
+            None => view! { <NotFound/> }.into_any(),
+            Some(meta) => {
+                let guide = &meta.guide;
+                view! {
+            <Title text=format!("{} · Session Strategies", meta.name)/>
             <article class="guide">
-                <h1>{guide.title}</h1>
+                <h1>{meta.name}</h1>
                 <h2>"How it works"</h2>
                 <ol>{guide.how.iter().map(|line| view! { <li>{*line}</li> }).collect_view()}</ol>
                 <h2>"One request"</h2>
@@ -42,9 +50,10 @@ pub fn GuidePage() -> impl IntoView {
                 <p class="source">"Source: " <code data-testid="guide-source">{guide.source}</code></p>
                 <p><a href=link("/strategies")>"All strategies"</a></p>
             </article>
+            }
+            .into_any()
+            }
         }
-        .into_any(),
-    }
     }
 }
 
@@ -54,10 +63,10 @@ pub fn GuideIndexPage() -> impl IntoView {
         <Title text="Strategies · Session Strategies"/>
         <h1>"Strategies"</h1>
         <ul class="guide-index">
-            {crate::guides::GUIDES
+            {Strategy::ALL
                 .iter()
-                .map(|guide| view! {
-                    <li><a href=link(&format!("/strategies/{}", guide.id))>{guide.title}</a></li>
+                .map(|strategy| view! {
+                    <li><a href=link(&format!("/strategies/{strategy}"))>{strategy.meta().name}</a></li>
                 })
                 .collect_view()}
         </ul>

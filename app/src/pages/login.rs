@@ -1,8 +1,8 @@
 //! Log in with a demo user; the guest cart comes along.
 
 use crate::{
-    api::{Login, MagicLink as MagicLinkFn},
     components::error_message::{last_error, ActionError},
+    server_fns::{Login, MagicLink as MagicLinkFn},
     state::ShopContext,
     url_token::form_action,
 };

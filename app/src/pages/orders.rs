@@ -1,7 +1,8 @@
 //! The logged-in user's orders, newest first.
 
 use crate::{
-    api::list_orders, error::ErrorCode, model::format_price, state::ShopContext, url_token::link,
+    error::ErrorCode, format::format_price, server_fns::list_orders, state::ShopContext,
+    url_token::link,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -20,7 +20,7 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
     let mut rows = Vec::new();
     let mut series = Vec::new();
     for strategy in Strategy::ALL {
-        let properties = strategy.properties();
+        let meta = strategy.meta();
         let measured = match shop.registry.get(strategy) {
             Ok(backend) => measure_strategy(backend.as_ref(), data).await,
             Err(error) => Err(error.to_string()),
@@ -32,8 +32,8 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
                 points,
             }) => {
                 series.push(SizeSeries {
-                    id: properties.id.to_owned(),
-                    name: properties.name.to_owned(),
+                    id: strategy,
+                    name: meta.name.to_owned(),
                     points: points
                         .into_iter()
                         .map(|point| (point.lines, point.bytes, point.refused))
@@ -54,15 +54,15 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             ),
         };
         rows.push(CompareRow {
-            id: properties.id.to_owned(),
-            name: properties.name.to_owned(),
-            state_location: properties.state_location.to_owned(),
+            id: strategy,
+            name: meta.name.to_owned(),
+            state_location: meta.state_location.to_owned(),
             client_bytes,
             server_bytes,
-            survives_restart: properties.survives_restart,
-            shared_across_instances: properties.shared_across_instances,
-            revocable: properties.revocable,
-            without_cookies: properties.without_cookies.to_owned(),
+            survives_restart: meta.survives_restart,
+            shared_across_instances: meta.shared_across_instances,
+            revocable: meta.revocable,
+            without_cookies: meta.without_cookies.to_owned(),
             size_limit,
             unavailable,
         });
@@ -89,7 +89,10 @@ async fn measure_strategy(
     backend: &dyn SessionBackend,
     data: &SessionData,
 ) -> Result<Measured, String> {
-    backend.availability().await?;
+    backend
+        .availability()
+        .await
+        .map_err(|unavailable| unavailable.reason)?;
     let footprint = measure::footprint(backend, data)
         .await
         .map_err(|error| match error {
@@ -155,17 +158,18 @@ async fn size_limit(
 
 /// Load and save latency of `strategy` against its live stores.
 pub async fn latency(shop: &Shop, strategy: Strategy, data: &SessionData) -> LatencyView {
-    let properties = strategy.properties();
     let measured = match shop.registry.get(strategy) {
         Ok(backend) => match backend.availability().await {
-            Ok(()) => measure::latency(backend.as_ref(), data, LATENCY_ROUNDS).await,
-            Err(reason) => Err(reason),
+            Ok(()) => measure::latency(backend.as_ref(), data, LATENCY_ROUNDS)
+                .await
+                .map_err(|error| error.to_string()),
+            Err(unavailable) => Err(unavailable.reason),
         },
         Err(error) => Err(error.to_string()),
     };
     let mut view = LatencyView {
-        id: properties.id.to_owned(),
-        name: properties.name.to_owned(),
+        id: strategy,
+        name: strategy.meta().name.to_owned(),
         rounds: 0,
         load_median: 0.0,
         load_p95: 0.0,

@@ -3,14 +3,14 @@
 //! one use, 15 minutes). Both are HMAC-signed for their own purpose, so neither can pass for
 //! the other or for a session token.
 
-use super::{accounts, cart, Shop};
+use super::{accounts, session_view, Shop};
 use crate::{
     error::{AppError, ErrorCode},
     model::SessionView,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use session_strategies::{
-    data::now_unix, signed_url::TokenError, ProductId, Quantity, Session, SessionUser,
+    data::now_unix, url_signer::TokenError, ProductId, Quantity, Session, SessionUser,
 };
 
 const SHARE_PURPOSE: &str = "share-cart";
@@ -111,7 +111,7 @@ pub async fn open_shared_cart(
             Ok::<_, AppError>(())
         })
         .await?;
-    Ok(cart::view(shop, session))
+    Ok(session_view::view(shop, session))
 }
 
 /// A one-use login token for a demo user.
@@ -130,7 +130,7 @@ pub async fn magic_link(shop: &Shop, username: &str) -> Result<String, AppError>
     let login = MagicLogin {
         user_id: user.id,
         username: user.username,
-        jti: session_strategies::signed_url::random_id(),
+        jti: session_strategies::secrets::random_id(),
     };
     write(shop, MAGIC_PURPOSE, &login, MAGIC_TTL_SECONDS)
 }
@@ -161,5 +161,5 @@ pub async fn open_magic_link(
             username: login.username,
         })
         .await?;
-    Ok(cart::view(shop, session))
+    Ok(session_view::view(shop, session))
 }

@@ -1,6 +1,6 @@
 //! Checkout and order history.
 
-use super::{cart, Shop};
+use super::{session_view, Shop};
 use crate::{
     error::AppError,
     model::{CheckoutView, OrderItemView, OrderView},
@@ -56,7 +56,7 @@ pub async fn checkout(shop: &Shop, session: &Session) -> Result<CheckoutView, Ap
     Ok(CheckoutView {
         order_id,
         total_cents,
-        session: cart::view(shop, session),
+        session: session_view::view(shop, session),
     })
 }
 

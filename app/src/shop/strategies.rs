@@ -15,19 +15,16 @@ pub async fn list(shop: &Shop) -> Vec<StrategyInfo> {
 }
 
 fn info(strategy: Strategy, available: bool) -> StrategyInfo {
-    {
-        {
-            let properties = strategy.properties();
-            StrategyInfo {
-                id: properties.id.to_owned(),
-                name: properties.name.to_owned(),
-                summary: properties.summary.to_owned(),
-                state_location: properties.state_location.to_owned(),
-                survives_restart: properties.survives_restart,
-                shared_across_instances: properties.shared_across_instances,
-                revocable: properties.revocable,
-                available,
-            }
-        }
+    let meta = strategy.meta();
+    StrategyInfo {
+        id: meta.id.to_owned(),
+        name: meta.name.to_owned(),
+        summary: meta.summary.to_owned(),
+        state_location: meta.state_location.to_owned(),
+        survives_restart: meta.survives_restart,
+        shared_across_instances: meta.shared_across_instances,
+        revocable: meta.revocable,
+        guide_source: meta.guide.source.to_owned(),
+        available,
     }
 }

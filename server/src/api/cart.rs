@@ -9,7 +9,7 @@ use app::{
 use axum::{
     extract::State,
     routing::{delete, post},
-    Extension, Json, Router,
+    Json, Router,
 };
 use serde::Deserialize;
 use session_strategies::Session;
@@ -34,7 +34,7 @@ struct SetRequest {
 
 async fn add(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiJson(body): ApiJson<AddRequest>,
 ) -> Result<Json<SessionView>, AppError> {
     cart::add_item(&shop, &session, body.product_id, body.quantity)
@@ -44,7 +44,7 @@ async fn add(
 
 async fn set(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiPath(product_id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetRequest>,
 ) -> Result<Json<SessionView>, AppError> {
@@ -55,7 +55,7 @@ async fn set(
 
 async fn remove(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiPath(product_id): ApiPath<i64>,
 ) -> Result<Json<SessionView>, AppError> {
     cart::remove_item(&shop, &session, product_id)
@@ -63,9 +63,6 @@ async fn remove(
         .map(Json)
 }
 
-async fn empty(
-    State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
-) -> Result<Json<SessionView>, AppError> {
+async fn empty(State(shop): State<Shop>, session: Session) -> Result<Json<SessionView>, AppError> {
     cart::empty_cart(&shop, &session).await.map(Json)
 }

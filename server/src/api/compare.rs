@@ -9,7 +9,7 @@ use app::{
 use axum::{
     extract::State,
     routing::{get, post},
-    Extension, Json, Router,
+    Json, Router,
 };
 use session_strategies::{Session, SessionError, Strategy};
 
@@ -19,17 +19,14 @@ pub fn router() -> Router<AppState> {
         .route("/compare/latency/{strategy}", post(latency))
 }
 
-async fn table(
-    State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
-) -> Json<CompareView> {
+async fn table(State(shop): State<Shop>, session: Session) -> Json<CompareView> {
     Json(compare::compare(&shop, &session.data()).await)
 }
 
 /// A POST: it writes (and deletes) sessions in the live stores.
 async fn latency(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiPath(strategy): ApiPath<String>,
 ) -> Result<Json<LatencyView>, AppError> {
     let strategy = strategy.parse::<Strategy>().map_err(SessionError::from)?;

@@ -13,7 +13,7 @@ async fn health(State(shop): State<Shop>) -> Json<Value> {
     for strategy in session_strategies::Strategy::ALL {
         let status = match shop.registry.availability(strategy).await {
             Ok(()) => "available".to_owned(),
-            Err(reason) => reason,
+            Err(unavailable) => unavailable.reason,
         };
         strategies.insert(strategy.id().to_owned(), Value::String(status));
     }

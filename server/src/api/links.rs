@@ -5,7 +5,7 @@ use app::{
     error::AppError,
     shop::{links, AppState, Shop},
 };
-use axum::{extract::State, routing::post, Extension, Json, Router};
+use axum::{extract::State, routing::post, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use session_strategies::Session;
@@ -16,10 +16,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/magic", post(magic))
 }
 
-async fn share(
-    State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
-) -> Result<Json<Value>, AppError> {
+async fn share(State(shop): State<Shop>, session: Session) -> Result<Json<Value>, AppError> {
     let url = links::share_path(&links::share_cart(&shop, &session)?);
     Ok(Json(
         json!({ "url": url, "expires_in": links::SHARE_TTL_SECONDS }),

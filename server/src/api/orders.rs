@@ -8,7 +8,7 @@ use app::{
 use axum::{
     extract::State,
     routing::{get, post},
-    Extension, Json, Router,
+    Json, Router,
 };
 use session_strategies::Session;
 
@@ -20,14 +20,14 @@ pub fn router() -> Router<AppState> {
 
 async fn checkout(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
 ) -> Result<Json<CheckoutView>, AppError> {
     orders::checkout(&shop, &session).await.map(Json)
 }
 
 async fn list(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
 ) -> Result<Json<Vec<OrderView>>, AppError> {
     orders::list(&shop, &session).await.map(Json)
 }

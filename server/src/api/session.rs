@@ -4,12 +4,12 @@ use super::extract::ApiJson;
 use app::{
     error::AppError,
     model::SessionView,
-    shop::{cart, AppState, Shop},
+    shop::{session_actions, session_view, AppState, Shop},
 };
 use axum::{
     extract::State,
     routing::{get, post, put},
-    Extension, Json, Router,
+    Json, Router,
 };
 use serde::Deserialize;
 use session_strategies::Session;
@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 /// Where this session's state lives right now.
 async fn inspect(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     request: http::request::Parts,
 ) -> Result<Json<session_strategies::inspect::Inspection>, AppError> {
     session_strategies::inspect::inspect(&shop.registry, &session, &request)
@@ -45,19 +45,16 @@ struct RefreshRequest {
 
 async fn refresh(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<SessionView>, AppError> {
-    cart::refresh_tokens(&shop, &session, &body.access_token, &body.refresh_token)
+    session_actions::refresh_tokens(&shop, &session, &body.access_token, &body.refresh_token)
         .await
         .map(Json)
 }
 
-async fn current(
-    State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
-) -> Json<SessionView> {
-    Json(cart::view(&shop, &session))
+async fn current(State(shop): State<Shop>, session: Session) -> Json<SessionView> {
+    Json(session_view::view(&shop, &session))
 }
 
 #[derive(Deserialize)]
@@ -67,10 +64,10 @@ struct SwitchRequest {
 
 async fn switch(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiJson(body): ApiJson<SwitchRequest>,
 ) -> Result<Json<SessionView>, AppError> {
-    cart::switch_strategy(&shop, &session, &body.strategy)
+    session_actions::switch_strategy(&shop, &session, &body.strategy)
         .await
         .map(Json)
 }
@@ -83,17 +80,14 @@ struct LoginRequest {
 
 async fn login(
     State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
+    session: Session,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionView>, AppError> {
-    cart::log_in(&shop, &session, &body.username, &body.password)
+    session_actions::log_in(&shop, &session, &body.username, &body.password)
         .await
         .map(Json)
 }
 
-async fn logout(
-    State(shop): State<Shop>,
-    Extension(session): Extension<Session>,
-) -> Result<Json<SessionView>, AppError> {
-    cart::log_out(&shop, &session).await.map(Json)
+async fn logout(State(shop): State<Shop>, session: Session) -> Result<Json<SessionView>, AppError> {
+    session_actions::log_out(&shop, &session).await.map(Json)
 }

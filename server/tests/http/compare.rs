@@ -1,9 +1,7 @@
 //! `/compare`'s figures are what the backends really emit: the bytes a client ends up holding
 //! for the same session, and the stored copy the inspector shows.
 
-mod common;
-
-use common::{Client, STRATEGIES};
+use crate::common::{strategy_ids, Client};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
@@ -48,7 +46,8 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
     let table = reply.body;
     assert_eq!(table["cart_lines"], 3);
     assert_eq!(table["rows"].as_array().unwrap().len(), 7);
-    for strategy in STRATEGIES {
+    for strategy in strategy_ids().await {
+        let strategy = strategy.as_str();
         let mut client = Client::new().await;
         client.switch(strategy).await;
         shopper(&mut client).await;
@@ -108,7 +107,8 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
 async fn a_latency_run_measures_every_strategy_against_its_store() {
     let mut client = Client::new().await;
     shopper(&mut client).await;
-    for strategy in STRATEGIES {
+    for strategy in strategy_ids().await {
+        let strategy = strategy.as_str();
         let reply = client
             .send(Method::POST, &format!("/compare/latency/{strategy}"), None)
             .await;

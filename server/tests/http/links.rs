@@ -1,17 +1,12 @@
 //! Shared-cart and magic-login links: they work once opened in another session, and expired,
 //! altered or reused ones are refused with a clear error.
 
-mod common;
-
+use crate::common::{cart_lines, Client};
 use axum::body::Body;
-use common::{cart_lines, Client};
 use http::{header, Method, Request, StatusCode};
 use serde_json::json;
 use server::config::Config;
-use session_strategies::{
-    data::now_unix,
-    signed_url::{derive_secret, UrlSigner},
-};
+use session_strategies::{data::now_unix, secrets::derive_secret, url_signer::UrlSigner};
 use tower::ServiceExt;
 
 /// Opens `path` as a browser would (a GET with `client`'s cookies); returns the redirect target.

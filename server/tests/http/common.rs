@@ -1,6 +1,5 @@
 //! A test client for the JSON API: the real router driven with `oneshot`, a cookie jar kept
 //! by hand, and the URL token or Bearer token a strategy hands out.
-#![allow(dead_code)]
 
 use axum::{body::Body, Router};
 use http::{header, HeaderMap, Method, Request, StatusCode};
@@ -10,16 +9,21 @@ use server::{config::Config, startup};
 use std::collections::BTreeMap;
 use tower::ServiceExt;
 
-/// Every strategy id, in the order the API lists them.
-pub const STRATEGIES: [&str; 7] = [
-    "memory",
-    "cookie",
-    "jwt",
-    "redis",
-    "sql",
-    "cache-aside",
-    "signed-url",
-];
+/// Every strategy the server runs, in the order `GET /strategies` lists them.
+pub async fn strategy_ids() -> Vec<String> {
+    let reply = Client::new()
+        .await
+        .send(Method::GET, "/strategies", None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply
+        .body
+        .as_array()
+        .expect("a list of strategies")
+        .iter()
+        .map(|strategy| strategy["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
 
 pub struct Client {
     pub app: Router,

@@ -1,5 +1,4 @@
 //! What the backend tests share: a fresh SQLite database with the server's migrations.
-#![allow(dead_code)]
 
 use session_strategies::revocation::SqlRevocations;
 

@@ -1,34 +1,26 @@
-//! What each strategy's guide page says: how it works, when to choose it, its security notes and
-//! where its code lives. One table, keyed by strategy id, like the properties in the root crate.
+//! One entry per strategy: everything the UI, the API, the guides, the charts and the tests
+//! say about it. A new strategy adds its entry here (and its variant in [`super::Strategy`]);
+//! the tests over `Strategy::ALL` in `strategy.rs` fail until every piece is there.
 
-/// A step of a request, for the sequence diagram: who sends what to whom.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Step {
-    pub from: &'static str,
-    pub to: &'static str,
-    pub message: &'static str,
-}
+use super::{
+    guide::{step, Guide},
+    Look, StrategyMeta,
+};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Guide {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub how: [&'static str; 5],
-    pub sequence: &'static [Step],
-    pub choose_when: &'static str,
-    pub avoid_when: &'static str,
-    pub security: &'static [&'static str],
-    pub source: &'static str,
-}
-
-const fn step(from: &'static str, to: &'static str, message: &'static str) -> Step {
-    Step { from, to, message }
-}
-
-pub const GUIDES: [Guide; 7] = [
-    Guide {
-        id: "memory",
-        title: "In-memory store",
+pub(super) const MEMORY: StrategyMeta = StrategyMeta {
+    id: "memory",
+    name: "In-memory store",
+    summary: "Session id in a cookie, state in this server process's memory.",
+    state_location: "server process memory",
+    survives_restart: false,
+    shared_across_instances: false,
+    revocable: true,
+    without_cookies: "no",
+    look: Look {
+        colour: "#4338ca",
+        dash: "",
+    },
+    guide: Guide {
         how: [
             "The server keeps each session in a map in its own memory, keyed by a random 128-bit id.",
             "The browser holds only that id, in the HttpOnly cookie sid.",
@@ -50,9 +42,23 @@ pub const GUIDES: [Guide; 7] = [
         ],
         source: "src/store.rs",
     },
-    Guide {
-        id: "cookie",
-        title: "Encrypted cookie",
+};
+
+pub(super) const COOKIE: StrategyMeta = StrategyMeta {
+    id: "cookie",
+    name: "Encrypted cookie",
+    summary:
+        "The whole session in a signed and encrypted cookie; nothing on the server.",
+    state_location: "the client, in an encrypted cookie",
+    survives_restart: true,
+    shared_across_instances: true,
+    revocable: false,
+    without_cookies: "no",
+    look: Look {
+        colour: "#b45309",
+        dash: "8 4",
+    },
+    guide: Guide {
         how: [
             "The whole session is serialized and sealed with AES-256-GCM (axum-extra private cookies).",
             "The sealed value is the cookie session; the server keeps nothing.",
@@ -73,9 +79,23 @@ pub const GUIDES: [Guide; 7] = [
         ],
         source: "src/cookie.rs",
     },
-    Guide {
-        id: "jwt",
-        title: "JSON Web Token",
+};
+
+pub(super) const JWT: StrategyMeta = StrategyMeta {
+    id: "jwt",
+    name: "JSON Web Token",
+    summary:
+        "The session in the claims of a signed token, verified without server state.",
+    state_location: "the client, in signed JWT claims",
+    survives_restart: true,
+    shared_across_instances: true,
+    revocable: false,
+    without_cookies: "with a Bearer header (API clients)",
+    look: Look {
+        colour: "#047857",
+        dash: "2 3",
+    },
+    guide: Guide {
         how: [
             "At login the server signs the session into a JWT (HS256, key named by kid).",
             "Browsers get it in the HttpOnly cookie jwt, API clients as a Bearer credential.",
@@ -99,9 +119,22 @@ pub const GUIDES: [Guide; 7] = [
         ],
         source: "src/jwt.rs",
     },
-    Guide {
-        id: "redis",
-        title: "Redis store",
+};
+
+pub(super) const REDIS: StrategyMeta = StrategyMeta {
+    id: "redis",
+    name: "Redis store",
+    summary: "Session id in a cookie, state in Redis with a time to live.",
+    state_location: "Redis",
+    survives_restart: true,
+    shared_across_instances: true,
+    revocable: true,
+    without_cookies: "no",
+    look: Look {
+        colour: "#be123c",
+        dash: "10 3 2 3",
+    },
+    guide: Guide {
         how: [
             "The session lives in Redis under its id, with a time to live.",
             "The browser holds the id in the cookie sid.",
@@ -117,12 +150,28 @@ pub const GUIDES: [Guide; 7] = [
         ],
         choose_when: "Several instances, fast reads, revocation, automatic expiry.",
         avoid_when: "You cannot run Redis, or sessions must survive a Redis flush.",
-        security: &["Revocable at once; the id is 128 random bits.", "Keep Redis on a private network."],
+        security: &[
+            "Revocable at once; the id is 128 random bits.",
+            "Keep Redis on a private network.",
+        ],
         source: "src/redis_store.rs",
     },
-    Guide {
-        id: "sql",
-        title: "SQL store",
+};
+
+pub(super) const SQL: StrategyMeta = StrategyMeta {
+    id: "sql",
+    name: "SQL store",
+    summary: "Session id in a cookie, state in a database table.",
+    state_location: "SQL database",
+    survives_restart: true,
+    shared_across_instances: true,
+    revocable: true,
+    without_cookies: "no",
+    look: Look {
+        colour: "#0369a1",
+        dash: "4 4",
+    },
+    guide: Guide {
         how: [
             "Sessions are rows in the application's database: SQLite here, PostgreSQL in production.",
             "The browser holds the id in the cookie sid.",
@@ -140,9 +189,22 @@ pub const GUIDES: [Guide; 7] = [
         security: &["Revocable: delete the row.", "Back-ups contain sessions: protect them."],
         source: "src/sql_store.rs",
     },
-    Guide {
-        id: "cache-aside",
-        title: "Redis cache over SQL",
+};
+
+pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
+    id: "cache-aside",
+    name: "Redis cache over SQL",
+    summary: "Sessions persisted in SQL and read through a Redis cache.",
+    state_location: "SQL database, cached in Redis",
+    survives_restart: true,
+    shared_across_instances: true,
+    revocable: true,
+    without_cookies: "no",
+    look: Look {
+        colour: "#7e22ce",
+        dash: "1 5",
+    },
+    guide: Guide {
         how: [
             "Sessions are stored in SQL, the source of truth.",
             "Reads try Redis first; a miss loads from SQL and fills Redis.",
@@ -161,9 +223,22 @@ pub const GUIDES: [Guide; 7] = [
         security: &["Deleting a session deletes it in both stores."],
         source: "src/cache_aside.rs",
     },
-    Guide {
-        id: "signed-url",
-        title: "Signed URL",
+};
+
+pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
+    id: "signed-url",
+    name: "Signed URL",
+    summary: "A signed, expiring session id in every link; no cookies at all.",
+    state_location: "a server store, found through the URL",
+    survives_restart: true,
+    shared_across_instances: true,
+    revocable: true,
+    without_cookies: "yes: the token is in every URL",
+    look: Look {
+        colour: "#374151",
+        dash: "12 6",
+    },
+    guide: Guide {
         how: [
             "The session id travels in the URL parameter s, signed with HMAC-SHA256 and an expiry.",
             "No cookies at all: every link, form and redirect carries the token.",
@@ -185,27 +260,4 @@ pub const GUIDES: [Guide; 7] = [
         ],
         source: "src/signed_url.rs",
     },
-];
-
-/// The guide for a strategy id.
-pub fn guide(id: &str) -> Option<&'static Guide> {
-    GUIDES.iter().find(|guide| guide.id == id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_guide_names_a_source_file_that_exists() {
-        for guide in GUIDES {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(guide.source);
-            assert!(path.is_file(), "{}: {}", guide.id, guide.source);
-            assert!(!guide.sequence.is_empty());
-        }
-        assert!(guide("jwt").is_some());
-        assert!(guide("floppy").is_none());
-    }
-}
+};

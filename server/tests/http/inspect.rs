@@ -1,15 +1,14 @@
 //! `GET /inspect` shows, for every strategy, exactly what the client holds and what the server
 //! keeps.
 
-mod common;
-
-use common::{Client, STRATEGIES};
+use crate::common::{strategy_ids, Client};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
 #[tokio::test]
 async fn inspect_shows_where_each_strategy_keeps_the_session() {
-    for strategy in STRATEGIES {
+    for strategy in strategy_ids().await {
+        let strategy = strategy.as_str();
         let mut client = Client::new().await;
         client.switch(strategy).await;
         client.add(3, 2).await;

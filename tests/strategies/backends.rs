@@ -1,10 +1,8 @@
 //! One conformance suite, run once per backend: round trip, tamper, unknown key, destroy,
 //! rotation, expiry. A filter such as `cargo test cookie` picks one backend.
 
-mod common;
-
+use crate::common::{ledger, sqlite_url};
 use axum_extra::extract::cookie::Key;
-use common::{ledger, sqlite_url};
 use http::{header::COOKIE, request::Parts, Request};
 use session_strategies::{
     cache_aside::CacheAsideStore,
@@ -12,9 +10,11 @@ use session_strategies::{
     jwt::{JwtBackend, JwtSettings, SigningKey},
     layer::open_session,
     redis_store::RedisConnection,
-    signed_url::{SignedUrlBackend, UrlSigner, URL_PARAM},
+    signed_url::{SignedUrlBackend, URL_PARAM},
     sql_store,
     store::StoreBackend,
+    transport::url_param,
+    url_signer::UrlSigner,
     ClientChange, Notice, ProductId, Quantity, SessionBackend, SessionData, SessionRegistry,
     SessionUser, Strategy,
 };
@@ -116,16 +116,15 @@ struct ClientState {
 }
 
 impl ClientState {
-    fn after(strategy: Strategy, changes: &[ClientChange]) -> Self {
+    fn after(backend: &dyn SessionBackend, changes: &[ClientChange]) -> Self {
         let mut state = Self::default();
+        let in_url = url_param(backend.carriers()).is_some();
         for change in changes {
             match change {
                 ClientChange::SetCookie { name, value, .. } => {
                     state.cookies.push((*name, value.clone()))
                 }
-                ClientChange::Credential(value) if strategy.properties().credential_in_url => {
-                    state.url_token = Some(value.clone())
-                }
+                ClientChange::Credential(value) if in_url => state.url_token = Some(value.clone()),
                 _ => {}
             }
         }
@@ -214,7 +213,7 @@ macro_rules! conformance {
                 let strategy = backend.strategy();
                 let data = sample();
                 let saved = backend.save(&data, None, false).await.unwrap();
-                let client = ClientState::after(strategy, &saved.client);
+                let client = ClientState::after(backend.as_ref(), &saved.client);
                 let loaded = backend
                     .load(&request(strategy, &client))
                     .await
@@ -241,7 +240,7 @@ macro_rules! conformance {
             async fn every_flipped_byte_of_the_credential_loads_as_a_fresh_guest() {
                 let backend = backend().await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let client = ClientState::after(backend.strategy(), &saved.client);
+                let client = ClientState::after(backend.as_ref(), &saved.client);
                 let value = client.primary();
                 let bytes = value.as_bytes();
                 for index in 0..bytes.len() {
@@ -263,7 +262,7 @@ macro_rules! conformance {
             async fn a_truncated_or_garbage_credential_loads_as_a_fresh_guest() {
                 let backend = backend().await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let client = ClientState::after(backend.strategy(), &saved.client);
+                let client = ClientState::after(backend.as_ref(), &saved.client);
                 let value = client.primary();
                 for bad in [
                     value[..value.len() / 2].to_owned(),
@@ -283,7 +282,7 @@ macro_rules! conformance {
             async fn a_destroyed_session_no_longer_loads() {
                 let backend = backend().await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let client = ClientState::after(backend.strategy(), &saved.client);
+                let client = ClientState::after(backend.as_ref(), &saved.client);
                 backend.destroy(saved.key.as_ref()).await.unwrap();
                 if saved.key.is_some() {
                     // Server copies are really gone or revoked, not only forgotten by the client.
@@ -302,8 +301,8 @@ macro_rules! conformance {
                     .save(&sample(), first.key.as_ref(), true)
                     .await
                     .unwrap();
-                let old = ClientState::after(strategy, &first.client);
-                let new = ClientState::after(strategy, &second.client);
+                let old = ClientState::after(backend.as_ref(), &first.client);
+                let new = ClientState::after(backend.as_ref(), &second.client);
                 assert_ne!(old.primary(), new.primary());
                 if first.key.is_some() {
                     assert_ne!(first.key, second.key);
@@ -322,7 +321,7 @@ macro_rules! conformance {
             async fn an_expired_session_loads_as_a_fresh_guest() {
                 let backend = $make(Duration::ZERO).await;
                 let saved = backend.save(&sample(), None, false).await.unwrap();
-                let client = ClientState::after(backend.strategy(), &saved.client);
+                let client = ClientState::after(backend.as_ref(), &saved.client);
                 let (notice, data) = notice_for(backend, &client).await;
                 assert!(notice.is_some());
                 assert!(data.is_blank());
@@ -347,7 +346,7 @@ async fn a_cookie_from_another_key_is_invalid() {
     let result = ours
         .load(&request(
             Strategy::Cookie,
-            &ClientState::after(Strategy::Cookie, &saved.client),
+            &ClientState::after(theirs.as_ref(), &saved.client),
         ))
         .await;
     assert!(matches!(
@@ -384,7 +383,7 @@ async fn switching_moves_user_and_cart_and_destroys_the_old_copy() {
     let cookie = cookie(TTL).await;
     let registry = SessionRegistry::new(Strategy::Memory, vec![memory.clone(), cookie.clone()]);
     let saved = memory.save(&sample(), None, false).await.unwrap();
-    let old_cookies = ClientState::after(Strategy::Memory, &saved.client);
+    let old_cookies = ClientState::after(memory.as_ref(), &saved.client);
     let session = open_session(&registry, &request(Strategy::Memory, &old_cookies))
         .await
         .unwrap();
@@ -392,7 +391,7 @@ async fn switching_moves_user_and_cart_and_destroys_the_old_copy() {
     assert_eq!(session.strategy(), Strategy::Cookie);
     let update = session.take_client_update();
     assert_eq!(update.switched_to, Some(Strategy::Cookie));
-    let new_cookies = ClientState::after(Strategy::Cookie, &update.changes);
+    let new_cookies = ClientState::after(cookie.as_ref(), &update.changes);
     let moved = cookie
         .load(&request(Strategy::Cookie, &new_cookies))
         .await
@@ -436,7 +435,7 @@ async fn a_failed_save_leaves_the_session_as_it_was() {
 async fn assert_renews_on_read(backend: Arc<dyn SessionBackend>) {
     let strategy = backend.strategy();
     let saved = backend.save(&sample(), None, false).await.unwrap();
-    let client = ClientState::after(strategy, &saved.client);
+    let client = ClientState::after(backend.as_ref(), &saved.client);
     tokio::time::sleep(Duration::from_millis(1600)).await;
     let loaded = backend
         .load(&request(strategy, &client))
@@ -447,7 +446,7 @@ async fn assert_renews_on_read(backend: Arc<dyn SessionBackend>) {
         loaded.expires_at > saved.expires_at,
         "{strategy}: expiry pushed ahead"
     );
-    let renewed = ClientState::after(strategy, &loaded.client);
+    let renewed = ClientState::after(backend.as_ref(), &loaded.client);
     assert!(
         !renewed.cookies.is_empty() || renewed.url_token.is_some(),
         "{strategy}: the client's credential is renewed"
@@ -478,7 +477,10 @@ async fn an_active_session_is_renewed_under_every_idle_timeout() {
 /// last one a save accepts.
 #[tokio::test]
 async fn measured_footprints_are_the_bytes_a_save_emits() {
-    use session_strategies::measure::{client_bytes, credential_size, footprint, with_cart_lines};
+    use session_strategies::{
+        measure::{credential_size, footprint, with_cart_lines},
+        transport::client_bytes,
+    };
     let ttl = Duration::from_secs(600);
     for backend in [
         memory(ttl).await,
@@ -494,7 +496,7 @@ async fn measured_footprints_are_the_bytes_a_save_emits() {
         let saved = backend.save(&data, None, false).await.unwrap();
         assert_eq!(
             Some(measured.client_bytes),
-            client_bytes(&saved.client),
+            client_bytes(backend.carriers(), &saved.client),
             "{}",
             backend.strategy()
         );

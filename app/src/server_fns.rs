@@ -61,7 +61,7 @@ mod ssr {
 
     /// What a page may see of the session.
     pub fn browser(view: crate::model::SessionView) -> crate::model::SessionView {
-        crate::shop::cart::browser_view(view)
+        crate::shop::session_view::browser_view(view)
     }
 
     /// Where a plain form post goes back to: `return_to` (URL-token pages have no Referer),
@@ -97,7 +97,7 @@ mod ssr {
         match &result {
             Ok(_) if plain => {
                 let target = success.map_or_else(|| return_path(&parts), str::to_owned);
-                leptos_axum::redirect(&with_token(&target, token.as_deref()));
+                leptos_axum::redirect(&with_token(&target, token.as_ref()));
             }
             Ok(_) => {
                 if let Some(target) = success {
@@ -106,7 +106,7 @@ mod ssr {
             }
             Err(error) if plain => {
                 let target = format!("{}?error={}", return_path(&parts), error.code.name());
-                leptos_axum::redirect(&with_token(&target, token.as_deref()));
+                leptos_axum::redirect(&with_token(&target, token.as_ref()));
             }
             Err(error) => {
                 if let Some(response) = use_context::<ResponseOptions>() {
@@ -124,7 +124,9 @@ mod ssr {
 #[server(prefix = "/sfn", endpoint = "session")]
 pub async fn get_session() -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    Ok(ssr::browser(crate::shop::cart::view(&shop, &session)))
+    Ok(ssr::browser(crate::shop::session_view::view(
+        &shop, &session,
+    )))
 }
 
 #[server(prefix = "/sfn", endpoint = "inspect")]
@@ -238,14 +240,14 @@ pub async fn empty_cart() -> Result<SessionView, AppError> {
 #[server(prefix = "/sfn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    let result = crate::shop::cart::log_in(&shop, &session, &username, &password).await;
+    let result = crate::shop::session_actions::log_in(&shop, &session, &username, &password).await;
     ssr::respond(result.map(ssr::browser), Some("/"))
 }
 
 #[server(prefix = "/sfn", endpoint = "logout")]
 pub async fn logout() -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    let result = crate::shop::cart::log_out(&shop, &session).await;
+    let result = crate::shop::session_actions::log_out(&shop, &session).await;
     ssr::respond(result.map(ssr::browser), Some("/"))
 }
 
@@ -293,6 +295,6 @@ pub async fn magic_link(username: String) -> Result<String, AppError> {
 #[server(prefix = "/sfn", endpoint = "strategy")]
 pub async fn switch_strategy(strategy: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    let result = crate::shop::cart::switch_strategy(&shop, &session, &strategy).await;
+    let result = crate::shop::session_actions::switch_strategy(&shop, &session, &strategy).await;
     ssr::respond(result.map(ssr::browser), None)
 }

@@ -1,10 +1,8 @@
 //! The JWT strategy's failure modes: every token it must refuse, refresh-token reuse, key
 //! rotation, and the difference between a Bearer header (401) and a cookie (fresh guest).
 
-mod common;
-
+use crate::common::ledger;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use common::ledger;
 use http::{header, request::Parts, Request};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use session_strategies::{

@@ -1,0 +1,56 @@
+//! What a visitor does to the session itself rather than the cart: log in and out, trade a
+//! refresh token, move to another strategy.
+
+use super::{accounts, session_view::view, Shop};
+use crate::{
+    error::{AppError, ErrorCode},
+    model::SessionView,
+};
+use session_strategies::{strategy::UnknownStrategy, Session, Strategy};
+
+/// Logs in, keeping the guest's cart, under a new session key.
+pub async fn log_in(
+    shop: &Shop,
+    session: &Session,
+    username: &str,
+    password: &str,
+) -> Result<SessionView, AppError> {
+    if username.is_empty() || username.len() > 64 || password.len() > 256 {
+        return Err(AppError::new(
+            ErrorCode::InvalidCredentials,
+            "Wrong username or password.",
+        ));
+    }
+    let user = accounts::authenticate(&shop.pool, username, password).await?;
+    session.log_in(user).await?;
+    Ok(view(shop, session))
+}
+
+pub async fn log_out(shop: &Shop, session: &Session) -> Result<SessionView, AppError> {
+    session.log_out().await?;
+    Ok(view(shop, session))
+}
+
+/// Trades a refresh token for new tokens (API clients of the strategy that issues them).
+pub async fn refresh_tokens(
+    shop: &Shop,
+    session: &Session,
+    access_token: &str,
+    refresh_token: &str,
+) -> Result<SessionView, AppError> {
+    session.refresh(access_token, refresh_token).await?;
+    Ok(view(shop, session))
+}
+
+/// Moves the session to another strategy.
+pub async fn switch_strategy(
+    shop: &Shop,
+    session: &Session,
+    strategy: &str,
+) -> Result<SessionView, AppError> {
+    let target: Strategy = strategy.parse().map_err(|error: UnknownStrategy| {
+        AppError::new(ErrorCode::StrategyUnknown, error.to_string())
+    })?;
+    session.switch_to(target).await?;
+    Ok(view(shop, session))
+}

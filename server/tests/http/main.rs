@@ -1,0 +1,9 @@
+//! The server through HTTP: the real router driven with `oneshot` (no socket), real SQLite
+//! files, the test run's Redis and PostgreSQL. One test binary, so the modules share `common`.
+
+mod api;
+mod common;
+mod compare;
+mod inspect;
+mod links;
+mod strategies;
