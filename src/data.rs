@@ -96,7 +96,7 @@ pub struct SessionData {
     pub created_at: i64,
     /// Unix seconds of the last save.
     pub last_seen: i64,
-    /// Incremented on every save; the basis for compare-and-set writes.
+    /// Incremented on every save, so two copies of one session can be told apart by age.
     pub revision: u64,
 }
 

@@ -10,8 +10,9 @@ use server_fn::{
 };
 use std::fmt;
 
-/// The API's error codes (API.md).
+/// The API's error codes (the OpenAPI document's `ErrorCode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -57,6 +58,21 @@ impl ErrorCode {
             ErrorCode::Internal => 500,
         }
     }
+}
+
+/// Every error response's body: `{"error": {"code": …, "message": …}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable code for programs, a message for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
 }
 
 /// A failure the user can be told about.
@@ -136,7 +152,7 @@ pub use ssr::reject_session;
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{AppError, ErrorCode};
+    use super::{AppError, ErrorBody, ErrorCode, ErrorDetail};
     use axum::{
         http::StatusCode,
         response::{IntoResponse, Response},
@@ -193,9 +209,12 @@ mod ssr {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = serde_json::json!({
-                "error": { "code": self.code, "message": self.message }
-            });
+            let body = ErrorBody {
+                error: ErrorDetail {
+                    code: self.code,
+                    message: self.message,
+                },
+            };
             (status, Json(body)).into_response()
         }
     }

@@ -5,6 +5,7 @@ use session_strategies::Strategy;
 
 /// A catalog entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: i64,
     pub name: String,
@@ -14,12 +15,14 @@ pub struct Product {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: i64,
     pub username: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CartItemView {
     pub product_id: i64,
     pub name: String,
@@ -29,14 +32,16 @@ pub struct CartItemView {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CartView {
     pub items: Vec<CartItemView>,
     pub count: i64,
     pub total_cents: i64,
 }
 
-/// The current session as API.md's SessionView.
+/// The current session, as every session route of the API answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub strategy: String,
     pub user: Option<UserView>,
@@ -68,28 +73,33 @@ impl SessionView {
     }
 }
 
-/// One credential the client sends for its session (API.md's Inspection, `client`).
+/// One credential the client sends for its session (`GET /inspect`'s `client`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ClientArtifactView {
     pub transport: String,
     pub name: String,
     pub bytes: usize,
     pub value: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub decoded: Option<serde_json::Value>,
 }
 
-/// The server's copy of the session (API.md's Inspection, `server`).
+/// The server's copy of the session (`GET /inspect`'s `server`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ServerCopyView {
     pub store: String,
     pub key: String,
     pub ttl_seconds: i64,
     pub bytes: usize,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub value: serde_json::Value,
 }
 
-/// One step the session layer took (API.md's Inspection, `trace[].steps`).
+/// One step the session layer took (`GET /inspect`'s `trace[].steps`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TraceStepView {
     pub operation: String,
     pub outcome: String,
@@ -98,6 +108,7 @@ pub struct TraceStepView {
 
 /// What the session layer did for one request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestTraceView {
     pub request: String,
     pub strategy: String,
@@ -108,6 +119,7 @@ pub struct RequestTraceView {
 
 /// Where the session lives right now, and which instance answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InspectionView {
     pub strategy: String,
     pub client: Vec<ClientArtifactView>,
@@ -123,7 +135,9 @@ pub struct InspectionView {
 /// One strategy's row on `/compare`, every figure measured by saving the current session with
 /// that strategy's backend.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CompareRow {
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub id: Strategy,
     pub name: String,
     pub state_location: String,
@@ -143,15 +157,19 @@ pub struct CompareRow {
 
 /// Credential size against cart lines for one strategy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SizeSeries {
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub id: Strategy,
     pub name: String,
     /// `(lines, bytes, refused)`.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<Object>>))]
     pub points: Vec<(usize, usize, bool)>,
 }
 
 /// Everything `/compare` shows before a latency run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CompareView {
     /// Lines in the current cart, which the table's figures are for.
     pub cart_lines: usize,
@@ -165,7 +183,9 @@ pub const LATENCY_ROUNDS: usize = 40;
 
 /// One strategy's measured load and save latency, in microseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LatencyView {
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub id: Strategy,
     pub name: String,
     pub rounds: usize,
@@ -179,6 +199,7 @@ pub struct LatencyView {
 
 /// A strategy as `GET /strategies` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StrategyInfo {
     pub id: String,
     pub name: String,
@@ -193,6 +214,7 @@ pub struct StrategyInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderItemView {
     pub product_id: i64,
     pub name: String,
@@ -201,6 +223,7 @@ pub struct OrderItemView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderView {
     pub order_id: i64,
     /// RFC 3339.
@@ -210,6 +233,7 @@ pub struct OrderView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckoutView {
     pub order_id: i64,
     pub total_cents: i64,

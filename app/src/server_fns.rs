@@ -131,53 +131,10 @@ pub async fn get_session() -> Result<SessionView, AppError> {
 
 #[server(prefix = "/sfn", endpoint = "inspect")]
 pub async fn inspect_session() -> Result<InspectionView, AppError> {
-    use crate::model::{ClientArtifactView, RequestTraceView, ServerCopyView, TraceStepView};
     let (shop, session) = ssr::context()?;
     let parts = use_context::<http::request::Parts>()
         .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
-    let inspection = session_strategies::inspect::inspect(&shop.registry, &session, &parts).await?;
-    Ok(InspectionView {
-        strategy: inspection.strategy,
-        client: inspection
-            .client
-            .into_iter()
-            .map(|artifact| ClientArtifactView {
-                transport: artifact.transport.to_owned(),
-                name: artifact.name,
-                bytes: artifact.bytes,
-                value: artifact.value,
-                decoded: artifact.decoded,
-            })
-            .collect(),
-        server: inspection.server.map(|copy| ServerCopyView {
-            store: copy.store,
-            key: copy.key,
-            ttl_seconds: copy.ttl_seconds,
-            bytes: copy.bytes,
-            value: copy.value,
-        }),
-        instance: shop.instance.to_string(),
-        trace: inspection
-            .trace
-            .into_iter()
-            .map(|request| RequestTraceView {
-                request: request.request,
-                strategy: request.strategy,
-                at_ms: request.at_ms,
-                session_micros: request.session_micros,
-                steps: request
-                    .steps
-                    .into_iter()
-                    .map(|step| TraceStepView {
-                        operation: step.operation,
-                        outcome: step.outcome,
-                        micros: step.micros,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        inspected_at: session_strategies::data::now_unix(),
-    })
+    crate::shop::inspection::inspect(&shop, &session, &parts).await
 }
 
 /// `/compare`'s table and size chart, measured on the visitor's current session.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod compare;
+pub mod inspection;
 pub mod links;
 pub mod orders;
 pub mod session_actions;

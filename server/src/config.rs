@@ -70,7 +70,8 @@ fn var(name: &str) -> Option<String> {
 
 impl Config {
     /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
-    /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS` and `COOKIE_SECURE`.
+    /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `COOKIE_SECURE`, `REDIS_URL`, `JWT_KEYS`,
+    /// `JWT_ACCESS_TTL_SECONDS` and `JWT_REFRESH_TTL_SECONDS` (README's table).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?

@@ -1,7 +1,7 @@
 //! One conformance suite, run once per backend: round trip, tamper, unknown key, destroy,
 //! rotation, expiry. A filter such as `cargo test cookie` picks one backend.
 
-use crate::common::{ledger, sqlite_url};
+use crate::common::{ledger, sample, sqlite_url};
 use axum_extra::extract::cookie::Key;
 use http::{header::COOKIE, request::Parts, Request};
 use session_strategies::{
@@ -168,22 +168,6 @@ fn request(strategy: Strategy, client: &ClientState) -> Parts {
         .unwrap()
         .into_parts();
     parts
-}
-
-fn sample() -> SessionData {
-    let mut data = SessionData::guest();
-    // Fixed times: two calls must give equal sessions whatever the clock does between them.
-    data.created_at = 1_700_000_000;
-    data.last_seen = 1_700_000_000;
-    data.user = Some(SessionUser {
-        id: 1,
-        username: "alice".into(),
-    });
-    data.add_item(ProductId(3), Quantity::try_from(2).unwrap())
-        .unwrap();
-    data.add_item(ProductId(7), Quantity::try_from(1).unwrap())
-        .unwrap();
-    data
 }
 
 macro_rules! conformance {

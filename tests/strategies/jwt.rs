@@ -1,7 +1,7 @@
 //! The JWT strategy's failure modes: every token it must refuse, refresh-token reuse, key
 //! rotation, and the difference between a Bearer header (401) and a cookie (fresh guest).
 
-use crate::common::ledger;
+use crate::common::{ledger, sample};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use http::{header, request::Parts, Request};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -9,7 +9,7 @@ use session_strategies::{
     data::now_unix,
     jwt::{Claims, JwtBackend, JwtSettings, SigningKey},
     revocation::SqlRevocations,
-    ClientChange, LoadError, ProductId, Quantity, SessionBackend, SessionData, SessionUser,
+    ClientChange, LoadError, SessionBackend, SessionUser,
 };
 use std::{sync::Arc, time::Duration};
 
@@ -33,20 +33,6 @@ async fn backend_with(keys: Vec<SigningKey>, ledger: SqlRevocations) -> JwtBacke
 
 async fn backend() -> JwtBackend {
     backend_with(vec![key("k1", 1)], ledger().await).await
-}
-
-fn data() -> SessionData {
-    let mut data = SessionData::guest();
-    // Fixed times: two calls must give equal sessions whatever the clock does between them.
-    data.created_at = 1_700_000_000;
-    data.last_seen = 1_700_000_000;
-    data.user = Some(SessionUser {
-        id: 1,
-        username: "alice".into(),
-    });
-    data.add_item(ProductId(2), Quantity::try_from(3).unwrap())
-        .unwrap();
-    data
 }
 
 fn bearer(token: &str) -> Parts {
@@ -103,7 +89,7 @@ fn valid_claims() -> Claims {
         exp: now + 600,
         jti: "forged".into(),
         fam: "family".into(),
-        session: data(),
+        session: sample(),
     }
 }
 
@@ -126,7 +112,7 @@ async fn assert_rejected(backend: &JwtBackend, token: &str) {
 #[tokio::test]
 async fn a_token_it_signed_verifies_with_every_claim_and_a_kid() {
     let backend = backend().await;
-    let saved = backend.save(&data(), None, false).await.unwrap();
+    let saved = backend.save(&sample(), None, false).await.unwrap();
     let token = credential(&saved.client);
     let header: serde_json::Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
@@ -137,7 +123,7 @@ async fn a_token_it_signed_verifies_with_every_claim_and_a_kid() {
     assert_eq!(header["alg"], "HS256");
     assert_eq!(header["kid"], "k1");
     let claims = backend.verify(&token, true).unwrap();
-    assert_eq!(claims.session, data());
+    assert_eq!(claims.session, sample());
     assert_eq!(
         (claims.iss.as_str(), claims.aud.as_str()),
         ("shop", "shoppers")
@@ -145,7 +131,7 @@ async fn a_token_it_signed_verifies_with_every_claim_and_a_kid() {
     assert_eq!(claims.sub, "1");
     assert!(claims.exp > claims.iat && claims.nbf <= claims.iat && !claims.jti.is_empty());
     let loaded = backend.load(&bearer(&token)).await.unwrap().unwrap();
-    assert_eq!(loaded.data, data());
+    assert_eq!(loaded.data, sample());
 }
 
 #[tokio::test]
@@ -217,7 +203,7 @@ async fn an_expired_bearer_token_is_401_and_an_expired_cookie_a_notice() {
 #[tokio::test]
 async fn a_logged_out_token_is_denied_until_it_expires() {
     let backend = backend().await;
-    let saved = backend.save(&data(), None, false).await.unwrap();
+    let saved = backend.save(&sample(), None, false).await.unwrap();
     let token = credential(&saved.client);
     backend.destroy(saved.key.as_ref()).await.unwrap();
     assert_eq!(
@@ -229,12 +215,12 @@ async fn a_logged_out_token_is_denied_until_it_expires() {
 #[tokio::test]
 async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family() {
     let backend = backend().await;
-    let saved = backend.save(&data(), None, false).await.unwrap();
+    let saved = backend.save(&sample(), None, false).await.unwrap();
     let access = credential(&saved.client);
     let first_refresh = refresh_token(&saved.client);
 
     let refreshed = backend.refresh(&access, &first_refresh).await.unwrap();
-    assert_eq!(refreshed.data, data());
+    assert_eq!(refreshed.data, sample());
     let second_access = credential(&refreshed.client);
     let second_refresh = refresh_token(&refreshed.client);
     assert_ne!(second_refresh, first_refresh);
@@ -251,8 +237,8 @@ async fn a_refresh_token_works_once_and_its_reuse_revokes_the_family() {
 #[tokio::test]
 async fn a_refresh_token_cannot_carry_another_users_access_token() {
     let backend = backend().await;
-    let alice = backend.save(&data(), None, false).await.unwrap();
-    let mut bob_data = data();
+    let alice = backend.save(&sample(), None, false).await.unwrap();
+    let mut bob_data = sample();
     bob_data.user = Some(SessionUser {
         id: 2,
         username: "bob".into(),
@@ -267,7 +253,7 @@ async fn a_refresh_token_cannot_carry_another_users_access_token() {
 #[tokio::test]
 async fn an_expired_cookie_token_is_refreshed_in_passing() {
     let backend = backend().await;
-    let saved = backend.save(&data(), None, false).await.unwrap();
+    let saved = backend.save(&sample(), None, false).await.unwrap();
     let refresh = refresh_token(&saved.client);
     // The same session, in a token that has just expired, signed by the real key.
     let mut claims = backend.verify(&credential(&saved.client), true).unwrap();
@@ -278,7 +264,7 @@ async fn an_expired_cookie_token_is_refreshed_in_passing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(loaded.data, data());
+    assert_eq!(loaded.data, sample());
     assert!(loaded
         .client
         .iter()
@@ -289,10 +275,10 @@ async fn an_expired_cookie_token_is_refreshed_in_passing() {
 async fn rotated_keys_sign_with_the_newest_and_still_verify_the_old() {
     let ledger = ledger().await;
     let old = backend_with(vec![key("k1", 1)], ledger.clone()).await;
-    let old_token = credential(&old.save(&data(), None, false).await.unwrap().client);
+    let old_token = credential(&old.save(&sample(), None, false).await.unwrap().client);
     let rotated = backend_with(vec![key("k1", 1), key("k2", 2)], ledger.clone()).await;
     assert!(rotated.load(&bearer(&old_token)).await.unwrap().is_some());
-    let new_token = credential(&rotated.save(&data(), None, false).await.unwrap().client);
+    let new_token = credential(&rotated.save(&sample(), None, false).await.unwrap().client);
     let header: serde_json::Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(new_token.split('.').next().unwrap())

@@ -9,7 +9,7 @@ use session_strategies::SessionUser;
 use sqlx::AnyPool;
 use std::sync::OnceLock;
 
-/// The demo users of API.md, created on first start.
+/// The demo users the README names, created on first start.
 pub const DEMO_USERS: [(&str, &str); 2] = [("alice", "wonderland"), ("bob", "builder")];
 
 /// A hash to verify against when the user does not exist, so an unknown name takes as long as

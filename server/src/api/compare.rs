@@ -2,28 +2,39 @@
 
 use super::extract::ApiPath;
 use app::{
-    error::AppError,
+    error::{AppError, ErrorBody},
     model::{CompareView, LatencyView},
     shop::{compare, AppState, Shop},
 };
-use axum::{
-    extract::State,
-    routing::{get, post},
-    Json, Router,
-};
+use axum::{extract::State, Json};
 use session_strategies::{Session, SessionError, Strategy};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/compare", get(table))
-        .route("/compare/latency/{strategy}", post(latency))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(table))
+        .routes(routes!(latency))
 }
 
+/// `/compare`'s table and size series, measured by saving a throwaway copy of the caller's
+/// session with every backend.
+#[utoipa::path(get, path = "/compare", tag = "compare", responses((status = 200, body = CompareView)))]
 async fn table(State(shop): State<Shop>, session: Session) -> Json<CompareView> {
     Json(compare::compare(&shop, &session.data()).await)
 }
 
-/// A POST: it writes (and deletes) sessions in the live stores.
+/// Load and save latency of one strategy against its live stores. A POST: it writes (and
+/// deletes) sessions in the live stores.
+#[utoipa::path(
+    post,
+    path = "/compare/latency/{strategy}",
+    tag = "compare",
+    params(("strategy" = String, Path, description = "a strategy id, as `GET /strategies` lists them")),
+    responses(
+        (status = 200, description = "the measurement, or why the strategy is unavailable", body = LatencyView),
+        (status = 400, description = "no such strategy (`strategy_unknown`)", body = ErrorBody),
+    )
+)]
 async fn latency(
     State(shop): State<Shop>,
     session: Session,

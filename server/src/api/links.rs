@@ -2,38 +2,69 @@
 
 use super::extract::ApiJson;
 use app::{
-    error::AppError,
+    error::{AppError, ErrorBody},
     shop::{links, AppState, Shop},
 };
-use axum::{extract::State, routing::post, Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::{extract::State, Json};
+use serde::{Deserialize, Serialize};
 use session_strategies::Session;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cart/share", post(share))
-        .route("/login/magic", post(magic))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(share))
+        .routes(routes!(magic))
 }
 
-async fn share(State(shop): State<Shop>, session: Session) -> Result<Json<Value>, AppError> {
-    let url = links::share_path(&links::share_cart(&shop, &session)?);
-    Ok(Json(
-        json!({ "url": url, "expires_in": links::SHARE_TTL_SECONDS }),
-    ))
+/// A signed link and how long it works.
+#[derive(Serialize, ToSchema)]
+struct Link {
+    /// The path to open, on this site.
+    url: String,
+    expires_in: i64,
 }
 
-#[derive(Deserialize)]
+/// A link that gives whoever opens it a copy of this cart, for an hour.
+#[utoipa::path(
+    post,
+    path = "/cart/share",
+    tag = "links",
+    responses(
+        (status = 200, body = Link),
+        (status = 400, description = "the cart is empty (`bad_request`)", body = ErrorBody),
+    )
+)]
+async fn share(State(shop): State<Shop>, session: Session) -> Result<Json<Link>, AppError> {
+    Ok(Json(Link {
+        url: links::share_path(&links::share_cart(&shop, &session)?),
+        expires_in: links::SHARE_TTL_SECONDS,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
 struct MagicRequest {
     username: String,
 }
 
+/// A one-use login link for a demo user, valid 15 minutes.
+#[utoipa::path(
+    post,
+    path = "/login/magic",
+    tag = "links",
+    request_body = MagicRequest,
+    responses(
+        (status = 200, body = Link),
+        (status = 400, description = "a malformed body (`bad_request`)", body = ErrorBody),
+        (status = 404, description = "not a demo user (`not_found`)", body = ErrorBody),
+    )
+)]
 async fn magic(
     State(shop): State<Shop>,
     ApiJson(body): ApiJson<MagicRequest>,
-) -> Result<Json<Value>, AppError> {
-    let url = links::magic_path(&links::magic_link(&shop, &body.username).await?);
-    Ok(Json(
-        json!({ "url": url, "expires_in": links::MAGIC_TTL_SECONDS }),
-    ))
+) -> Result<Json<Link>, AppError> {
+    Ok(Json(Link {
+        url: links::magic_path(&links::magic_link(&shop, &body.username).await?),
+        expires_in: links::MAGIC_TTL_SECONDS,
+    }))
 }

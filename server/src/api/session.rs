@@ -1,48 +1,66 @@
-//! The session itself: read it, move it to another strategy, log in and out.
+//! The session itself: read it, move it to another strategy, log in and out, inspect it.
 
 use super::extract::ApiJson;
 use app::{
-    error::AppError,
-    model::SessionView,
-    shop::{session_actions, session_view, AppState, Shop},
+    error::{AppError, ErrorBody},
+    model::{InspectionView, SessionView},
+    shop::{inspection, session_actions, session_view, AppState, Shop},
 };
-use axum::{
-    extract::State,
-    routing::{get, post, put},
-    Json, Router,
-};
+use axum::{extract::State, Json};
+use http::request::Parts;
 use serde::Deserialize;
 use session_strategies::Session;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/session", get(current))
-        .route("/session/strategy", put(switch))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/token/refresh", post(refresh))
-        .route("/inspect", get(inspect))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(current))
+        .routes(routes!(switch))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(refresh))
+        .routes(routes!(inspect))
 }
 
-/// Where this session's state lives right now.
+/// The current session: who, the cart priced from the catalog, and what the client carries.
+#[utoipa::path(get, path = "/session", tag = "session", responses((status = 200, body = SessionView)))]
+async fn current(State(shop): State<Shop>, session: Session) -> Json<SessionView> {
+    Json(session_view::view(&shop, &session))
+}
+
+/// Where this session's state lives right now: every credential the request carried (JWTs
+/// decoded), the server's copy, and what the session layer did for its last requests.
+#[utoipa::path(get, path = "/inspect", tag = "session", responses((status = 200, body = InspectionView)))]
 async fn inspect(
     State(shop): State<Shop>,
     session: Session,
-    request: http::request::Parts,
-) -> Result<Json<session_strategies::inspect::Inspection>, AppError> {
-    session_strategies::inspect::inspect(&shop.registry, &session, &request)
+    request: Parts,
+) -> Result<Json<InspectionView>, AppError> {
+    inspection::inspect(&shop, &session, &request)
         .await
         .map(Json)
-        .map_err(AppError::from)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RefreshRequest {
     /// The access token the refresh token belongs with; expired is fine, forged is not.
     access_token: String,
     refresh_token: String,
 }
 
+/// Trades a refresh token (one use each; a replay revokes its family) for new tokens.
+#[utoipa::path(
+    post,
+    path = "/token/refresh",
+    tag = "session",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "the session with new tokens in `credential` and `refresh_token`", body = SessionView),
+        (status = 400, description = "a malformed body (`bad_request`)", body = ErrorBody),
+        (status = 401, description = "the tokens are invalid, expired or spent (`session_invalid`, `session_expired`)", body = ErrorBody),
+    )
+)]
 async fn refresh(
     State(shop): State<Shop>,
     session: Session,
@@ -53,15 +71,23 @@ async fn refresh(
         .map(Json)
 }
 
-async fn current(State(shop): State<Shop>, session: Session) -> Json<SessionView> {
-    Json(session_view::view(&shop, &session))
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SwitchRequest {
+    /// A strategy id, as `GET /strategies` lists them.
     strategy: String,
 }
 
+/// Moves the session (login and cart) to another strategy and ends its copy in this one.
+#[utoipa::path(
+    put,
+    path = "/session/strategy",
+    tag = "session",
+    request_body = SwitchRequest,
+    responses(
+        (status = 200, description = "the session, now kept by the new strategy", body = SessionView),
+        (status = 400, description = "no such strategy (`strategy_unknown`) or a malformed body (`bad_request`)", body = ErrorBody),
+    )
+)]
 async fn switch(
     State(shop): State<Shop>,
     session: Session,
@@ -72,12 +98,24 @@ async fn switch(
         .map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginRequest {
     username: String,
     password: String,
 }
 
+/// Logs in, keeping the guest's cart, under a new session key.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "the logged-in session", body = SessionView),
+        (status = 400, description = "a malformed body (`bad_request`)", body = ErrorBody),
+        (status = 401, description = "wrong username or password (`invalid_credentials`)", body = ErrorBody),
+    )
+)]
 async fn login(
     State(shop): State<Shop>,
     session: Session,
@@ -88,6 +126,8 @@ async fn login(
         .map(Json)
 }
 
+/// Ends the session wherever it lives; the answer is a fresh guest.
+#[utoipa::path(post, path = "/logout", tag = "session", responses((status = 200, description = "a fresh guest session", body = SessionView)))]
 async fn logout(State(shop): State<Shop>, session: Session) -> Result<Json<SessionView>, AppError> {
     session_actions::log_out(&shop, &session).await.map(Json)
 }

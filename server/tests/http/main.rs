@@ -6,4 +6,5 @@ mod common;
 mod compare;
 mod inspect;
 mod links;
+mod openapi;
 mod strategies;

@@ -1,0 +1,60 @@
+//! Where a session lives right now, as the inspector and `GET /inspect` show it.
+
+use super::Shop;
+use crate::{
+    error::AppError,
+    model::{ClientArtifactView, InspectionView, RequestTraceView, ServerCopyView, TraceStepView},
+};
+use http::request::Parts;
+use session_strategies::{data::now_unix, inspect, Session};
+
+/// Inspects `session` as loaded from `request`, naming the instance that answers.
+pub async fn inspect(
+    shop: &Shop,
+    session: &Session,
+    request: &Parts,
+) -> Result<InspectionView, AppError> {
+    let inspection = inspect::inspect(&shop.registry, session, request).await?;
+    Ok(InspectionView {
+        strategy: inspection.strategy,
+        client: inspection
+            .client
+            .into_iter()
+            .map(|artifact| ClientArtifactView {
+                transport: artifact.transport.to_owned(),
+                name: artifact.name,
+                bytes: artifact.bytes,
+                value: artifact.value,
+                decoded: artifact.decoded,
+            })
+            .collect(),
+        server: inspection.server.map(|copy| ServerCopyView {
+            store: copy.store,
+            key: copy.key,
+            ttl_seconds: copy.ttl_seconds,
+            bytes: copy.bytes,
+            value: copy.value,
+        }),
+        instance: shop.instance.to_string(),
+        trace: inspection
+            .trace
+            .into_iter()
+            .map(|request| RequestTraceView {
+                request: request.request,
+                strategy: request.strategy,
+                at_ms: request.at_ms,
+                session_micros: request.session_micros,
+                steps: request
+                    .steps
+                    .into_iter()
+                    .map(|step| TraceStepView {
+                        operation: step.operation,
+                        outcome: step.outcome,
+                        micros: step.micros,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        inspected_at: now_unix(),
+    })
+}

@@ -1,0 +1,87 @@
+//! What the OpenAPI document says beyond the handlers' own annotations: the API's description,
+//! and the answers the session layer gives on every route before any handler runs.
+
+use app::error::{ErrorBody, ErrorCode};
+use utoipa::{
+    openapi::{path::Operation, ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder},
+    OpenApi as DeriveOpenApi,
+};
+
+#[derive(DeriveOpenApi)]
+#[openapi(
+    info(
+        title = "Session Strategies API",
+        description = "One shop, seven ways to keep its session. Pick a strategy with the \
+            `X-Session-Strategy` header (or a Bearer token for `jwt`, `?s=` for `signed-url`); \
+            the session travels in cookies, a Bearer header or the URL accordingly. Every \
+            error has the body `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    servers((url = "/api/v1")),
+    components(schemas(ErrorBody, ErrorCode)),
+    tags(
+        (name = "meta", description = "health and this document"),
+        (name = "catalog", description = "strategies and products"),
+        (name = "session", description = "the session itself: log in and out, switch, inspect"),
+        (name = "cart", description = "the cart's lines"),
+        (name = "orders", description = "checkout and order history"),
+        (name = "links", description = "share-cart and magic login links"),
+        (name = "compare", description = "the figures behind /compare"),
+    )
+)]
+pub struct ApiDoc;
+
+/// What the session layer answers on any route, before the handler runs.
+pub const LAYER_RESPONSES: [(u16, &str); 3] = [
+    (
+        400,
+        "`X-Session-Strategy` names no strategy (`strategy_unknown`)",
+    ),
+    (
+        401,
+        "the Bearer token is expired or invalid (`session_expired`, `session_invalid`)",
+    ),
+    (
+        503,
+        "the chosen strategy's store is down (`strategy_unavailable`)",
+    ),
+];
+
+/// `document` with the session layer's answers on every operation that does not already
+/// describe that status itself.
+pub fn with_layer_responses(mut document: OpenApi) -> OpenApi {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            add_layer_responses(operation);
+        }
+    }
+    document
+}
+
+fn add_layer_responses(operation: &mut Operation) {
+    for (status, description) in LAYER_RESPONSES {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+    }
+}

@@ -1,0 +1,470 @@
+//! The OpenAPI document is the contract: it names every route of the JSON API, and every status
+//! it documents for a route is one the route really answers, shown here by a request that
+//! gets it.
+
+use crate::common::Client;
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+use server::config::Config;
+use std::collections::BTreeSet;
+
+/// A documented answer: method, path template, status.
+type Answer = (String, String, u16);
+
+/// Who asks: the session the request is sent in.
+#[derive(Clone, Copy, Debug)]
+enum Asker {
+    Guest,
+    GuestWithCart,
+    Alice,
+    AliceWithCart,
+    /// An API client of the JWT strategy holding a fresh access and refresh token.
+    JwtClient,
+    /// `X-Session-Strategy` names no strategy.
+    UnknownStrategy,
+    /// A Bearer token that does not verify.
+    BadBearer,
+    /// The `redis` strategy while its Redis is unreachable.
+    RedisDown,
+}
+
+/// A request that gets a documented answer.
+struct Case {
+    method: &'static str,
+    template: &'static str,
+    path: &'static str,
+    asker: Asker,
+    body: Option<&'static str>,
+    status: u16,
+}
+
+const fn case(
+    method: &'static str,
+    template: &'static str,
+    path: &'static str,
+    asker: Asker,
+    body: Option<&'static str>,
+    status: u16,
+) -> Case {
+    Case {
+        method,
+        template,
+        path,
+        asker,
+        body,
+        status,
+    }
+}
+
+use Asker::*;
+
+/// The answers particular to each route; the session layer's (400, 401, 503 on every route)
+/// are asked for on every route by [`layer_cases`].
+const CASES: &[Case] = &[
+    case("get", "/health", "/health", Guest, None, 200),
+    case("get", "/openapi.json", "/openapi.json", Guest, None, 200),
+    case("get", "/strategies", "/strategies", Guest, None, 200),
+    case("get", "/products", "/products", Guest, None, 200),
+    case("get", "/session", "/session", Guest, None, 200),
+    case("get", "/inspect", "/inspect", GuestWithCart, None, 200),
+    case(
+        "put",
+        "/session/strategy",
+        "/session/strategy",
+        GuestWithCart,
+        Some(r#"{"strategy":"cookie"}"#),
+        200,
+    ),
+    case(
+        "put",
+        "/session/strategy",
+        "/session/strategy",
+        GuestWithCart,
+        Some(r#"{"strategy":"floppy"}"#),
+        400,
+    ),
+    case(
+        "post",
+        "/login",
+        "/login",
+        GuestWithCart,
+        Some(r#"{"username":"alice","password":"wonderland"}"#),
+        200,
+    ),
+    case(
+        "post",
+        "/login",
+        "/login",
+        Guest,
+        Some(r#"{"username":"#),
+        400,
+    ),
+    case(
+        "post",
+        "/login",
+        "/login",
+        Guest,
+        Some(r#"{"username":"alice","password":"nope"}"#),
+        401,
+    ),
+    case("post", "/logout", "/logout", Alice, None, 200),
+    case(
+        "post",
+        "/token/refresh",
+        "/token/refresh",
+        JwtClient,
+        None,
+        200,
+    ),
+    case(
+        "post",
+        "/token/refresh",
+        "/token/refresh",
+        Guest,
+        Some("[]"),
+        400,
+    ),
+    case(
+        "post",
+        "/token/refresh",
+        "/token/refresh",
+        Guest,
+        Some(r#"{"access_token":"a.b.c","refresh_token":"nope"}"#),
+        401,
+    ),
+    case("delete", "/cart", "/cart", GuestWithCart, None, 200),
+    case(
+        "post",
+        "/cart/items",
+        "/cart/items",
+        Guest,
+        Some(r#"{"product_id":1,"quantity":1}"#),
+        200,
+    ),
+    case(
+        "post",
+        "/cart/items",
+        "/cart/items",
+        Guest,
+        Some(r#"{"product_id":1,"quantity":0}"#),
+        400,
+    ),
+    case(
+        "post",
+        "/cart/items",
+        "/cart/items",
+        Guest,
+        Some(r#"{"product_id":999,"quantity":1}"#),
+        404,
+    ),
+    case(
+        "put",
+        "/cart/items/{product_id}",
+        "/cart/items/1",
+        GuestWithCart,
+        Some(r#"{"quantity":5}"#),
+        200,
+    ),
+    case(
+        "put",
+        "/cart/items/{product_id}",
+        "/cart/items/1",
+        GuestWithCart,
+        Some(r#"{"quantity":100}"#),
+        400,
+    ),
+    case(
+        "put",
+        "/cart/items/{product_id}",
+        "/cart/items/999",
+        GuestWithCart,
+        Some(r#"{"quantity":1}"#),
+        404,
+    ),
+    case(
+        "delete",
+        "/cart/items/{product_id}",
+        "/cart/items/1",
+        GuestWithCart,
+        None,
+        200,
+    ),
+    case(
+        "delete",
+        "/cart/items/{product_id}",
+        "/cart/items/one",
+        GuestWithCart,
+        None,
+        400,
+    ),
+    case(
+        "delete",
+        "/cart/items/{product_id}",
+        "/cart/items/999",
+        GuestWithCart,
+        None,
+        404,
+    ),
+    case("post", "/checkout", "/checkout", AliceWithCart, None, 200),
+    case("post", "/checkout", "/checkout", GuestWithCart, None, 401),
+    case("post", "/checkout", "/checkout", Alice, None, 422),
+    case("get", "/orders", "/orders", Alice, None, 200),
+    case("get", "/orders", "/orders", Guest, None, 401),
+    case(
+        "post",
+        "/cart/share",
+        "/cart/share",
+        GuestWithCart,
+        None,
+        200,
+    ),
+    case("post", "/cart/share", "/cart/share", Guest, None, 400),
+    case(
+        "post",
+        "/login/magic",
+        "/login/magic",
+        Guest,
+        Some(r#"{"username":"alice"}"#),
+        200,
+    ),
+    case(
+        "post",
+        "/login/magic",
+        "/login/magic",
+        Guest,
+        Some("{}"),
+        400,
+    ),
+    case(
+        "post",
+        "/login/magic",
+        "/login/magic",
+        Guest,
+        Some(r#"{"username":"mallory"}"#),
+        404,
+    ),
+    case("get", "/compare", "/compare", GuestWithCart, None, 200),
+    case(
+        "post",
+        "/compare/latency/{strategy}",
+        "/compare/latency/memory",
+        GuestWithCart,
+        None,
+        200,
+    ),
+    case(
+        "post",
+        "/compare/latency/{strategy}",
+        "/compare/latency/floppy",
+        GuestWithCart,
+        None,
+        400,
+    ),
+];
+
+/// The document as the server serves it.
+async fn served_document() -> Value {
+    let reply = Client::new()
+        .await
+        .send(Method::GET, "/openapi.json", None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    reply.body
+}
+
+/// Every (method, path, status) the document names.
+fn documented(document: &Value) -> BTreeSet<Answer> {
+    let mut answers = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            for status in operation["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+            {
+                answers.insert((
+                    method.clone(),
+                    path.clone(),
+                    status.parse().expect("a status"),
+                ));
+            }
+        }
+    }
+    answers
+}
+
+/// A concrete path for a template: any product, any strategy.
+fn concrete(template: &str) -> String {
+    template
+        .replace("{product_id}", "1")
+        .replace("{strategy}", "memory")
+}
+
+/// The session layer's answers, asked for on every documented route.
+fn layer_cases(document: &Value) -> Vec<(String, String, String, Asker, u16)> {
+    let routes: BTreeSet<(String, String)> = documented(document)
+        .into_iter()
+        .map(|(method, template, _)| (method, template))
+        .collect();
+    routes
+        .into_iter()
+        .flat_map(|(method, template)| {
+            [(UnknownStrategy, 400), (BadBearer, 401), (RedisDown, 503)].map(|(asker, status)| {
+                (
+                    method.clone(),
+                    template.clone(),
+                    concrete(&template),
+                    asker,
+                    status,
+                )
+            })
+        })
+        .collect()
+}
+
+struct Apps {
+    /// An app whose Redis is up (the test run's), and its first client.
+    main: Client,
+    /// An app whose Redis is unreachable.
+    redis_down: Client,
+}
+
+impl Apps {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::ephemeral(dir.path().to_owned());
+        config.redis_url = "redis://127.0.0.1:1".into();
+        Self {
+            main: Client::new().await,
+            redis_down: Client::with_config(config, Some(dir)).await,
+        }
+    }
+
+    /// A client of the right app with the asker's session set up.
+    async fn client(&self, asker: Asker) -> Client {
+        let app = match asker {
+            RedisDown => &self.redis_down,
+            _ => &self.main,
+        };
+        let mut client = Client::for_app(app.app.clone(), None);
+        match asker {
+            Guest | BadBearer => {}
+            GuestWithCart => {
+                client.add(3, 2).await;
+            }
+            Alice | AliceWithCart => {
+                client.login("alice", "wonderland").await;
+                if matches!(asker, AliceWithCart) {
+                    client.add(3, 2).await;
+                }
+            }
+            JwtClient => {
+                client.cookieless = true;
+                client.strategy_header = Some("jwt".into());
+            }
+            UnknownStrategy => client.strategy_header = Some("floppy".into()),
+            RedisDown => client.strategy_header = Some("redis".into()),
+        }
+        client
+    }
+
+    async fn ask(&self, method: &str, path: &str, asker: Asker, body: Option<&str>) -> StatusCode {
+        let mut client = self.client(asker).await;
+        let method: Method = method.to_uppercase().parse().unwrap();
+        let mut body = body.map(str::to_owned);
+        let mut headers = Vec::new();
+        if let JwtClient = asker {
+            let login = client.login("bob", "builder").await;
+            body = Some(
+                json!({
+                    "access_token": login.body["credential"],
+                    "refresh_token": login.body["refresh_token"],
+                })
+                .to_string(),
+            );
+        }
+        if let BadBearer = asker {
+            headers.push(("authorization", "Bearer not.a.jwt"));
+        }
+        client.send_raw(method, path, body, &headers).await.status
+    }
+}
+
+#[tokio::test]
+async fn every_documented_status_is_one_the_route_answers() {
+    let document = served_document().await;
+    let apps = Apps::start().await;
+    let mut shown = BTreeSet::new();
+    for case in CASES {
+        let status = apps
+            .ask(case.method, case.path, case.asker, case.body)
+            .await;
+        assert_eq!(
+            status.as_u16(),
+            case.status,
+            "{} {} as {:?}",
+            case.method,
+            case.path,
+            case.asker
+        );
+        shown.insert((
+            case.method.to_owned(),
+            case.template.to_owned(),
+            case.status,
+        ));
+    }
+    for (method, template, path, asker, expected) in layer_cases(&document) {
+        let status = apps.ask(&method, &path, asker, None).await;
+        assert_eq!(status.as_u16(), expected, "{method} {path} as {asker:?}");
+        shown.insert((method, template, expected));
+    }
+    let documented = documented(&document);
+    let undocumented: Vec<_> = shown.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "answered but not documented: {undocumented:?}"
+    );
+    let unshown: Vec<_> = documented.difference(&shown).collect();
+    assert!(
+        unshown.is_empty(),
+        "documented but never shown: {unshown:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_served_document_is_openapi_3_1_and_names_every_route() {
+    let document = served_document().await;
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        document["openapi"]
+    );
+    assert_eq!(
+        document,
+        serde_json::to_value(server::api::document()).unwrap()
+    );
+    let routes: BTreeSet<(String, String)> = documented(&document)
+        .into_iter()
+        .map(|(method, template, _)| (method, template))
+        .collect();
+    // Every route has a case that answers it successfully.
+    for (method, template) in &routes {
+        assert!(
+            CASES.iter().any(|case| case.method == method
+                && case.template == template
+                && (200..300).contains(&case.status)),
+            "{method} {template} has no successful case"
+        );
+    }
+    // Routes reach the router only through `routes!`, which documents them as it adds them.
+    let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    for entry in std::fs::read_dir(&api).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !source.contains(".route("),
+            "{} adds a route the document does not see",
+            path.display()
+        );
+    }
+}
