@@ -9,8 +9,8 @@
 //! What each strategy's [`SessionKey`] is:
 //! - server stores (memory, redis, sql, cache-aside): the session id from the `sid` cookie;
 //! - encrypted cookie: none, the whole session is the cookie;
-//! - JWT: the token's `jti`, expiry and refresh family (what logout revokes); the token
-//!   travels as a cookie and, for Bearer clients, as a [`ClientChange::Credential`];
+//! - JWT: the token's family (what logout revokes, ending every token the session was given);
+//!   the token travels as a cookie and, for Bearer clients, as a [`ClientChange::Credential`];
 //! - signed URL: the store id; the signed token is a `Credential` for the URL, no cookie.
 
 use crate::{data::SessionData, strategy::Strategy, transport::Carrier};

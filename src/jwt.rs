@@ -3,7 +3,8 @@
 //! Verification needs no server state, so any instance can serve any request; the price is a
 //! token that grows with the cart and cannot be taken back before it expires. Hence short-lived
 //! access tokens (15 minutes), single-use refresh tokens whose reuse revokes their whole family,
-//! and a denylist of logged-out `jti`s that verification checks.
+//! and revoked families (logout) that verification checks: every token of a session names its
+//! family, so logout ends all of them, not only the last one.
 
 use crate::{
     backend::{
@@ -38,6 +39,13 @@ pub const REFRESH_COOKIE: &str = "refresh";
 pub const ALGORITHM: Algorithm = Algorithm::HS256;
 /// HS256 keys shorter than this are refused: the key must be as strong as the hash.
 pub const MIN_KEY_BYTES: usize = 32;
+/// The `typ` every access token carries and verification demands (RFC 9068's access-token
+/// type, as RFC 8725 section 3.11 advises): a JWT minted for another purpose with the same key
+/// cannot pass for a session.
+pub const TOKEN_TYPE: &str = "at+jwt";
+/// Clock skew allowed on `nbf` and `exp`, so that instances whose clocks differ by a second or
+/// two do not log each other's users out; never more than an access token lives.
+pub const LEEWAY_SECONDS: i64 = 5;
 /// A Bearer header first (an API client says which token it means), then the browser's cookies.
 const CARRIERS: &[Carrier] = &[
     Carrier::Bearer,
@@ -156,6 +164,7 @@ impl JwtBackend {
         let started = Instant::now();
         let key = self.newest_key();
         let mut header = Header::new(ALGORITHM);
+        header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = Some(key.kid.clone());
         let token = encode(&header, claims, &EncodingKey::from_secret(&key.secret))
             .map_err(|error| BackendError::Encode(error.to_string()));
@@ -213,6 +222,9 @@ impl JwtBackend {
         if header.alg != ALGORITHM {
             return Err(ErrorKind::InvalidAlgorithm);
         }
+        if header.typ.as_deref() != Some(TOKEN_TYPE) {
+            return Err(ErrorKind::InvalidToken);
+        }
         let kid = header.kid.ok_or(ErrorKind::InvalidToken)?;
         let key = self
             .settings
@@ -222,7 +234,7 @@ impl JwtBackend {
             .ok_or(ErrorKind::InvalidToken)?;
         let mut validation = Validation::new(ALGORITHM);
         validation.algorithms = vec![ALGORITHM];
-        validation.leeway = 0;
+        validation.leeway = self.leeway() as u64;
         validation.validate_exp = check_exp;
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.settings.issuer]);
@@ -234,8 +246,8 @@ impl JwtBackend {
         if claims.session.format != FORMAT {
             return Err(ErrorKind::InvalidToken);
         }
-        // jsonwebtoken accepts `exp == now`; a token is spent at its expiry second.
-        if check_exp && claims.exp <= now_unix() {
+        // jsonwebtoken accepts `exp + leeway == now`; a token is spent at that second.
+        if check_exp && claims.exp + self.leeway() <= now_unix() {
             return Err(ErrorKind::ExpiredSignature);
         }
         Ok(claims)
@@ -299,28 +311,25 @@ impl JwtBackend {
         ])
     }
 
-    /// Ends a token and its refresh family: the access token is denied until it expires.
-    async fn retire(&self, jti: &str, exp: i64, family: &str) -> Result<(), BackendError> {
+    /// The clock skew forgiven, in seconds: [`LEEWAY_SECONDS`], or less for tokens that live
+    /// less.
+    fn leeway(&self) -> i64 {
+        LEEWAY_SECONDS.min(self.settings.access_ttl.as_secs() as i64)
+    }
+
+    /// Ends a family: every access token it ever issued is refused from now until the last
+    /// of them would have expired, and its refresh tokens are spent.
+    async fn retire(&self, family: &str) -> Result<(), BackendError> {
+        let until = now_unix() + self.settings.access_ttl.as_secs() as i64 + self.leeway();
         self.revocations
-            .deny(jti, exp)
-            .await
-            .map_err(BackendError::Unavailable)?;
-        self.revocations
-            .revoke_family(family)
+            .revoke_family(family, until)
             .await
             .map_err(BackendError::Unavailable)
     }
 
+    /// A session's key is its family: what logout and login revoke.
     fn key_of(claims: &Claims) -> SessionKey {
-        SessionKey(format!("{}.{}.{}", claims.jti, claims.exp, claims.fam))
-    }
-
-    fn parse_key(key: &SessionKey) -> Option<(&str, i64, &str)> {
-        let mut parts = key.0.splitn(3, '.');
-        let jti = parts.next()?;
-        let exp = parts.next()?.parse().ok()?;
-        let family = parts.next()?;
-        Some((jti, exp, family))
+        SessionKey(claims.fam.clone())
     }
 
     /// Trades `refresh_token` for a new access and refresh token carrying the session of
@@ -337,10 +346,7 @@ impl JwtBackend {
                 if family == expired.fam && subject == expired.sub => {}
             RefreshUse::Fresh { family, .. } | RefreshUse::Reused { family } => {
                 tracing::warn!("a refresh token was reused or mismatched: revoking its family");
-                self.revocations
-                    .revoke_family(&family)
-                    .await
-                    .map_err(LoadError::Unavailable)?;
+                self.retire(&family).await.map_err(load_error)?;
                 return Err(LoadError::Invalid("refresh token reused"));
             }
             RefreshUse::Revoked => return Err(LoadError::Invalid("revoked refresh token")),
@@ -349,7 +355,7 @@ impl JwtBackend {
         }
         if self
             .revocations
-            .is_denied(&expired.jti)
+            .is_family_revoked(&expired.fam)
             .await
             .map_err(LoadError::Unavailable)?
         {
@@ -435,7 +441,7 @@ impl SessionBackend for JwtBackend {
         };
         if self
             .revocations
-            .is_denied(&claims.jti)
+            .is_family_revoked(&claims.fam)
             .await
             .map_err(LoadError::Unavailable)?
         {
@@ -455,14 +461,13 @@ impl SessionBackend for JwtBackend {
         key: Option<&SessionKey>,
         rotate: bool,
     ) -> Result<Saved, BackendError> {
-        let current = key.and_then(Self::parse_key);
-        let family = match (current, rotate) {
-            (Some((jti, exp, family)), true) => {
-                // Login: the guest's token and refresh family end here.
-                self.retire(jti, exp, family).await?;
+        let family = match (key, rotate) {
+            (Some(SessionKey(family)), true) => {
+                // Login: every token of the guest's family ends here.
+                self.retire(family).await?;
                 None
             }
-            (Some((_, _, family)), false) => Some(family.to_owned()),
+            (Some(SessionKey(family)), false) => Some(family.clone()),
             (None, _) => None,
         };
         let (claims, client) = self.issue(data, family).await?;
@@ -474,8 +479,8 @@ impl SessionBackend for JwtBackend {
     }
 
     async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
-        if let Some((jti, exp, family)) = key.and_then(Self::parse_key) {
-            self.retire(jti, exp, family).await?;
+        if let Some(SessionKey(family)) = key {
+            self.retire(family).await?;
         }
         Ok(vec![
             ClientChange::RemoveCookie {

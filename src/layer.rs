@@ -59,11 +59,13 @@ pub async fn session_layer(
         tracing::warn!(%error, "session could not be stored after the handler");
         return (layer.reject.0)(error);
     }
+    let headers = response.headers_mut();
+    // What this response shows depends on the session: no shared cache may keep it, and no
+    // browser cache may hand it to the next person at this computer.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if session.credential_in_url() {
-        // The page's URLs hold the session: keep them out of Referer headers and caches.
-        let headers = response.headers_mut();
+        // The page's URLs hold the session: keep them out of Referer headers.
         headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let update = session.take_client_update();
     record_trace(&layer.registry, &session, &update, label, arrived_ms);

@@ -1,5 +1,7 @@
-//! What JWTs need remembered after all: denied token ids (logout) and refresh tokens (one use
-//! each, grouped in families so that a replayed one can revoke every descendant).
+//! What JWTs need remembered after all: revoked token families (logout, a replayed refresh
+//! token), and refresh tokens (one use each, grouped in families so that a replayed one can
+//! revoke every descendant). Every access token names its family, so revoking the family ends
+//! every token the session was ever given, not only the last one.
 
 use crate::{
     backend::Unavailable,
@@ -42,9 +44,11 @@ impl RefreshUse {
 /// The ledger the JWT backend consults.
 #[async_trait]
 pub trait Revocations: Send + Sync + 'static {
-    /// Denies `jti` until `until` (Unix seconds), the token's own expiry.
-    async fn deny(&self, jti: &str, until: i64) -> Result<(), Unavailable>;
-    async fn is_denied(&self, jti: &str) -> Result<bool, Unavailable>;
+    /// Revokes a family until `until` (Unix seconds, when the last access token it could have
+    /// issued expires): every access token of it fails at once, and its refresh tokens are
+    /// spent for good.
+    async fn revoke_family(&self, family: &str, until: i64) -> Result<(), Unavailable>;
+    async fn is_family_revoked(&self, family: &str) -> Result<bool, Unavailable>;
     async fn store_refresh(
         &self,
         token_hash: &str,
@@ -54,7 +58,6 @@ pub trait Revocations: Send + Sync + 'static {
     ) -> Result<(), Unavailable>;
     /// Spends a refresh token, atomically: two concurrent uses cannot both be `Fresh`.
     async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable>;
-    async fn revoke_family(&self, family: &str) -> Result<(), Unavailable>;
 }
 
 /// The ledger in the SQL database (SQLite or PostgreSQL, tables from the server's migrations).
@@ -71,7 +74,7 @@ impl SqlRevocations {
     /// Deletes rows that can no longer matter; run now and then.
     pub async fn delete_expired(&self) -> Result<u64, Unavailable> {
         let now = crate::data::now_unix();
-        let denied = sqlx::query("DELETE FROM jwt_denylist WHERE expires_at <= $1")
+        let revoked = sqlx::query("DELETE FROM revoked_families WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
             .await
@@ -81,7 +84,7 @@ impl SqlRevocations {
             .execute(&self.pool)
             .await
             .map_err(Unavailable::new)?;
-        Ok(denied.rows_affected() + refresh.rows_affected())
+        Ok(revoked.rows_affected() + refresh.rows_affected())
     }
 }
 
@@ -91,33 +94,44 @@ fn text(row: &AnyRow, column: &str) -> Result<String, Unavailable> {
 
 #[async_trait]
 impl Revocations for SqlRevocations {
-    async fn deny(&self, jti: &str, until: i64) -> Result<(), Unavailable> {
+    async fn revoke_family(&self, family: &str, until: i64) -> Result<(), Unavailable> {
         trace::timed(
-            || format!("sql INSERT jwt_denylist {}", short(jti)),
+            || format!("sql INSERT revoked_families {}", short(family)),
             outcome,
             sqlx::query(
-                "INSERT INTO jwt_denylist (jti, expires_at) VALUES ($1, $2) \
-                 ON CONFLICT (jti) DO NOTHING",
+                "INSERT INTO revoked_families (family, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (family) DO UPDATE SET expires_at = excluded.expires_at",
             )
-            .bind(jti)
+            .bind(family)
             .bind(until)
             .execute(&self.pool),
+        )
+        .await
+        .map_err(Unavailable::new)?;
+        trace::timed(
+            || "sql UPDATE refresh_tokens SET revoked".into(),
+            outcome,
+            sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
+                .bind(family)
+                .execute(&self.pool),
         )
         .await
         .map(|_| ())
         .map_err(Unavailable::new)
     }
 
-    async fn is_denied(&self, jti: &str) -> Result<bool, Unavailable> {
+    async fn is_family_revoked(&self, family: &str) -> Result<bool, Unavailable> {
         trace::timed(
-            || format!("sql SELECT jwt_denylist {}", short(jti)),
+            || format!("sql SELECT revoked_families {}", short(family)),
             |found: &Result<Option<AnyRow>, sqlx::Error>| {
-                denied(&found.as_ref().map(Option::is_some))
+                revoked(&found.as_ref().map(Option::is_some))
             },
-            sqlx::query("SELECT jti FROM jwt_denylist WHERE jti = $1 AND expires_at > $2")
-                .bind(jti)
-                .bind(crate::data::now_unix())
-                .fetch_optional(&self.pool),
+            sqlx::query(
+                "SELECT family FROM revoked_families WHERE family = $1 AND expires_at > $2",
+            )
+            .bind(family)
+            .bind(crate::data::now_unix())
+            .fetch_optional(&self.pool),
         )
         .await
         .map(|row| row.is_some())
@@ -159,19 +173,6 @@ impl Revocations for SqlRevocations {
             self.spend_refresh(token_hash),
         )
         .await
-    }
-
-    async fn revoke_family(&self, family: &str) -> Result<(), Unavailable> {
-        trace::timed(
-            || "sql UPDATE refresh_tokens SET revoked".into(),
-            outcome,
-            sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
-                .bind(family)
-                .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
-        .map_err(Unavailable::new)
     }
 }
 
@@ -219,18 +220,19 @@ impl SqlRevocations {
     }
 }
 
-/// A denylist lookup's outcome for the trace.
-fn denied<E: std::fmt::Display>(result: &Result<bool, E>) -> String {
+/// A revocation lookup's outcome for the trace.
+fn revoked<E: std::fmt::Display>(result: &Result<bool, E>) -> String {
     match result {
-        Ok(true) => "denied".into(),
-        Ok(false) => "not denied".into(),
+        Ok(true) => "revoked".into(),
+        Ok(false) => "not revoked".into(),
         Err(_) => trace::outcome(result),
     }
 }
 
-/// The denylist in Redis, where an entry expires by itself when the token would have, with the
-/// SQL ledger as the fallback while Redis is down (and for refresh tokens, which must survive
-/// a Redis restart).
+/// The ledger in SQL, the source of truth, with revoked families also in Redis as the fast
+/// path. A revocation is written to both, so a Redis restart or flush never takes one back; a
+/// lookup Redis cannot answer "revoked" goes on to SQL, where revocations written while Redis
+/// was away (or before a flush) are.
 #[derive(Clone, Debug)]
 pub struct RedisFirstRevocations {
     redis: crate::redis_store::RedisConnection,
@@ -243,50 +245,50 @@ impl RedisFirstRevocations {
     }
 }
 
-fn deny_key(jti: &str) -> String {
-    format!("deny:{jti}")
+fn revoked_key(family: &str) -> String {
+    format!("revoked:{family}")
 }
 
 #[async_trait]
 impl Revocations for RedisFirstRevocations {
-    async fn deny(&self, jti: &str, until: i64) -> Result<(), Unavailable> {
+    async fn revoke_family(&self, family: &str, until: i64) -> Result<(), Unavailable> {
         use tower_sessions_redis_store::fred::{interfaces::KeysInterface, types::Expiration};
+        self.sql.revoke_family(family, until).await?;
         let ttl = until - crate::data::now_unix();
-        if ttl <= 0 {
-            return Ok(());
-        }
-        if self.redis.is_connected() {
+        if ttl > 0 && self.redis.is_connected() {
             let written: Result<(), _> = trace::timed(
-                || format!("redis SET deny:{} EX {ttl}", short(jti)),
+                || format!("redis SET revoked:{} EX {ttl}", short(family)),
                 outcome,
-                self.redis
-                    .client()
-                    .set(deny_key(jti), 1, Some(Expiration::EX(ttl)), None, false),
+                self.redis.client().set(
+                    revoked_key(family),
+                    1,
+                    Some(Expiration::EX(ttl)),
+                    None,
+                    false,
+                ),
             )
             .await;
-            match written {
-                Ok(()) => return Ok(()),
-                Err(error) => tracing::warn!(%error, "denylist write to Redis failed; using SQL"),
+            if let Err(error) = written {
+                tracing::warn!(%error, "a revocation reached SQL but not Redis");
             }
         }
-        self.sql.deny(jti, until).await
+        Ok(())
     }
 
-    async fn is_denied(&self, jti: &str) -> Result<bool, Unavailable> {
+    async fn is_family_revoked(&self, family: &str) -> Result<bool, Unavailable> {
         use tower_sessions_redis_store::fred::interfaces::KeysInterface;
         if self.redis.is_connected() {
             let found: Result<i64, _> = trace::timed(
-                || format!("redis EXISTS deny:{}", short(jti)),
-                |found: &Result<i64, _>| denied(&found.as_ref().map(|count| *count > 0)),
-                self.redis.client().exists(deny_key(jti)),
+                || format!("redis EXISTS revoked:{}", short(family)),
+                |found: &Result<i64, _>| revoked(&found.as_ref().map(|count| *count > 0)),
+                self.redis.client().exists(revoked_key(family)),
             )
             .await;
             if let Ok(1..) = found {
                 return Ok(true);
             }
         }
-        // Entries written while Redis was down live in SQL.
-        self.sql.is_denied(jti).await
+        self.sql.is_family_revoked(family).await
     }
 
     async fn store_refresh(
@@ -303,9 +305,5 @@ impl Revocations for RedisFirstRevocations {
 
     async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
         self.sql.use_refresh(token_hash).await
-    }
-
-    async fn revoke_family(&self, family: &str) -> Result<(), Unavailable> {
-        self.sql.revoke_family(family).await
     }
 }

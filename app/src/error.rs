@@ -28,6 +28,8 @@ pub enum ErrorCode {
     LinkInvalid,
     LinkExpired,
     LinkUsed,
+    /// A state-changing request carried by a cookie came from another site.
+    Csrf,
     Internal,
 }
 
@@ -52,6 +54,7 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials
             | ErrorCode::SessionExpired
             | ErrorCode::SessionInvalid => 401,
+            ErrorCode::Csrf => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::CookieTooLarge => 413,
             ErrorCode::StrategyUnavailable => 503,

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod config;
+pub mod csrf;
 pub mod links;
 pub mod observability;
+pub mod security_headers;
 pub mod startup;

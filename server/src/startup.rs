@@ -2,7 +2,12 @@
 
 mod backends;
 
-use crate::{api, config::Config, observability};
+use crate::{
+    api,
+    config::Config,
+    csrf, observability,
+    security_headers::{self, OverHttps},
+};
 use app::{
     error::AppError,
     shell,
@@ -107,6 +112,7 @@ pub fn app(state: AppState, secure_cookies: bool) -> Router {
     };
     let instance = HeaderValue::from_str(&state.shop.instance)
         .unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
+    let registry = state.shop.registry.clone();
     Router::new()
         .nest("/api/v1", api::router())
         .merge(crate::links::router())
@@ -115,7 +121,13 @@ pub fn app(state: AppState, secure_cookies: bool) -> Router {
             move || shell(options.clone())
         })
         .route_layer(from_fn_with_state(sessions, session_layer))
+        // Outside the session layer: a forged request is refused before its session loads.
+        .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(
+            OverHttps(secure_cookies),
+            security_headers::add,
+        ))
         .layer(from_fn_with_state(instance, observability::stamp_and_log))
         .with_state(state)
 }

@@ -7,7 +7,7 @@ use http::{header, request::Parts, Request};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use session_strategies::{
     data::now_unix,
-    jwt::{Claims, JwtBackend, JwtSettings, SigningKey},
+    jwt::{Claims, JwtBackend, JwtSettings, SigningKey, LEEWAY_SECONDS, TOKEN_TYPE},
     revocation::SqlRevocations,
     ClientChange, LoadError, SessionBackend, SessionUser,
 };
@@ -94,8 +94,19 @@ fn valid_claims() -> Claims {
 }
 
 fn sign(claims: &Claims, algorithm: Algorithm, kid: &str, secret: &[u8]) -> String {
+    sign_typed(claims, algorithm, kid, secret, Some(TOKEN_TYPE))
+}
+
+fn sign_typed(
+    claims: &Claims,
+    algorithm: Algorithm,
+    kid: &str,
+    secret: &[u8],
+    typ: Option<&str>,
+) -> String {
     let mut header = Header::new(algorithm);
     header.kid = Some(kid.into());
+    header.typ = typ.map(str::to_owned);
     encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
@@ -188,7 +199,7 @@ async fn a_wrong_audience_or_issuer_is_rejected() {
 async fn an_expired_bearer_token_is_401_and_an_expired_cookie_a_notice() {
     let backend = backend().await;
     let mut claims = valid_claims();
-    claims.exp = now_unix() - 1;
+    claims.exp = now_unix() - LEEWAY_SECONDS - 1;
     let token = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
     assert_eq!(
         backend.load(&bearer(&token)).await,
@@ -198,6 +209,54 @@ async fn an_expired_bearer_token_is_401_and_an_expired_cookie_a_notice() {
         backend.load(&cookies(&[("jwt", &token)])).await,
         Err(LoadError::Expired)
     );
+}
+
+#[tokio::test]
+async fn a_token_of_another_type_is_rejected_even_with_the_right_key() {
+    let backend = backend().await;
+    for typ in [None, Some("JWT"), Some("id+jwt")] {
+        let token = sign_typed(&valid_claims(), Algorithm::HS256, "k1", &[1; 32], typ);
+        assert_rejected(&backend, &token).await;
+    }
+    let token = sign(&valid_claims(), Algorithm::HS256, "k1", &[1; 32]);
+    assert!(backend.load(&bearer(&token)).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_few_seconds_of_clock_skew_are_forgiven_and_no_more() {
+    let backend = backend().await;
+    let mut claims = valid_claims();
+    // Signed by an instance whose clock runs three seconds ahead.
+    claims.iat = now_unix() + 3;
+    claims.nbf = now_unix() + 3;
+    let token = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
+    assert!(backend.load(&bearer(&token)).await.unwrap().is_some());
+    claims.nbf = now_unix() + 60;
+    assert_rejected(&backend, &sign(&claims, Algorithm::HS256, "k1", &[1; 32])).await;
+    let mut claims = valid_claims();
+    claims.exp = now_unix() - 2;
+    let token = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
+    assert!(backend.load(&bearer(&token)).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn logging_out_revokes_every_token_the_session_was_given() {
+    let backend = backend().await;
+    let first = backend.save(&sample(), None, false).await.unwrap();
+    // Every change mints a new token in the same family.
+    let second = backend
+        .save(&sample(), first.key.as_ref(), false)
+        .await
+        .unwrap();
+    let (old, last) = (credential(&first.client), credential(&second.client));
+    assert_ne!(old, last);
+    backend.destroy(second.key.as_ref()).await.unwrap();
+    for token in [old, last] {
+        assert_eq!(
+            backend.load(&bearer(&token)).await,
+            Err(LoadError::Rejected { expired: false })
+        );
+    }
 }
 
 #[tokio::test]
@@ -257,7 +316,7 @@ async fn an_expired_cookie_token_is_refreshed_in_passing() {
     let refresh = refresh_token(&saved.client);
     // The same session, in a token that has just expired, signed by the real key.
     let mut claims = backend.verify(&credential(&saved.client), true).unwrap();
-    claims.exp = now_unix() - 1;
+    claims.exp = now_unix() - LEEWAY_SECONDS - 1;
     let expired = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
     let loaded = backend
         .load(&cookies(&[("jwt", &expired), ("refresh", &refresh)]))

@@ -46,26 +46,37 @@ pub const LAYER_RESPONSES: [(u16, &str); 3] = [
     ),
 ];
 
-/// `document` with the session layer's answers on every operation that does not already
-/// describe that status itself.
+/// What a state-changing route answers a cookie-carried request from another site.
+pub const CROSS_SITE_RESPONSE: (u16, &str) = (
+    403,
+    "a state-changing request carried by a cookie came from another site (`csrf`)",
+);
+
+/// `document` with the session layer's answers on every operation, and the cross-site check's
+/// on every one that changes state, where the operation does not describe that status itself.
 pub fn with_layer_responses(mut document: OpenApi) -> OpenApi {
     for item in document.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
+        if let Some(operation) = &mut item.get {
+            add_responses(operation, &LAYER_RESPONSES);
+        }
+        for operation in [
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            add_layer_responses(operation);
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_responses(operation, &LAYER_RESPONSES);
+            add_responses(operation, &[CROSS_SITE_RESPONSE]);
         }
     }
     document
 }
 
-fn add_layer_responses(operation: &mut Operation) {
-    for (status, description) in LAYER_RESPONSES {
+fn add_responses(operation: &mut Operation, responses: &[(u16, &str)]) {
+    for &(status, description) in responses {
         operation
             .responses
             .responses

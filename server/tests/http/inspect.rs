@@ -100,7 +100,7 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
             &[
                 &["sign HS256 kid=", "ok"],
                 &["verify HS256 kid=", "ok"],
-                &["deny:", "not denied"],
+                &["revoked:", "not revoked"],
             ],
         ),
         (

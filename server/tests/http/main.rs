@@ -7,4 +7,5 @@ mod compare;
 mod inspect;
 mod links;
 mod openapi;
+mod security;
 mod strategies;

@@ -26,6 +26,8 @@ enum Asker {
     BadBearer,
     /// The `redis` strategy while its Redis is unreachable.
     RedisDown,
+    /// A browser on another site, its cookie sent along.
+    CrossSite,
 }
 
 /// A request that gets a documented answer.
@@ -300,7 +302,8 @@ fn concrete(template: &str) -> String {
         .replace("{strategy}", "memory")
 }
 
-/// The session layer's answers, asked for on every documented route.
+/// The session layer's answers, asked for on every documented route, and the cross-site
+/// check's on every route that changes state.
 fn layer_cases(document: &Value) -> Vec<(String, String, String, Asker, u16)> {
     let routes: BTreeSet<(String, String)> = documented(document)
         .into_iter()
@@ -309,14 +312,13 @@ fn layer_cases(document: &Value) -> Vec<(String, String, String, Asker, u16)> {
     routes
         .into_iter()
         .flat_map(|(method, template)| {
-            [(UnknownStrategy, 400), (BadBearer, 401), (RedisDown, 503)].map(|(asker, status)| {
-                (
-                    method.clone(),
-                    template.clone(),
-                    concrete(&template),
-                    asker,
-                    status,
-                )
+            let mut askers = vec![(UnknownStrategy, 400), (BadBearer, 401), (RedisDown, 503)];
+            if method != "get" {
+                askers.push((CrossSite, 403));
+            }
+            askers.into_iter().map(move |(asker, status)| {
+                let path = concrete(&template);
+                (method.clone(), template.clone(), path, asker, status)
             })
         })
         .collect()
@@ -349,6 +351,9 @@ impl Apps {
         let mut client = Client::for_app(app.app.clone(), None);
         match asker {
             Guest | BadBearer => {}
+            CrossSite => {
+                client.add(3, 2).await;
+            }
             GuestWithCart => {
                 client.add(3, 2).await;
             }
@@ -383,8 +388,10 @@ impl Apps {
                 .to_string(),
             );
         }
-        if let BadBearer = asker {
-            headers.push(("authorization", "Bearer not.a.jwt"));
+        match asker {
+            BadBearer => headers.push(("authorization", "Bearer not.a.jwt")),
+            CrossSite => headers.push(("origin", "https://evil.example")),
+            _ => {}
         }
         client.send_raw(method, path, body, &headers).await.status
     }

@@ -131,7 +131,18 @@ async fn a_jwt_api_client_uses_bearer_tokens_and_refreshes_them() {
         )
         .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    // A replay means the refresh token leaked: every access token of its family dies with it,
+    // the one just traded for included.
+    let after_replay = client.send(Method::GET, "/session", None).await;
+    assert_eq!(after_replay.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(after_replay.error_code(), "session_invalid");
 
+    client.bearer = None;
+    client.strategy_header = Some("jwt".into());
+    let reply = client.login("bob", "builder").await;
+    client.strategy_header = None;
+    client.bearer = Some(reply.body["credential"].as_str().unwrap().to_owned());
+    client.add(2, 2).await;
     let reply = client.send(Method::POST, "/checkout", None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let last = client.bearer.clone().unwrap();

@@ -1,0 +1,147 @@
+//! Attacks from the attacker's side, as raw HTTP: replayed tokens, foreign `Authorization`
+//! schemes, forged cross-site requests, and the headers every response must carry.
+
+use crate::common::{cart_lines, Client};
+use axum::body::Body;
+use http::{header, Method, Request, StatusCode};
+use serde_json::json;
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn an_access_token_issued_before_logout_never_loads_again() {
+    let mut client = Client::new().await;
+    client.cookieless = true;
+    client.strategy_header = Some("jwt".into());
+    let login = client.login("alice", "wonderland").await;
+    let first = login.body["credential"].as_str().unwrap().to_owned();
+    client.strategy_header = None;
+    client.bearer = Some(first.clone());
+    // Every change mints a new token; the attacker copied the first one.
+    let reply = client.add(2, 1).await;
+    assert_ne!(client.bearer.as_deref(), Some(first.as_str()));
+    assert_eq!(reply.status, StatusCode::OK);
+    let logout = client.send(Method::POST, "/logout", None).await;
+    assert_eq!(logout.status, StatusCode::OK);
+
+    client.bearer = Some(first);
+    let replay = client.send(Method::GET, "/session", None).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "{}", replay.body);
+    assert_eq!(replay.error_code(), "session_invalid");
+}
+
+#[tokio::test]
+async fn an_authorization_header_of_another_scheme_is_not_a_bearer_token() {
+    let mut client = Client::new().await;
+    client.add(4, 2).await;
+    let reply = client
+        .send_raw(
+            Method::GET,
+            "/session",
+            None,
+            &[("authorization", "Basic YWxpY2U6d29uZGVybGFuZA==")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["strategy"], "memory");
+    assert_eq!(cart_lines(&reply.body), [(4, 2)]);
+}
+
+#[tokio::test]
+async fn a_cross_site_request_carried_by_a_cookie_changes_nothing() {
+    let mut client = Client::new().await;
+    client.add(1, 1).await;
+    let body = Some(json!({"product_id": 5, "quantity": 1}).to_string());
+    for forged in [
+        [("origin", "https://evil.example"), ("host", "shop.test")],
+        [("sec-fetch-site", "cross-site"), ("host", "shop.test")],
+        [("origin", "null"), ("host", "shop.test")],
+        [
+            ("referer", "https://evil.example/page"),
+            ("host", "shop.test"),
+        ],
+    ] {
+        let reply = client
+            .send_raw(Method::POST, "/cart/items", body.clone(), &forged)
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{forged:?}");
+        assert_eq!(reply.error_code(), "csrf");
+    }
+    let session = client.send(Method::GET, "/session", None).await;
+    assert_eq!(cart_lines(&session.body), [(1, 1)], "nothing was added");
+
+    // The site's own pages, and clients that are not browsers, go through.
+    for own in [
+        vec![("origin", "http://shop.test"), ("host", "shop.test")],
+        vec![("sec-fetch-site", "same-origin")],
+        vec![],
+    ] {
+        let reply = client
+            .send_raw(Method::POST, "/cart/items", body.clone(), &own)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{own:?}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn a_login_form_posted_from_another_site_is_refused_with_a_page() {
+    let client = Client::new().await;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/sfn/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::from("username=mallory&password=mallory"))
+        .unwrap();
+    let response = client.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    let page = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.contains("came from another site"), "{page}");
+}
+
+#[tokio::test]
+async fn requests_carried_by_a_bearer_token_or_the_url_are_not_cross_site_forgeries() {
+    let mut url_client = Client::new().await;
+    url_client.cookieless = true;
+    url_client.strategy_header = Some("signed-url".into());
+    url_client.add(1, 1).await;
+    url_client.strategy_header = None;
+    let reply = url_client
+        .send_raw(
+            Method::POST,
+            "/cart/items",
+            Some(json!({"product_id": 2, "quantity": 1}).to_string()),
+            &[("origin", "https://elsewhere.example")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(cart_lines(&reply.body), [(1, 1), (2, 1)]);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let mut client = Client::new().await;
+    let reply = client.send(Method::GET, "/session", None).await;
+    let header = |name: &str| reply.headers[name].to_str().unwrap().to_owned();
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
+    assert_eq!(header("cache-control"), "no-store", "it shows a session");
+    assert!(
+        reply.headers.get("strict-transport-security").is_none(),
+        "not over HTTPS"
+    );
+
+    client.switch("signed-url").await;
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        reply.headers["referrer-policy"], "no-referrer",
+        "the URL holds the session"
+    );
+}
