@@ -1,12 +1,17 @@
 //! The whole session in one signed and encrypted cookie (axum-extra private cookies, AES-256-GCM).
 //!
-//! The server keeps nothing, so any instance can serve any request and a restart loses no
-//! session; the price is that the client sends the whole cart with every request, a browser
-//! holds at most 4096 bytes per cookie, and a stolen cookie stays valid until it expires.
+//! The server keeps no session, so any instance can serve any request and a restart loses
+//! none; the price is that the client sends the whole cart with every request and a browser
+//! holds at most 4096 bytes per cookie. Deleting nothing can revoke a cookie, so a logged-in
+//! session carries a family id that logout (or a new login) puts on the revocation ledger:
+//! the standard remedy, and the one piece of server state this strategy needs, looked up only
+//! for logged-in sessions.
 
 use crate::{
     backend::{BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey},
     data::{now_unix, SessionData, FORMAT},
+    revocation::Revocations,
+    secrets::random_id,
     strategy::Strategy,
     trace,
     transport::Carrier,
@@ -15,7 +20,10 @@ use async_trait::async_trait;
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 /// The cookie that carries the encrypted session.
 pub const SESSION_COOKIE: &str = "session";
@@ -24,11 +32,14 @@ pub const SESSION_COOKIE: &str = "session";
 pub const COOKIE_LIMIT: usize = 4096;
 const CARRIERS: &[Carrier] = &[Carrier::Cookie(SESSION_COOKIE)];
 
-/// The plaintext inside the cookie: the expiry travels encrypted with the data, so it cannot be
-/// extended by the client.
+/// The plaintext inside the cookie: the idle expiry and the family travel encrypted with the
+/// data, so the client can neither extend the one nor change the other.
 #[derive(Serialize, Deserialize)]
 struct Payload {
     exp: i64,
+    /// The login's family, for logged-in sessions: what logout revokes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fam: Option<String>,
     session: SessionData,
 }
 
@@ -36,18 +47,30 @@ struct Payload {
 pub struct CookieBackend {
     key: Key,
     ttl: Duration,
+    revocations: Arc<dyn Revocations>,
 }
 
 impl CookieBackend {
-    /// `key` must be the same on every instance; `ttl` is the idle timeout.
-    pub fn new(key: Key, ttl: Duration) -> Self {
-        Self { key, ttl }
+    /// `key` must be the same on every instance; `ttl` is the idle timeout; `revocations` is
+    /// the ledger every instance shares.
+    pub fn new(key: Key, ttl: Duration, revocations: Arc<dyn Revocations>) -> Self {
+        Self {
+            key,
+            ttl,
+            revocations,
+        }
     }
 
     /// The encrypted cookie value for `data` expiring at `exp`: exactly what the browser gets.
-    pub fn seal(&self, data: &SessionData, exp: i64) -> Result<String, BackendError> {
+    fn seal(
+        &self,
+        data: &SessionData,
+        fam: Option<&str>,
+        exp: i64,
+    ) -> Result<String, BackendError> {
         let plaintext = serde_json::to_string(&Payload {
             exp,
+            fam: fam.map(str::to_owned),
             session: data.clone(),
         })
         .map_err(|error| BackendError::Encode(error.to_string()))?;
@@ -107,17 +130,22 @@ impl SessionBackend for CookieBackend {
         if payload.exp <= now {
             return Err(LoadError::Expired);
         }
+        if let Some(family) = &payload.fam {
+            if self.revocations.is_family_revoked(family).await? {
+                return Err(LoadError::Invalid("the session was logged out"));
+            }
+        }
         // Activity renews the idle timeout: past half of it, the cookie is sealed afresh.
         let mut loaded = Loaded {
             data: payload.session,
-            key: None,
+            key: payload.fam.map(SessionKey),
             expires_at: payload.exp,
             client: Vec::new(),
         };
         let remaining = payload.exp as f64
             - time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
         if remaining < self.ttl.as_secs_f64() / 2.0 {
-            if let Ok(saved) = self.save(&loaded.data, None, false).await {
+            if let Ok(saved) = self.save(&loaded.data, loaded.key.as_ref(), false).await {
                 loaded.expires_at = saved.expires_at;
                 loaded.client = saved.client;
             }
@@ -128,13 +156,23 @@ impl SessionBackend for CookieBackend {
     async fn save(
         &self,
         data: &SessionData,
-        _key: Option<&SessionKey>,
-        _rotate: bool,
+        key: Option<&SessionKey>,
+        rotate: bool,
     ) -> Result<Saved, BackendError> {
-        // A fresh nonce on every seal means the cookie changes on every save: rotation is free.
+        // A fresh nonce on every seal means the cookie changes on every save. A login (`rotate`)
+        // also starts a new family and revokes the old one, so a cookie copied before it is
+        // worthless after it; a guest has no family and costs the ledger nothing.
+        let family = match (data.user.is_some(), key, rotate) {
+            (false, _, _) => None,
+            (true, Some(SessionKey(family)), false) => Some(family.clone()),
+            (true, _, _) => Some(random_id()),
+        };
+        if let (Some(SessionKey(old)), true) = (key, rotate) {
+            self.retire(old).await?;
+        }
         let expires_at = now_unix() + self.ttl.as_secs() as i64;
         let started = Instant::now();
-        let value = self.seal(data, expires_at)?;
+        let value = self.seal(data, family.as_deref(), expires_at)?;
         let bytes = CARRIERS[0].wire_bytes(&value);
         trace::step(started, || {
             (
@@ -154,7 +192,7 @@ impl SessionBackend for CookieBackend {
             });
         }
         Ok(Saved {
-            key: None,
+            key: family.map(SessionKey),
             client: vec![ClientChange::SetCookie {
                 name: SESSION_COOKIE,
                 value,
@@ -164,9 +202,20 @@ impl SessionBackend for CookieBackend {
         })
     }
 
-    async fn destroy(&self, _key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
+    async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
+        if let Some(SessionKey(family)) = key {
+            self.retire(family).await?;
+        }
         Ok(vec![ClientChange::RemoveCookie {
             name: SESSION_COOKIE,
         }])
+    }
+}
+
+impl CookieBackend {
+    /// Revokes a family until every cookie it could have sealed has expired.
+    async fn retire(&self, family: &str) -> Result<(), BackendError> {
+        let until = now_unix() + self.ttl.as_secs() as i64;
+        Ok(self.revocations.revoke_family(family, until).await?)
     }
 }

@@ -8,7 +8,11 @@ use std::fmt;
 
 /// Bumped when the serialized shape changes, so an old cookie or token decodes as invalid
 /// instead of as a wrong session.
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
+
+/// How long a session lasts at most, however active (the absolute timeout), unless the server
+/// is configured otherwise (`SESSION_MAX_AGE_SECONDS`).
+pub const DEFAULT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
 /// The most distinct products one cart may hold; keeps every encoding bounded.
 pub const MAX_CART_LINES: usize = 100;
@@ -98,11 +102,20 @@ pub struct SessionData {
     pub last_seen: i64,
     /// Incremented on every save, so two copies of one session can be told apart by age.
     pub revision: u64,
+    /// Unix seconds after which the session is over however active it is: the absolute
+    /// timeout, counted from its creation and again from login. It travels inside the payload
+    /// (the sealed cookie, the signed claims, the server's record), so no client can extend it.
+    pub expires_by: i64,
 }
 
 impl SessionData {
-    /// A new guest with an empty cart.
+    /// A new guest with an empty cart, lasting at most [`DEFAULT_MAX_AGE`].
     pub fn guest() -> Self {
+        Self::guest_for(DEFAULT_MAX_AGE)
+    }
+
+    /// A new guest with an empty cart, lasting at most `max_age`.
+    pub fn guest_for(max_age: std::time::Duration) -> Self {
         let now = now_unix();
         Self {
             format: FORMAT,
@@ -111,7 +124,13 @@ impl SessionData {
             created_at: now,
             last_seen: now,
             revision: 0,
+            expires_by: now.saturating_add(max_age.as_secs() as i64),
         }
+    }
+
+    /// Whether the absolute timeout has passed.
+    pub fn is_past_max_age(&self) -> bool {
+        self.expires_by <= now_unix()
     }
 
     /// Whether anything worth storing is here: a fresh guest needs no storage at all.

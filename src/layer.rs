@@ -34,9 +34,8 @@ const STRATEGY_COOKIE_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// an error (the layer knows no HTTP error shape of its own).
 #[derive(Clone)]
 pub struct SessionLayerState {
+    /// The backends, and the cookie policy (`Secure` or not).
     pub registry: SessionRegistry,
-    /// Adds `Secure` to every cookie; on whenever the site is served over HTTPS.
-    pub secure_cookies: bool,
     pub reject: RejectWith,
 }
 
@@ -69,7 +68,11 @@ pub async fn session_layer(
     }
     let update = session.take_client_update();
     record_trace(&layer.registry, &session, &update, label, arrived_ms);
-    write_client_update(response.headers_mut(), update, layer.secure_cookies);
+    write_client_update(
+        response.headers_mut(),
+        update,
+        layer.registry.secure_cookies(),
+    );
     response
 }
 
@@ -151,6 +154,14 @@ pub async fn open_session(
             reason: unavailable.reason,
         })?;
     let (loaded, notice) = match trace::within(&tracing.trace, backend.load(request)).await {
+        // The absolute timeout: over however active, and ended for real.
+        Ok(Some(loaded)) if loaded.data.is_past_max_age() => {
+            let ended = trace::within(&tracing.trace, backend.destroy(loaded.key.as_ref())).await;
+            if let Err(error) = ended {
+                tracing::warn!(%strategy, %error, "could not end a session past its absolute timeout");
+            }
+            (None, Some(Notice::SessionExpired))
+        }
         Ok(loaded) => (loaded, None),
         Err(LoadError::Expired) => (None, Some(Notice::SessionExpired)),
         Err(LoadError::Invalid(reason)) => {

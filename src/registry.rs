@@ -1,12 +1,13 @@
 //! The running backends, by strategy, and the default one.
 
+use crate::data::DEFAULT_MAX_AGE;
 use crate::{
     backend::{SessionBackend, Unavailable},
     error::SessionError,
     strategy::Strategy,
     trace::TraceBook,
 };
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 /// Every backend this process runs. Cheap to clone; shared by all requests.
 #[derive(Clone)]
@@ -14,6 +15,10 @@ pub struct SessionRegistry {
     backends: Arc<BTreeMap<Strategy, Arc<dyn SessionBackend>>>,
     default: Strategy,
     traces: TraceBook,
+    /// The absolute timeout: how long a session lasts from creation or login, however active.
+    max_age: Duration,
+    /// Cookies get `Secure` (the site is served over HTTPS).
+    secure_cookies: bool,
 }
 
 impl SessionRegistry {
@@ -27,7 +32,29 @@ impl SessionRegistry {
             backends: Arc::new(backends),
             default,
             traces: TraceBook::default(),
+            max_age: DEFAULT_MAX_AGE,
+            secure_cookies: false,
         }
+    }
+
+    /// Sessions last at most `max_age` from creation or login, however active.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Every cookie gets `Secure`: set when the site is served over HTTPS.
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
     }
 
     /// The last requests of each session, for the inspector.

@@ -8,7 +8,7 @@
 
 use crate::{
     backend::{ClientChange, Loaded, SessionKey},
-    data::{SessionData, SessionUser},
+    data::{now_unix, SessionData, SessionUser},
     error::SessionError,
     registry::SessionRegistry,
     strategy::Strategy,
@@ -94,7 +94,12 @@ impl Session {
                 Some(loaded.expires_at),
                 loaded.client,
             ),
-            None => (SessionData::guest(), None, None, Vec::new()),
+            None => (
+                SessionData::guest_for(registry.max_age()),
+                None,
+                None,
+                Vec::new(),
+            ),
         };
         let mut state = State {
             strategy,
@@ -234,6 +239,9 @@ impl Session {
             let mut state = self.state();
             let before = (state.data.clone(), state.rotate);
             state.data.user = Some(user);
+            // The absolute timeout counts from login.
+            state.data.expires_by =
+                now_unix().saturating_add(self.inner.registry.max_age().as_secs() as i64);
             state.dirty = true;
             state.rotate = true;
             before
@@ -257,7 +265,7 @@ impl Session {
             .await
             .map_err(|error| SessionError::from_backend(strategy, error))?;
         let mut state = self.state();
-        state.data = SessionData::guest();
+        state.data = SessionData::guest_for(self.inner.registry.max_age());
         state.key = None;
         state.expires_at = None;
         state.credential = None;
@@ -339,6 +347,9 @@ impl Session {
         )
         .await
         .map_err(|error| SessionError::from_load(strategy, error))?;
+        if loaded.data.is_past_max_age() {
+            return Err(SessionError::Rejected { expired: true });
+        }
         let mut state = self.state();
         state.switched = state.strategy != strategy;
         state.strategy = strategy;

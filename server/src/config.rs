@@ -50,13 +50,14 @@ pub struct Config {
     pub default_strategy: Strategy,
     /// Idle timeout of every session.
     pub session_ttl: Duration,
+    /// Absolute timeout of every session, counted from creation and again from login.
+    pub session_max_age: Duration,
     /// `Secure` on every cookie; set `COOKIE_SECURE=true` behind HTTPS.
     pub secure_cookies: bool,
     pub redis_url: String,
     /// JWT signing keys, oldest first: `JWT_KEYS=kid:hex,kid:hex`, else one derived key.
     pub jwt_keys: Vec<SigningKey>,
     pub jwt_access_ttl: Duration,
-    pub jwt_refresh_ttl: Duration,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -70,8 +71,8 @@ fn var(name: &str) -> Option<String> {
 
 impl Config {
     /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
-    /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `COOKIE_SECURE`, `REDIS_URL`, `JWT_KEYS`,
-    /// `JWT_ACCESS_TTL_SECONDS` and `JWT_REFRESH_TTL_SECONDS` (README's table).
+    /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `COOKIE_SECURE`,
+    /// `REDIS_URL`, `JWT_KEYS` and `JWT_ACCESS_TTL_SECONDS` (README's table).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?
@@ -94,6 +95,7 @@ impl Config {
             None => Strategy::Memory,
         };
         let session_ttl = seconds("SESSION_TTL_SECONDS", 30 * 60)?;
+        let session_max_age = seconds("SESSION_MAX_AGE_SECONDS", 12 * 3600)?;
         let jwt_keys = match var("JWT_KEYS") {
             Some(list) => parse_jwt_keys(&list)?,
             None => vec![derived_jwt_key(&session_secret)],
@@ -107,12 +109,12 @@ impl Config {
             instance_id: var("INSTANCE_ID").unwrap_or_else(|| "app-1".into()),
             default_strategy,
             session_ttl,
+            session_max_age,
             secure_cookies: var("COOKIE_SECURE")
                 .is_some_and(|value| value == "true" || value == "1"),
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_keys,
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
-            jwt_refresh_ttl: seconds("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600)?,
         })
     }
 }
@@ -133,10 +135,10 @@ impl Config {
             instance_id: "test-1".into(),
             default_strategy: Strategy::Memory,
             session_ttl: Duration::from_secs(1800),
+            session_max_age: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_access_ttl: Duration::from_secs(900),
-            jwt_refresh_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

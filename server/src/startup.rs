@@ -52,13 +52,10 @@ pub async fn build(config: Config) -> Result<Router, StartupError> {
     std::fs::create_dir_all(&config.data_dir).map_err(StartupError::DataDir)?;
     let pool = connect(&config.database_url).await?;
     let shop = prepare_shop(&config, pool).await?;
-    Ok(app(
-        AppState {
-            leptos_options: config.leptos_options.clone(),
-            shop,
-        },
-        config.secure_cookies,
-    ))
+    Ok(app(AppState {
+        leptos_options: config.leptos_options.clone(),
+        shop,
+    }))
 }
 
 /// Opens the shop database: SQLite (the file is created if needed) or PostgreSQL.
@@ -103,11 +100,10 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
 
 /// The router: the JSON API, server functions and pages behind the session layer; static
 /// files outside it, so assets cost no session look-up.
-pub fn app(state: AppState, secure_cookies: bool) -> Router {
+pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionLayerState {
         registry: state.shop.registry.clone(),
-        secure_cookies,
         reject: RejectWith::from_ref(&state),
     };
     let instance = HeaderValue::from_str(&state.shop.instance)
@@ -125,7 +121,7 @@ pub fn app(state: AppState, secure_cookies: bool) -> Router {
         .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(
-            OverHttps(secure_cookies),
+            OverHttps(state.shop.registry.secure_cookies()),
             security_headers::add,
         ))
         .layer(from_fn_with_state(instance, observability::stamp_and_log))

@@ -52,7 +52,11 @@ async fn memory(ttl: Duration) -> Arc<dyn SessionBackend> {
 }
 
 async fn cookie(ttl: Duration) -> Arc<dyn SessionBackend> {
-    Arc::new(CookieBackend::new(Key::generate(), ttl))
+    Arc::new(CookieBackend::new(
+        Key::generate(),
+        ttl,
+        Arc::new(ledger().await),
+    ))
 }
 
 fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
@@ -299,6 +303,18 @@ macro_rules! conformance {
                     .unwrap()
                     .unwrap();
                 assert_eq!(loaded.data, sample());
+            }
+
+            #[tokio::test]
+            async fn a_session_past_its_absolute_timeout_loads_as_expired_however_active() {
+                let backend = backend().await;
+                let mut data = sample();
+                data.expires_by = session_strategies::data::now_unix() - 1;
+                let saved = backend.save(&data, None, false).await.unwrap();
+                let client = ClientState::after(backend.as_ref(), &saved.client);
+                let (notice, loaded) = notice_for(backend.clone(), &client).await;
+                assert_eq!(notice, Some(Notice::SessionExpired));
+                assert!(loaded.is_blank());
             }
 
             #[tokio::test]

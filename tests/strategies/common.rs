@@ -29,6 +29,7 @@ pub fn sample() -> SessionData {
     let mut data = SessionData::guest();
     data.created_at = 1_700_000_000;
     data.last_seen = 1_700_000_000;
+    data.expires_by = 4_000_000_000;
     data.user = Some(SessionUser {
         id: 1,
         username: "alice".into(),

@@ -70,7 +70,9 @@ pub async fn registry(config: &Config, pool: &AnyPool) -> Result<SessionRegistry
     for build in BUILDERS {
         backends.extend(build(&shared)?);
     }
-    Ok(SessionRegistry::new(config.default_strategy, backends))
+    Ok(SessionRegistry::new(config.default_strategy, backends)
+        .with_max_age(config.session_max_age)
+        .with_secure_cookies(config.secure_cookies))
 }
 
 /// Starts both Redis connections and gives a local Redis a moment, never blocking start-up on it.
@@ -119,7 +121,8 @@ fn memory(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupErr
 
 fn cookie(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError> {
     let key = shared.config.session_secret.key().clone();
-    Ok(Some(Arc::new(CookieBackend::new(key, ttl(shared)))))
+    let backend = CookieBackend::new(key, ttl(shared), shared.revocations.clone());
+    Ok(Some(Arc::new(backend)))
 }
 
 fn jwt(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError> {
@@ -128,7 +131,9 @@ fn jwt(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError>
         issuer: "session-strategies".into(),
         audience: "session-strategies-shop".into(),
         access_ttl: shared.config.jwt_access_ttl,
-        refresh_ttl: shared.config.jwt_refresh_ttl,
+        // A refresh family ends at the idle timeout like every other session (and at the
+        // absolute one, which the session layer enforces).
+        refresh_ttl: shared.config.session_ttl,
     };
     let backend = JwtBackend::new(settings, shared.revocations.clone())
         .map_err(|error| StartupError::Strategy(Strategy::Jwt, error.to_string()))?;

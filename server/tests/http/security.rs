@@ -145,3 +145,60 @@ async fn every_response_carries_the_security_headers() {
         "the URL holds the session"
     );
 }
+
+#[tokio::test]
+async fn a_copied_session_cookie_is_worthless_after_logout() {
+    let mut client = Client::new().await;
+    client.switch("cookie").await;
+    client.login("alice", "wonderland").await;
+    client.add(6, 1).await;
+    let copied = client.cookies["session"].clone();
+    let logout = client.send(Method::POST, "/logout", None).await;
+    assert_eq!(logout.status, StatusCode::OK);
+
+    client.cookies.insert("session".into(), copied);
+    let replay = client.send(Method::GET, "/session", None).await;
+    assert_eq!(replay.status, StatusCode::OK);
+    assert_eq!(
+        replay.body["user"],
+        serde_json::Value::Null,
+        "{}",
+        replay.body
+    );
+    assert_eq!(replay.body["notice"], "session_invalid");
+    assert!(
+        !replay
+            .set_cookies()
+            .iter()
+            .any(|cookie| cookie.starts_with("session=") && !cookie.contains("Max-Age=0")),
+        "the copied cookie is not sealed afresh"
+    );
+}
+
+#[tokio::test]
+async fn activity_never_carries_a_session_past_its_absolute_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
+    config.session_max_age = std::time::Duration::from_secs(2);
+    let mut client = Client::with_config(config, Some(dir)).await;
+    let login = client.login("alice", "wonderland").await;
+    assert_eq!(login.status, StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    let first = client.send(Method::GET, "/session", None).await;
+    assert_eq!(first.body["user"]["username"], "alice", "alive while young");
+    let mut told = false;
+    while std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let reply = client.add(1, 1).await;
+        told |= reply.body["notice"] == "session_expired";
+    }
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        reply.body["user"],
+        serde_json::Value::Null,
+        "{}",
+        reply.body
+    );
+    told |= reply.body["notice"] == "session_expired";
+    assert!(told, "the visitor is told why the session ended");
+}
