@@ -1,9 +1,12 @@
 //! Where a session lives right now: every credential the request carried, decoded where it can
-//! be, and the server's copy. Read-only: inspecting changes nothing.
+//! be, and the server's copy. Read-only: inspecting changes nothing. It never hands back a
+//! credential whole: a page that shows the inspection must not be able to replay an HttpOnly
+//! cookie, so credentials and store keys appear as their first and last characters.
 
 use crate::{
     backend::ServerCopy,
     error::SessionError,
+    layer::cookie_flags,
     registry::SessionRegistry,
     session::Session,
     trace::{now_ms, request_label, RequestTrace},
@@ -30,9 +33,24 @@ pub struct ClientArtifact {
     pub name: String,
     /// Bytes on the wire: `name=value` for a cookie or parameter, `Bearer value` for a header.
     pub bytes: usize,
-    pub value: String,
-    /// A JWT's header and claims; `None` where the value is opaque or encrypted.
+    /// The first and last characters: enough to tell credentials apart, too few to replay.
+    pub preview: String,
+    /// The attributes the server set a cookie with; `None` for headers and URLs.
+    pub flags: Option<String>,
+    /// A JWT's header and claims (never its signature); `None` where the value is opaque or
+    /// encrypted.
     pub decoded: Option<serde_json::Value>,
+}
+
+/// `eyJhbG…x3Qk`: the first six and the last four characters of a secret.
+pub fn preview(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 12 {
+        return "…".repeat(chars.len().min(1));
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// Inspects `session` as loaded from `request`: every credential the request carried through
@@ -52,13 +70,19 @@ pub async fn inspect(
                 transport: carrier.kind(),
                 name: carrier.name().to_owned(),
                 bytes: carrier.wire_bytes(&value),
+                preview: preview(&value),
+                flags: carrier
+                    .is_cookie()
+                    .then(|| cookie_flags(registry.secure_cookies())),
                 decoded: backend.decode_credential(&value),
-                value,
             })
         })
         .collect();
     let server = match session.key() {
-        Some(key) => backend.server_copy(&key).await,
+        Some(key) => backend.server_copy(&key).await.map(|mut copy| {
+            copy.key = preview(&copy.key);
+            copy
+        }),
         None => None,
     };
     let tracing = session.tracing();
@@ -74,4 +98,17 @@ pub async fn inspect(
         server,
         trace,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview;
+
+    #[test]
+    fn a_preview_is_too_short_to_replay() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        assert_eq!(preview(token), "eyJhbG…dXJl");
+        assert_eq!(preview("short"), "…");
+        assert_eq!(preview(""), "");
+    }
 }

@@ -8,7 +8,7 @@ use crate::{
     session::{ClientUpdate, Notice, RejectWith, Session},
     strategy::Strategy,
     trace::{self, now_ms, TraceKey, Tracing},
-    transport::{presented_bytes, request_cookie, Carrier},
+    transport::{bearer_token, presented_bytes, request_cookie, Carrier},
 };
 use axum::{
     extract::{Request, State},
@@ -17,7 +17,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use http::{
-    header::{CACHE_CONTROL, REFERRER_POLICY, SET_COOKIE},
+    header::{CACHE_CONTROL, COOKIE, REFERRER_POLICY, SET_COOKIE},
     request::Parts,
     HeaderMap, HeaderValue,
 };
@@ -173,6 +173,8 @@ pub async fn open_session(
         }
     };
     let session = Session::new(registry.clone(), strategy, loaded, notice, tracing.clone());
+    session
+        .set_keeps_tokens(bearer_token(request).is_some() || !request.headers.contains_key(COOKIE));
     let carried = presented_bytes(backend.carriers(), request);
     if carried > 0 {
         session.set_client_bytes(carried);
@@ -232,8 +234,18 @@ pub fn write_client_update(headers: &mut HeaderMap, update: ClientUpdate, secure
     }
 }
 
+/// The attributes of every cookie this app sets, as the inspector describes them.
+pub fn cookie_flags(secure: bool) -> String {
+    let flags = "HttpOnly; SameSite=Lax; Path=/";
+    if secure {
+        format!("{flags}; Secure")
+    } else {
+        flags.to_owned()
+    }
+}
+
 /// Every cookie this app sets: HttpOnly (no script reads a session), SameSite=Lax (no
-/// cross-site POST carries it), path `/`, and Secure over HTTPS.
+/// cross-site POST carries it), path `/`, and Secure over HTTPS ([`cookie_flags`] says so).
 fn build_cookie(
     name: &'static str,
     value: String,

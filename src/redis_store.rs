@@ -95,7 +95,10 @@ impl Availability for RedisConnection {
         self.check().await?;
         match tokio::time::timeout(COMMAND_TIMEOUT, self.client.ping::<String>(None)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(Unavailable::new(format!("Redis does not answer: {error}"))),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "Redis does not answer a ping");
+                Err(Unavailable::new("Redis does not answer"))
+            }
             Err(_) => Err(Unavailable::new("Redis does not answer in time")),
         }
     }

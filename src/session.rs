@@ -59,6 +59,9 @@ struct State {
     refresh_token: Option<String>,
     /// Bytes of session credential the client sends with each request.
     client_bytes: usize,
+    /// The client keeps its own tokens (it sent a Bearer header, or no cookie at all): only
+    /// then may a response body carry an access or refresh token.
+    keeps_tokens: bool,
     /// `data` changed since it was loaded or stored: the next commit stores it.
     dirty: bool,
     /// The next store must put the session under a new key and retire the old one (login).
@@ -111,6 +114,7 @@ impl Session {
             credential: None,
             refresh_token: None,
             client_bytes: 0,
+            keeps_tokens: false,
             dirty: false,
             rotate: false,
             client: Vec::new(),
@@ -173,6 +177,19 @@ impl Session {
     /// Records what the request itself carried, measured by the layer.
     pub fn set_client_bytes(&self, bytes: usize) {
         self.state().client_bytes = bytes;
+    }
+
+    /// Records whether the client keeps its own tokens (a Bearer header, or no cookies at all),
+    /// as the layer saw the request.
+    pub fn set_keeps_tokens(&self, keeps_tokens: bool) {
+        self.state().keeps_tokens = keeps_tokens;
+    }
+
+    /// Whether a response body may carry this session's access and refresh tokens. A client
+    /// whose cookies carry the session must never find them there: one injected script could
+    /// read them, while the HttpOnly cookies stay out of its reach.
+    pub fn keeps_tokens(&self) -> bool {
+        self.state().keeps_tokens
     }
 
     /// The credential when this strategy carries it in URLs (signed-url), with its parameter,

@@ -126,10 +126,29 @@ pub async fn timed<T>(
     result
 }
 
-/// How a trace names a request: `GET /cart`. The path only: a URL strategy's query holds the
-/// session itself.
+/// How a trace names a request: `GET /cart`. The path only, a URL strategy's query holding the
+/// session itself, and with any token in it shortened ([`redacted_path`]).
 pub fn request_label(request: &http::request::Parts) -> String {
-    format!("{} {}", request.method, request.uri.path())
+    format!("{} {}", request.method, redacted_path(request.uri.path()))
+}
+
+/// Longer path segments than this are taken for tokens (a signed link's is over 40 characters;
+/// no page or API route has a segment half as long).
+const TOKEN_SEGMENT: usize = 24;
+
+/// `path` as logs and traces may show it: a segment long enough to be a token (a share or
+/// magic link's) is shortened to its first characters, so whoever reads a log cannot open it.
+pub fn redacted_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.len() > TOKEN_SEGMENT {
+                short(segment)
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// `ok`, or `error: …`: how a step that can fail came out.
@@ -250,6 +269,21 @@ mod tests {
 
     fn entry(request: &str) -> RequestTrace {
         Trace::default().entry(request.into(), "memory", 0)
+    }
+
+    #[test]
+    fn tokens_in_paths_are_shortened_and_routes_are_not() {
+        let token =
+            "eyJsaW5lcyI6W1sxLDJdXX0AAAAAaWyG3A.kq3c0rW2hZ2b8mW1f0rWfR8pXy3c9s2a1b0c9d8e7f6";
+        assert_eq!(redacted_path(&format!("/share/{token}")), "/share/eyJsaW…");
+        assert_eq!(
+            redacted_path("/api/v1/cart/items/12"),
+            "/api/v1/cart/items/12"
+        );
+        assert_eq!(
+            redacted_path("/strategies/cache-aside"),
+            "/strategies/cache-aside"
+        );
     }
 
     #[test]

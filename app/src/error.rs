@@ -169,8 +169,15 @@ mod ssr {
                 SessionError::UnknownStrategy(_) => {
                     AppError::new(ErrorCode::StrategyUnknown, error.to_string())
                 }
-                SessionError::Unavailable { .. } => {
-                    AppError::new(ErrorCode::StrategyUnavailable, error.to_string())
+                // The store's own error text is for the log, not for whoever asked.
+                SessionError::Unavailable { strategy, reason } => {
+                    tracing::warn!(%strategy, reason, "a session store is unavailable");
+                    AppError::new(
+                        ErrorCode::StrategyUnavailable,
+                        format!(
+                            "the {strategy} strategy is unavailable: its store does not answer"
+                        ),
+                    )
                 }
                 SessionError::CookieTooLarge { .. } => {
                     AppError::new(ErrorCode::CookieTooLarge, error.to_string())

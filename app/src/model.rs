@@ -80,7 +80,11 @@ pub struct ClientArtifactView {
     pub transport: String,
     pub name: String,
     pub bytes: usize,
-    pub value: String,
+    /// The first and last characters only: an HttpOnly credential never reaches a page whole.
+    pub preview: String,
+    /// The attributes the server set a cookie with; none for headers and URLs.
+    pub flags: Option<String>,
+    /// A JWT's header and claims, never its signature.
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub decoded: Option<serde_json::Value>,
 }

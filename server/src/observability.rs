@@ -1,5 +1,6 @@
 //! Every response says which instance served it, and every request gets one log line. Paths are
-//! logged without their query string, which may carry a signed session token.
+//! logged without their query string, which may carry a signed session token, and with link
+//! tokens in them shortened.
 
 use axum::{
     extract::{Request, State},
@@ -19,7 +20,7 @@ pub async fn stamp_and_log(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = session_strategies::trace::redacted_path(request.uri().path());
     let mut response = next.run(request).await;
     response.headers_mut().insert(INSTANCE_HEADER, instance);
     tracing::info!(

@@ -89,7 +89,8 @@ fn ServerCopy(copy: ServerCopyView, now: i64) -> impl IntoView {
                 </dd>
                 <dt>"Size"</dt><dd>{format!("{} bytes", copy.bytes)}</dd>
             </dl>
-            <pre class="json">{json}</pre>
+            // Focusable: a keyboard must be able to scroll a long value.
+            <pre class="json" tabindex="0" role="region" aria-label="The stored value, as JSON">{json}</pre>
         </section>
     }
 }
@@ -113,10 +114,11 @@ fn Artifact(artifact: ClientArtifactView, now: i64) -> impl IntoView {
                     " · exp in " <Countdown until=exp now testid="exp-countdown"/>
                 })}
             </p>
-            <code class="raw">{artifact.value}</code>
+            <code class="raw" data-testid="artifact-preview">{artifact.preview}</code>
+            {artifact.flags.map(|flags| view! { <p class="flags" data-testid="artifact-flags">{flags}</p> })}
             {decoded.map(|json| view! {
                 <p>"Decoded (anyone holding it can read this):"</p>
-                <pre class="json" data-testid="decoded">{json}</pre>
+                <pre class="json" data-testid="decoded" tabindex="0" role="region" aria-label="What the credential decodes to">{json}</pre>
             })}
         </li>
     }

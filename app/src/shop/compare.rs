@@ -99,14 +99,14 @@ async fn measure_strategy(
             session_strategies::backend::BackendError::TooLarge { bytes, limit } => {
                 format!("this cart needs {bytes} bytes, over the {limit}-byte cookie limit")
             }
-            other => other.to_string(),
+            other => failed(other),
         })?;
     let mut points = Vec::with_capacity(CHART_LINES.len());
     for lines in CHART_LINES {
         points.push(
             measure::credential_size(backend, data, lines)
                 .await
-                .map_err(|error| error.to_string())?,
+                .map_err(failed)?,
         );
     }
     let size_limit = size_limit(backend, data, points[0].bytes).await?;
@@ -128,7 +128,7 @@ async fn size_limit(
         measure::credential_size(backend, data, lines)
             .await
             .map(|point| point.bytes)
-            .map_err(|error| error.to_string())
+            .map_err(failed)
     };
     let full = bytes(MAX_CART_LINES).await?;
     if full == empty {
@@ -156,13 +156,20 @@ async fn size_limit(
     ))
 }
 
+/// Why a measurement stopped, as the page may say it: the store's own error text goes to the
+/// log only.
+fn failed(error: impl std::fmt::Display) -> String {
+    tracing::warn!(%error, "a measurement failed");
+    "its store failed during the measurement".to_owned()
+}
+
 /// Load and save latency of `strategy` against its live stores.
 pub async fn latency(shop: &Shop, strategy: Strategy, data: &SessionData) -> LatencyView {
     let measured = match shop.registry.get(strategy) {
         Ok(backend) => match backend.availability().await {
             Ok(()) => measure::latency(backend.as_ref(), data, LATENCY_ROUNDS)
                 .await
-                .map_err(|error| error.to_string()),
+                .map_err(failed),
             Err(unavailable) => Err(unavailable.reason),
         },
         Err(error) => Err(error.to_string()),

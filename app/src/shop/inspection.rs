@@ -24,7 +24,8 @@ pub async fn inspect(
                 transport: artifact.transport.to_owned(),
                 name: artifact.name,
                 bytes: artifact.bytes,
-                value: artifact.value,
+                preview: artifact.preview,
+                flags: artifact.flags,
                 decoded: artifact.decoded,
             })
             .collect(),

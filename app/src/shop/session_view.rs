@@ -9,6 +9,7 @@ use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 /// The session as the client sees it, priced from the catalog.
 pub fn view(shop: &Shop, session: &Session) -> SessionView {
     let data = session.data();
+    let url_token = session.url_credential();
     let items: Vec<CartItemView> = data
         .cart
         .iter()
@@ -37,9 +38,21 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
         }),
         cart,
         expires_at: session.expires_at().and_then(rfc3339),
-        credential: session.credential(),
-        url_param: session.url_credential().map(|token| token.param),
-        refresh_token: session.refresh_token(),
+        // A URL token is in every link anyway; other tokens only for clients that keep them.
+        credential: url_token
+            .as_ref()
+            .map(|token| token.value.clone())
+            .or_else(|| {
+                session
+                    .keeps_tokens()
+                    .then(|| session.credential())
+                    .flatten()
+            }),
+        url_param: url_token.map(|token| token.param),
+        refresh_token: session
+            .keeps_tokens()
+            .then(|| session.refresh_token())
+            .flatten(),
         client_bytes: session.client_bytes(),
         notice: session.notice().map(|notice| {
             match notice {

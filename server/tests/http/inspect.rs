@@ -18,16 +18,30 @@ async fn inspect_shows_where_each_strategy_keeps_the_session() {
         assert_eq!(inspection["strategy"], strategy);
         let artifacts = inspection["client"].as_array().unwrap();
         assert!(!artifacts.is_empty(), "{strategy}: {inspection}");
+        let whole = inspection.to_string();
         for artifact in artifacts {
             let name = artifact["name"].as_str().unwrap();
-            let value = artifact["value"].as_str().unwrap();
-            let bytes = artifact["bytes"].as_u64().unwrap() as usize;
-            assert_eq!(bytes, name.len() + 1 + value.len(), "{strategy}: {name}");
-            match artifact["transport"].as_str().unwrap() {
-                "cookie" => assert_eq!(client.cookies.get(name).map(String::as_str), Some(value)),
-                "url" => assert_eq!(client.url_token.as_deref(), Some(value)),
+            let held = match artifact["transport"].as_str().unwrap() {
+                "cookie" => {
+                    assert_eq!(
+                        artifact["flags"], "HttpOnly; SameSite=Lax; Path=/",
+                        "{strategy}: {name}"
+                    );
+                    client.cookies[name].clone()
+                }
+                "url" => client.url_token.clone().unwrap(),
                 other => panic!("{strategy}: unexpected transport {other}"),
-            }
+            };
+            let bytes = artifact["bytes"].as_u64().unwrap() as usize;
+            assert_eq!(bytes, name.len() + 1 + held.len(), "{strategy}: {name}");
+            let preview = artifact["preview"].as_str().unwrap();
+            let (head, tail) = preview.split_once('…').unwrap();
+            assert!(
+                held.starts_with(head) && held.ends_with(tail),
+                "{strategy}: {preview}"
+            );
+            // The page may show it; it must not be able to replay it.
+            assert!(!whole.contains(&held), "{strategy}: {name} appears whole");
         }
         let server = &inspection["server"];
         match strategy {

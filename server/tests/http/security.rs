@@ -202,3 +202,48 @@ async fn activity_never_carries_a_session_past_its_absolute_timeout() {
     told |= reply.body["notice"] == "session_expired";
     assert!(told, "the visitor is told why the session ended");
 }
+
+#[tokio::test]
+async fn a_response_to_a_cookie_carried_request_never_holds_a_token() {
+    let mut browser = Client::new().await;
+    browser.add(1, 1).await;
+    for reply in [
+        browser.switch("jwt").await,
+        browser.login("alice", "wonderland").await,
+        browser.add(2, 1).await,
+        browser.send(Method::GET, "/session", None).await,
+    ] {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(
+            reply.body["credential"],
+            serde_json::Value::Null,
+            "{}",
+            reply.body
+        );
+        assert!(reply.body.get("refresh_token").is_none(), "{}", reply.body);
+    }
+    assert!(browser.cookies.contains_key("jwt") && browser.cookies.contains_key("refresh"));
+
+    // A client that keeps its own tokens still gets them.
+    let mut api = Client::new().await;
+    api.cookieless = true;
+    api.strategy_header = Some("jwt".into());
+    let login = api.login("alice", "wonderland").await;
+    assert!(login.body["credential"].is_string() && login.body["refresh_token"].is_string());
+}
+
+#[tokio::test]
+async fn a_failing_store_is_named_but_its_error_text_stays_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
+    config.redis_url = "redis://127.0.0.1:1".into();
+    let mut client = Client::with_config(config, Some(dir)).await;
+    client.strategy_header = Some("redis".into());
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.error_code(), "strategy_unavailable");
+    assert_eq!(
+        reply.body["error"]["message"],
+        "the redis strategy is unavailable: its store does not answer"
+    );
+}
