@@ -30,6 +30,8 @@ pub enum ErrorCode {
     LinkUsed,
     /// A state-changing request carried by a cookie came from another site.
     Csrf,
+    /// Too many failed logins for this username or address: try again after `Retry-After`.
+    TooManyAttempts,
     Internal,
 }
 
@@ -55,6 +57,7 @@ impl ErrorCode {
             | ErrorCode::SessionExpired
             | ErrorCode::SessionInvalid => 401,
             ErrorCode::Csrf => 403,
+            ErrorCode::TooManyAttempts => 429,
             ErrorCode::NotFound => 404,
             ErrorCode::CookieTooLarge => 413,
             ErrorCode::StrategyUnavailable => 503,
@@ -86,6 +89,9 @@ pub struct AppError {
     /// Overrides the code's usual status (`422` for checking out an empty cart).
     #[serde(skip)]
     pub status: Option<u16>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl fmt::Display for AppError {
@@ -100,6 +106,7 @@ impl AppError {
             code,
             message: message.into(),
             status: None,
+            retry_after: None,
         }
     }
 
@@ -161,7 +168,7 @@ mod ssr {
         response::{IntoResponse, Response},
         Json,
     };
-    use session_strategies::{data::CartError, SessionError};
+    use session_strategies::{attempts::TooManyAttempts, data::CartError, SessionError};
 
     impl From<SessionError> for AppError {
         fn from(error: SessionError) -> Self {
@@ -215,17 +222,38 @@ mod ssr {
         }
     }
 
+    impl From<TooManyAttempts> for AppError {
+        fn from(refused: TooManyAttempts) -> Self {
+            let mut error = AppError::new(
+                ErrorCode::TooManyAttempts,
+                format!(
+                    "Too many failed logins: try again in {} minutes.",
+                    refused.retry_after.div_ceil(60)
+                ),
+            );
+            error.retry_after = Some(refused.retry_after);
+            error
+        }
+    }
+
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let retry_after = self.retry_after;
             let body = ErrorBody {
                 error: ErrorDetail {
                     code: self.code,
                     message: self.message,
                 },
             };
-            (status, Json(body)).into_response()
+            let mut response = (status, Json(body)).into_response();
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+            }
+            response
         }
     }
 }

@@ -197,7 +197,17 @@ pub async fn empty_cart() -> Result<SessionView, AppError> {
 #[server(prefix = "/sfn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    let result = crate::shop::session_actions::log_in(&shop, &session, &username, &password).await;
+    let address = use_context::<http::request::Parts>()
+        .as_ref()
+        .and_then(crate::shop::client_address);
+    let result = crate::shop::session_actions::log_in(
+        &shop,
+        &session,
+        &username,
+        &password,
+        address.as_deref(),
+    )
+    .await;
     ssr::respond(result.map(ssr::browser), Some("/"))
 }
 

@@ -15,7 +15,7 @@ pub mod strategies;
 use crate::error::AppError;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use session_strategies::{RejectWith, Session, SessionError, SessionRegistry};
+use session_strategies::{attempts::Attempts, RejectWith, Session, SessionError, SessionRegistry};
 use sqlx::AnyPool;
 use std::sync::Arc;
 
@@ -31,6 +31,55 @@ pub struct Shop {
     pub links: session_strategies::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
+    /// Failed logins, per username and per client address, shared through Redis.
+    pub login_attempts: Attempts,
+    pub login_limits: LoginLimits,
+}
+
+/// How many failed logins a username, and a client address, may have in one window before
+/// logging in is refused with `429` until the window ends. An address is counted only where the
+/// server knows it (a socket peer, or what a proxy on loopback forwarded).
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    pub per_username: u32,
+    pub per_address: u32,
+    pub window: std::time::Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            per_username: 10,
+            per_address: 100,
+            window: std::time::Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The client's address: the socket peer, or where the peer is a proxy on this machine (the
+/// load balancer), the address it forwarded. `None` in-process (tests without a socket).
+pub fn client_address(request: &http::request::Parts) -> Option<String> {
+    use axum::extract::ConnectInfo;
+    let peer = request
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let forwarded = || {
+        request
+            .headers
+            .get("x-forwarded-for")?
+            .to_str()
+            .ok()?
+            .rsplit(',')
+            .next()
+            .map(|hop| hop.trim().to_owned())
+            .filter(|hop| !hop.is_empty())
+    };
+    match peer {
+        Some(peer) if !peer.is_loopback() => Some(peer.to_string()),
+        Some(peer) => forwarded().or_else(|| Some(peer.to_string())),
+        None => forwarded(),
+    }
 }
 
 /// The axum state: Leptos needs its options in it.

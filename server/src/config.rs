@@ -1,6 +1,7 @@
 //! Configuration from the environment, read once at start, with defaults that run with nothing
 //! else installed.
 
+use app::shop::LoginLimits;
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
 use session_strategies::{jwt::SigningKey, secrets::derive_secret, Strategy};
@@ -58,6 +59,7 @@ pub struct Config {
     /// JWT signing keys, oldest first: `JWT_KEYS=kid:hex,kid:hex`, else one derived key.
     pub jwt_keys: Vec<SigningKey>,
     pub jwt_access_ttl: Duration,
+    pub login_limits: LoginLimits,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -72,7 +74,8 @@ fn var(name: &str) -> Option<String> {
 impl Config {
     /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
     /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `COOKIE_SECURE`,
-    /// `REDIS_URL`, `JWT_KEYS` and `JWT_ACCESS_TTL_SECONDS` (README's table).
+    /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS` and the `LOGIN_FAILURE*` limits
+    /// (README's table).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?
@@ -115,6 +118,11 @@ impl Config {
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_keys,
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
+            login_limits: LoginLimits {
+                per_username: count("LOGIN_FAILURES_PER_USER", 10)?,
+                per_address: count("LOGIN_FAILURES_PER_ADDRESS", 100)?,
+                window: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)?,
+            },
         })
     }
 }
@@ -139,7 +147,18 @@ impl Config {
             secure_cookies: false,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_access_ttl: Duration::from_secs(900),
+            login_limits: LoginLimits::default(),
         }
+    }
+}
+
+fn count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match var(name) {
+        Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: format!("{value:?} is not a whole number"),
+        }),
+        None => Ok(default),
     }
 }
 

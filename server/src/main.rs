@@ -28,10 +28,14 @@ async fn run() -> Result<(), startup::StartupError> {
         .await
         .map_err(|error| startup::StartupError::Bind(addr, error))?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(startup::StartupError::Serve)
+    // The peer's address, for the login limits.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(startup::StartupError::Serve)
 }

@@ -18,8 +18,8 @@ use axum::{extract::FromRef, middleware::from_fn_with_state, Router};
 use http::HeaderValue;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use session_strategies::{
-    secrets::derive_secret, session_layer, sql_store::is_postgres, url_signer::UrlSigner,
-    RejectWith, SessionLayerState, Strategy,
+    attempts::Attempts, secrets::derive_secret, session_layer, sql_store::is_postgres,
+    url_signer::UrlSigner, RejectWith, SessionLayerState, Strategy,
 };
 use sqlx::{any::AnyPoolOptions, AnyPool};
 use std::{net::SocketAddr, sync::Arc};
@@ -85,7 +85,12 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         .await
         .map_err(StartupError::Seed)?;
     let catalog = Catalog::load(&pool).await?;
-    let registry = backends::registry(config, &pool).await?;
+    let redis = backends::connect_redis(&config.redis_url).await;
+    let login_attempts = Attempts::new(
+        redis.as_ref().map(|redis| redis.sessions.clone()),
+        config.login_limits.window,
+    );
+    let registry = backends::registry(config, &pool, redis).await?;
     Ok(Shop {
         pool,
         catalog,
@@ -95,6 +100,8 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
             "links",
         )),
         instance: Arc::from(config.instance_id.as_str()),
+        login_attempts,
+        login_limits: config.login_limits,
     })
 }
 

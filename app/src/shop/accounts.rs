@@ -7,7 +7,7 @@ use argon2::{
 };
 use session_strategies::SessionUser;
 use sqlx::AnyPool;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// The demo users the README names, created on first start.
 pub const DEMO_USERS: [(&str, &str); 2] = [("alice", "wonderland"), ("bob", "builder")];
@@ -15,6 +15,13 @@ pub const DEMO_USERS: [(&str, &str); 2] = [("alice", "wonderland"), ("bob", "bui
 /// A hash to verify against when the user does not exist, so an unknown name takes as long as
 /// a wrong password and does not reveal which names exist.
 static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+
+/// Password checks at once: one per core, so a flood of logins cannot starve every other
+/// request of CPU.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    tokio::sync::Semaphore::new(cores)
+});
 
 /// Creates the demo users that are missing. Hashing runs off the async threads.
 pub async fn ensure_demo_users(pool: &AnyPool) -> Result<(), AppError> {
@@ -72,6 +79,8 @@ pub async fn authenticate(
             .await?;
     let stored = row.as_ref().map(|(_, _, hash)| hash.clone());
     let password = password.to_owned();
+    // Argon2 is built to be costly: a burst of logins must queue, not take every core.
+    let _permit = HASHING.acquire().await.map_err(AppError::internal)?;
     let verified = tokio::task::spawn_blocking(move || {
         let stored = match stored {
             Some(hash) => hash,

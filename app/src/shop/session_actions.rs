@@ -8,12 +8,15 @@ use crate::{
 };
 use session_strategies::{strategy::UnknownStrategy, Session, Strategy};
 
-/// Logs in, keeping the guest's cart, under a new session key.
+/// Logs in, keeping the guest's cart, under a new session key. Failures are counted per
+/// username and per client `address` (where known); past either limit the answer is `429`
+/// until the window ends, right password or not, so guessing gets no faster.
 pub async fn log_in(
     shop: &Shop,
     session: &Session,
     username: &str,
     password: &str,
+    address: Option<&str>,
 ) -> Result<SessionView, AppError> {
     if username.is_empty() || username.len() > 64 || password.len() > 256 {
         return Err(AppError::new(
@@ -21,9 +24,33 @@ pub async fn log_in(
             "Wrong username or password.",
         ));
     }
-    let user = accounts::authenticate(&shop.pool, username, password).await?;
-    session.log_in(user).await?;
-    Ok(view(shop, session))
+    let limits = shop.login_limits;
+    let user_key = format!("user:{}", username.to_lowercase());
+    let address_key = address.map(|address| format!("address:{address}"));
+    shop.login_attempts
+        .check(&user_key, limits.per_username)
+        .await?;
+    if let Some(address_key) = &address_key {
+        shop.login_attempts
+            .check(address_key, limits.per_address)
+            .await?;
+    }
+    match accounts::authenticate(&shop.pool, username, password).await {
+        Ok(user) => {
+            shop.login_attempts.clear(&user_key).await;
+            session.log_in(user).await?;
+            Ok(view(shop, session))
+        }
+        Err(error) => {
+            if error.code == ErrorCode::InvalidCredentials {
+                shop.login_attempts.failed(&user_key).await;
+                if let Some(address_key) = &address_key {
+                    shop.login_attempts.failed(address_key).await;
+                }
+            }
+            Err(error)
+        }
+    }
 }
 
 pub async fn log_out(shop: &Shop, session: &Session) -> Result<SessionView, AppError> {

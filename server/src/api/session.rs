@@ -4,7 +4,7 @@ use super::extract::ApiJson;
 use app::{
     error::{AppError, ErrorBody},
     model::{InspectionView, SessionView},
-    shop::{inspection, session_actions, session_view, AppState, Shop},
+    shop::{client_address, inspection, session_actions, session_view, AppState, Shop},
 };
 use axum::{extract::State, Json};
 use http::request::Parts;
@@ -114,16 +114,25 @@ struct LoginRequest {
         (status = 200, description = "the logged-in session", body = SessionView),
         (status = 400, description = "a malformed body (`bad_request`)", body = ErrorBody),
         (status = 401, description = "wrong username or password (`invalid_credentials`)", body = ErrorBody),
+        (status = 429, description = "too many failed logins for this username or address (`too_many_attempts`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 async fn login(
     State(shop): State<Shop>,
     session: Session,
+    request: Parts,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionView>, AppError> {
-    session_actions::log_in(&shop, &session, &body.username, &body.password)
-        .await
-        .map(Json)
+    let address = client_address(&request);
+    session_actions::log_in(
+        &shop,
+        &session,
+        &body.username,
+        &body.password,
+        address.as_deref(),
+    )
+    .await
+    .map(Json)
 }
 
 /// Ends the session wherever it lives; the answer is a fresh guest.

@@ -35,10 +35,12 @@ pub struct Shared<'a> {
     revocations: Arc<dyn Revocations>,
 }
 
-/// The connection for the `redis` strategy and the one for cache-aside's cache.
-struct RedisPair {
-    sessions: RedisConnection,
-    cache: RedisConnection,
+/// The connection for the `redis` strategy (and the revocation ledger's and the login
+/// limits' keys) and the one for cache-aside's cache.
+#[derive(Clone)]
+pub struct RedisPair {
+    pub sessions: RedisConnection,
+    pub cache: RedisConnection,
 }
 
 /// Builds a strategy's backend, or `None` when a store it needs is not configured.
@@ -49,13 +51,16 @@ const BUILDERS: [Builder; 7] = [memory, cookie, jwt, redis, sql, cache_aside, si
 
 /// Connects the shared stores and builds every backend. Redis may be down (or absent): its
 /// strategies then answer `strategy_unavailable` until it comes back, and the rest work.
-pub async fn registry(config: &Config, pool: &AnyPool) -> Result<SessionRegistry, StartupError> {
+pub async fn registry(
+    config: &Config,
+    pool: &AnyPool,
+    redis: Option<RedisPair>,
+) -> Result<SessionRegistry, StartupError> {
     let sql_sessions = sql_store::connect(&config.database_url)
         .await
         .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
     let ledger = SqlRevocations::new(pool.clone());
     tokio::spawn(sweep_ledger(ledger.clone()));
-    let redis = connect_redis(&config.redis_url).await;
     let revocations: Arc<dyn Revocations> = match &redis {
         Some(redis) => Arc::new(RedisFirstRevocations::new(redis.sessions.clone(), ledger)),
         None => Arc::new(ledger),
@@ -76,7 +81,7 @@ pub async fn registry(config: &Config, pool: &AnyPool) -> Result<SessionRegistry
 }
 
 /// Starts both Redis connections and gives a local Redis a moment, never blocking start-up on it.
-async fn connect_redis(url: &str) -> Option<RedisPair> {
+pub async fn connect_redis(url: &str) -> Option<RedisPair> {
     let started = RedisConnection::start(url, REDIS_SESSIONS_DB).and_then(|sessions| {
         Ok(RedisPair {
             sessions,

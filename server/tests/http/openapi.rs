@@ -28,6 +28,8 @@ enum Asker {
     RedisDown,
     /// A browser on another site, its cookie sent along.
     CrossSite,
+    /// Somebody who has guessed `locked-out`'s password wrong ten times.
+    Guesser,
 }
 
 /// A request that gets a documented answer.
@@ -108,6 +110,14 @@ const CASES: &[Case] = &[
         Guest,
         Some(r#"{"username":"alice","password":"nope"}"#),
         401,
+    ),
+    case(
+        "post",
+        "/login",
+        "/login",
+        Guesser,
+        Some(r#"{"username":"locked-out","password":"guess"}"#),
+        429,
     ),
     case("post", "/logout", "/logout", Alice, None, 200),
     case(
@@ -351,6 +361,11 @@ impl Apps {
         let mut client = Client::for_app(app.app.clone(), None);
         match asker {
             Guest | BadBearer => {}
+            Guesser => {
+                for _ in 0..10 {
+                    client.login("locked-out", "guess").await;
+                }
+            }
             CrossSite => {
                 client.add(3, 2).await;
             }

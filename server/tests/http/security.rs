@@ -247,3 +247,63 @@ async fn a_failing_store_is_named_but_its_error_text_stays_in_the_log() {
         "the redis strategy is unavailable: its store does not answer"
     );
 }
+
+#[tokio::test]
+async fn guessing_passwords_is_stopped_per_username_and_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
+    config.login_limits.per_username = 3;
+    config.login_limits.per_address = 5;
+    let mut client = Client::with_config(config, Some(dir)).await;
+    // Keys of their own: the counters live in the test run's shared Redis.
+    let run = session_strategies::secrets::random_id();
+    let guess = |username: &str| json!({"username": username, "password": "guess"}).to_string();
+
+    let victim = format!("victim-{run}");
+    for _ in 0..3 {
+        let reply = client
+            .send_raw(Method::POST, "/login", Some(guess(&victim)), &[])
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = client
+        .send_raw(Method::POST, "/login", Some(guess(&victim)), &[])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "too_many_attempts");
+    let retry_after: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
+
+    // One address spraying many usernames is stopped too.
+    // A documentation address of its own (RFC 3849), so reruns never share a counter.
+    let suffix = run.bytes().fold(0u16, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u16::from(byte))
+    });
+    let address = format!("2001:db8::{suffix:x}");
+    let forwarded = [("x-forwarded-for", address.as_str())];
+    let mut statuses = Vec::new();
+    for attempt in 0..6 {
+        let reply = client
+            .send_raw(
+                Method::POST,
+                "/login",
+                Some(guess(&format!("spray-{run}-{attempt}"))),
+                &forwarded,
+            )
+            .await;
+        statuses.push(reply.status.as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+    // Another address is not held back by this one.
+    let reply = client.login("alice", "wonderland").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
