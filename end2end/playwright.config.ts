@@ -47,6 +47,7 @@ export default defineConfig({
       LEPTOS_ENV: "PROD",
       DATA_DIR: dataDir,
       INSTANCE_ID: "e2e-1",
+      DEMO_OUTBOX: "true",
       REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
       RUST_LOG: "warn",
     },

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# The demo outbox shows the magic login links the shop "sends" (DEMO_OUTBOX=false to hide it).
+export DEMO_OUTBOX="${DEMO_OUTBOX:-true}"
+
 # The redis and cache-aside strategies need Redis; start one on loopback if none answers.
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then

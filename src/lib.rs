@@ -28,6 +28,8 @@ pub mod layer;
 #[cfg(feature = "server")]
 pub mod measure;
 #[cfg(feature = "server")]
+pub mod memory_store;
+#[cfg(feature = "server")]
 pub mod redis_store;
 #[cfg(feature = "server")]
 pub mod registry;

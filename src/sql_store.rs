@@ -43,7 +43,8 @@ async fn connect_untraced(url: &str) -> Result<Arc<dyn SessionStore>, sqlx::Erro
     }
 }
 
-fn sweep<S: ExpiredDeletion + Clone>(store: S) {
+/// Deletes `store`'s expired sessions every [`SWEEP_PERIOD`], in the background.
+pub fn sweep<S: ExpiredDeletion + Clone>(store: S) {
     tokio::spawn(async move {
         if let Err(error) = store.continuously_delete_expired(SWEEP_PERIOD).await {
             tracing::warn!(%error, "the expired-session sweep stopped");

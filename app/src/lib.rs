@@ -31,6 +31,7 @@ use pages::{
     login::LoginPage,
     not_found::NotFound,
     orders::OrdersPage,
+    outbox::OutboxPage,
 };
 
 /// The HTML document around the app.
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("outbox") view=OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("strategies") view=GuideIndexPage ssr=SsrMode::Async/>
                     <Route path=path!("strategies/:id") view=GuidePage ssr=SsrMode::Async/>

@@ -243,3 +243,17 @@ pub struct CheckoutView {
     pub total_cents: i64,
     pub session: SessionView,
 }
+
+/// A message the shop "sent", as the demo outbox shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OutboxMessage {
+    pub id: i64,
+    /// The username it was sent to.
+    pub recipient: String,
+    pub subject: String,
+    /// The path the message links to.
+    pub link: String,
+    /// RFC 3339.
+    pub sent_at: String,
+}

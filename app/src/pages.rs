@@ -7,3 +7,4 @@ pub mod guide;
 pub mod login;
 pub mod not_found;
 pub mod orders;
+pub mod outbox;

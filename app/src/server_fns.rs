@@ -248,15 +248,19 @@ pub async fn share_cart() -> Result<String, AppError> {
     ssr::respond(result, target.as_deref())
 }
 
+/// Sends a magic login link to the user's mailbox; the answer never holds the link.
 #[server(prefix = "/sfn", endpoint = "magic_link")]
-pub async fn magic_link(username: String) -> Result<String, AppError> {
+pub async fn magic_link(username: String) -> Result<(), AppError> {
     let (shop, _) = ssr::context()?;
-    let result = crate::shop::links::magic_link(&shop, &username).await;
-    let target = result
-        .as_ref()
-        .ok()
-        .map(|token| format!("/login?magic={token}"));
-    ssr::respond(result, target.as_deref())
+    let result = crate::shop::links::send_magic_link(&shop, &username).await;
+    ssr::respond(result, Some("/login?magic=sent"))
+}
+
+/// The demo outbox: the mail the shop sent, newest first; `not_found` where it is off.
+#[server(prefix = "/sfn", endpoint = "outbox")]
+pub async fn list_outbox() -> Result<Vec<crate::model::OutboxMessage>, AppError> {
+    let (shop, _) = ssr::context()?;
+    crate::shop::outbox::visible(&shop).await
 }
 
 #[server(prefix = "/sfn", endpoint = "strategy")]

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod inspection;
 pub mod links;
 pub mod orders;
+pub mod outbox;
 pub mod session_actions;
 pub mod session_view;
 pub mod strategies;
@@ -31,6 +32,8 @@ pub struct Shop {
     pub links: session_strategies::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
+    /// Whether `/outbox` shows the mail the shop sends (a demo setting, `DEMO_OUTBOX`).
+    pub outbox_enabled: bool,
     /// Failed logins, per username and per client address, shared through Redis.
     pub login_attempts: Attempts,
     pub login_limits: LoginLimits,

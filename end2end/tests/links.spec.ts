@@ -23,14 +23,18 @@ test("a shared cart link opened in a second browser gives it a copy of the cart"
   await friendContext.close();
 });
 
-test("a magic login link works once", async ({ page, browser, baseURL }) => {
+test("a magic login link goes to the mailbox, never to the page, and works once", async ({ page, browser, baseURL }) => {
   const shop = new ShopPage(page);
   await page.goto("/login");
   await page.getByLabel("Demo user").selectOption("bob");
   await page.getByRole("button", { name: "Get a magic link" }).click();
-  const link = page.getByTestId("magic-link");
-  await expect(link).toBeVisible();
-  const href = (await link.getAttribute("href"))!;
+  await expect(page.getByTestId("magic-sent")).toContainText("on its way to their mailbox");
+  await expect(page.locator('a[href^="/magic/"]')).toHaveCount(0);
+  await page.getByRole("link", { name: "outbox" }).click();
+  await expect(page.getByRole("heading", { name: "Outbox", level: 1 })).toBeVisible();
+  const mail = page.locator('[data-testid="outbox-message"][data-recipient="bob"]').first();
+  const href = (await mail.getByRole("link").getAttribute("href"))!;
+  expect(href).toMatch(/^\/magic\//);
   await page.goto(href);
   await expect(shop.who).toContainText("bob");
 

@@ -60,6 +60,8 @@ pub struct Config {
     pub jwt_keys: Vec<SigningKey>,
     pub jwt_access_ttl: Duration,
     pub login_limits: LoginLimits,
+    /// `/outbox` shows the mail the shop sends (`DEMO_OUTBOX=true`; the run command sets it).
+    pub demo_outbox: bool,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -123,6 +125,7 @@ impl Config {
                 per_address: count("LOGIN_FAILURES_PER_ADDRESS", 100)?,
                 window: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)?,
             },
+            demo_outbox: var("DEMO_OUTBOX").is_some_and(|value| value == "true" || value == "1"),
         })
     }
 }
@@ -148,6 +151,7 @@ impl Config {
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_access_ttl: Duration::from_secs(900),
             login_limits: LoginLimits::default(),
+            demo_outbox: true,
         }
     }
 }

@@ -85,6 +85,7 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         .await
         .map_err(StartupError::Seed)?;
     let catalog = Catalog::load(&pool).await?;
+    tokio::spawn(sweep_mail_and_links(pool.clone()));
     let redis = backends::connect_redis(&config.redis_url).await;
     let login_attempts = Attempts::new(
         redis.as_ref().map(|redis| redis.sessions.clone()),
@@ -100,9 +101,21 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
             "links",
         )),
         instance: Arc::from(config.instance_id.as_str()),
+        outbox_enabled: config.demo_outbox,
         login_attempts,
         login_limits: config.login_limits,
     })
+}
+
+/// Deletes old demo mail and spent one-off links that have expired, now and then.
+async fn sweep_mail_and_links(pool: AnyPool) {
+    let mut interval = tokio::time::interval(session_strategies::sql_store::SWEEP_PERIOD);
+    loop {
+        interval.tick().await;
+        if let Err(error) = app::shop::outbox::sweep(&pool).await {
+            tracing::warn!(%error, "could not sweep the outbox and spent links");
+        }
+    }
 }
 
 /// The router: the JSON API, server functions and pages behind the session layer; static

@@ -9,6 +9,7 @@ use session_strategies::{
     cookie::CookieBackend,
     jwt::{JwtBackend, JwtSettings, SigningKey},
     layer::open_session,
+    memory_store::MemoryRecords,
     redis_store::RedisConnection,
     signed_url::{SignedUrlBackend, URL_PARAM},
     sql_store,
@@ -19,7 +20,7 @@ use session_strategies::{
     SessionUser, Strategy,
 };
 use std::{sync::Arc, time::Duration};
-use tower_sessions::{MemoryStore, SessionStore};
+use tower_sessions::SessionStore;
 
 const TTL: Duration = Duration::from_secs(1800);
 
@@ -46,7 +47,7 @@ async fn sql_sessions() -> Arc<dyn SessionStore> {
 async fn memory(ttl: Duration) -> Arc<dyn SessionBackend> {
     Arc::new(StoreBackend::new(
         Strategy::Memory,
-        Arc::new(MemoryStore::default()),
+        Arc::new(MemoryRecords::swept()),
         ttl,
     ))
 }

@@ -1,11 +1,13 @@
-//! Creating the one-off links through the API: a shared cart, a magic login.
+//! The one-off links through the API: a shared cart, a magic login sent to the demo outbox.
 
 use super::extract::ApiJson;
 use app::{
     error::{AppError, ErrorBody},
-    shop::{links, AppState, Shop},
+    model::OutboxMessage,
+    shop::{links, outbox, AppState, Shop},
 };
 use axum::{extract::State, Json};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use session_strategies::Session;
 use utoipa::ToSchema;
@@ -15,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(share))
         .routes(routes!(magic))
+        .routes(routes!(outbox_messages))
 }
 
 /// A signed link and how long it works.
@@ -47,24 +50,47 @@ struct MagicRequest {
     username: String,
 }
 
-/// A one-use login link for a demo user, valid 15 minutes.
+/// What asking for a magic link answers, whoever asked and whether the user exists.
+#[derive(Serialize, ToSchema)]
+struct Sent {
+    message: &'static str,
+}
+
+/// Sends a one-use login link (15 minutes) to the user's mailbox. The answer is the same
+/// whether or not the user exists, and never holds the link.
 #[utoipa::path(
     post,
     path = "/login/magic",
     tag = "links",
     request_body = MagicRequest,
     responses(
-        (status = 200, body = Link),
+        (status = 202, body = Sent),
         (status = 400, description = "a malformed body (`bad_request`)", body = ErrorBody),
-        (status = 404, description = "not a demo user (`not_found`)", body = ErrorBody),
     )
 )]
 async fn magic(
     State(shop): State<Shop>,
     ApiJson(body): ApiJson<MagicRequest>,
-) -> Result<Json<Link>, AppError> {
-    Ok(Json(Link {
-        url: links::magic_path(&links::magic_link(&shop, &body.username).await?),
-        expires_in: links::MAGIC_TTL_SECONDS,
-    }))
+) -> Result<(StatusCode, Json<Sent>), AppError> {
+    links::send_magic_link(&shop, &body.username).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Sent {
+            message: "If that user exists, a login link is on its way to their mailbox.",
+        }),
+    ))
+}
+
+/// The demo outbox: the mail the shop sent in the last hour, newest first.
+#[utoipa::path(
+    get,
+    path = "/outbox",
+    tag = "links",
+    responses(
+        (status = 200, body = Vec<OutboxMessage>),
+        (status = 404, description = "the demo outbox is off on this server (`not_found`)", body = ErrorBody),
+    )
+)]
+async fn outbox_messages(State(shop): State<Shop>) -> Result<Json<Vec<OutboxMessage>>, AppError> {
+    outbox::visible(&shop).await.map(Json)
 }

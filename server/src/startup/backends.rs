@@ -7,6 +7,7 @@ use session_strategies::{
     cache_aside::CacheAsideStore,
     cookie::CookieBackend,
     jwt::{JwtBackend, JwtSettings},
+    memory_store::MemoryRecords,
     redis_store::RedisConnection,
     revocation::{RedisFirstRevocations, Revocations, SqlRevocations},
     secrets::derive_secret,
@@ -19,7 +20,7 @@ use session_strategies::{
 };
 use sqlx::AnyPool;
 use std::{sync::Arc, time::Duration};
-use tower_sessions::{MemoryStore, SessionStore};
+use tower_sessions::SessionStore;
 
 /// Redis logical databases: the `redis` strategy and the denylist in one, cache-aside's cache
 /// in another, so a cached copy can never be mistaken for a `redis` session.
@@ -116,7 +117,7 @@ fn master_key<'a>(shared: &'a Shared) -> &'a [u8] {
 }
 
 fn memory(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError> {
-    let store = TracedStore::wrap(traced_store::MEMORY, Arc::new(MemoryStore::default()));
+    let store = TracedStore::wrap(traced_store::MEMORY, Arc::new(MemoryRecords::swept()));
     Ok(Some(Arc::new(StoreBackend::new(
         Strategy::Memory,
         store,

@@ -102,8 +102,17 @@ async fn altered_or_expired_share_links_are_refused() {
     assert_eq!(reply.body["cart"]["count"], 0);
 }
 
+/// The newest link the demo outbox holds for `username`.
+async fn mailed_link(client: &mut Client, username: &str) -> Option<String> {
+    let outbox = client.send(Method::GET, "/outbox", None).await;
+    assert_eq!(outbox.status, StatusCode::OK, "{}", outbox.body);
+    outbox.body.as_array().unwrap().iter().find_map(|message| {
+        (message["recipient"] == username).then(|| message["link"].as_str().unwrap().to_owned())
+    })
+}
+
 #[tokio::test]
-async fn a_magic_link_logs_in_once() {
+async fn a_magic_link_goes_to_the_mailbox_and_logs_in_once() {
     let (mut visitor, mut other, signer) = two_clients().await;
     let reply = visitor
         .send(
@@ -112,8 +121,15 @@ async fn a_magic_link_logs_in_once() {
             Some(json!({"username": "alice"})),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let url = reply.body["url"].as_str().unwrap().to_owned();
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert!(
+        !reply.body.to_string().contains("/magic/"),
+        "the link never goes back to whoever asked: {}",
+        reply.body
+    );
+    let url = mailed_link(&mut visitor, "alice")
+        .await
+        .expect("a link in alice's mail");
     visitor.add(4, 1).await;
     assert_eq!(open(&mut visitor, &url).await, "/");
     let reply = visitor.send(Method::GET, "/session", None).await;
@@ -137,6 +153,8 @@ async fn a_magic_link_logs_in_once() {
         open(&mut other, &format!("/magic/{expired}")).await,
         "/login?error=link_expired"
     );
+
+    // Nobody learns whether a user exists: the same answer, and no mail.
     let reply = visitor
         .send(
             Method::POST,
@@ -144,5 +162,6 @@ async fn a_magic_link_logs_in_once() {
             Some(json!({"username": "mallory"})),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(mailed_link(&mut visitor, "mallory").await, None);
 }

@@ -30,6 +30,8 @@ enum Asker {
     CrossSite,
     /// Somebody who has guessed `locked-out`'s password wrong ten times.
     Guesser,
+    /// A guest of a server whose demo outbox is off.
+    OutboxOff,
 }
 
 /// A request that gets a documented answer.
@@ -237,7 +239,7 @@ const CASES: &[Case] = &[
         "/login/magic",
         Guest,
         Some(r#"{"username":"alice"}"#),
-        200,
+        202,
     ),
     case(
         "post",
@@ -247,14 +249,8 @@ const CASES: &[Case] = &[
         Some("{}"),
         400,
     ),
-    case(
-        "post",
-        "/login/magic",
-        "/login/magic",
-        Guest,
-        Some(r#"{"username":"mallory"}"#),
-        404,
-    ),
+    case("get", "/outbox", "/outbox", Guest, None, 200),
+    case("get", "/outbox", "/outbox", OutboxOff, None, 404),
     case("get", "/compare", "/compare", GuestWithCart, None, 200),
     case(
         "post",
@@ -346,6 +342,7 @@ impl Apps {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::ephemeral(dir.path().to_owned());
         config.redis_url = "redis://127.0.0.1:1".into();
+        config.demo_outbox = false;
         Self {
             main: Client::new().await,
             redis_down: Client::with_config(config, Some(dir)).await,
@@ -355,12 +352,12 @@ impl Apps {
     /// A client of the right app with the asker's session set up.
     async fn client(&self, asker: Asker) -> Client {
         let app = match asker {
-            RedisDown => &self.redis_down,
+            RedisDown | OutboxOff => &self.redis_down,
             _ => &self.main,
         };
         let mut client = Client::for_app(app.app.clone(), None);
         match asker {
-            Guest | BadBearer => {}
+            Guest | BadBearer | OutboxOff => {}
             Guesser => {
                 for _ in 0..10 {
                     client.login("locked-out", "guess").await;

@@ -1,0 +1,111 @@
+//! The `memory` strategy's store: sessions in this process's memory, gone with the process and
+//! invisible to every other instance (which is what the strategy is here to show). Unlike
+//! tower-sessions' `MemoryStore` it forgets expired sessions on its own: a sweeper removes them
+//! every [`SWEEP_PERIOD`](crate::sql_store::SWEEP_PERIOD), so an abandoned session costs memory
+//! for at most its idle timeout and a minute.
+
+use async_trait::async_trait;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+use time::OffsetDateTime;
+use tower_sessions::{
+    session::{Id, Record},
+    session_store::{self, ExpiredDeletion},
+    SessionStore,
+};
+
+/// Records by id, shared by every request of this process.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryRecords {
+    records: Arc<Mutex<HashMap<Id, Record>>>,
+}
+
+impl MemoryRecords {
+    /// A store whose expired records are swept in the background.
+    pub fn swept() -> Self {
+        let store = Self::default();
+        crate::sql_store::sweep(store.clone());
+        store
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Id, Record>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many records the process holds, expired ones not yet swept included.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryRecords {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut records = self.lock();
+        while records.contains_key(&record.id) {
+            record.id = Id::default();
+        }
+        records.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.lock().insert(record.id, record.clone());
+        Ok(())
+    }
+
+    /// An expired record still loads until it is swept, so the session layer can tell the
+    /// visitor it expired rather than that it never existed.
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        Ok(self.lock().get(id).cloned())
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.lock().remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for MemoryRecords {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        let now = OffsetDateTime::now_utc();
+        self.lock().retain(|_, record| record.expiry_date > now);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(expiry_date: OffsetDateTime) -> Record {
+        Record {
+            id: Id::default(),
+            data: HashMap::new(),
+            expiry_date,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sweep_forgets_expired_sessions_and_keeps_live_ones() {
+        let store = MemoryRecords::default();
+        let mut expired = record(OffsetDateTime::now_utc() - time::Duration::seconds(1));
+        let mut live = record(OffsetDateTime::now_utc() + time::Duration::minutes(5));
+        store.create(&mut expired).await.unwrap();
+        store.create(&mut live).await.unwrap();
+        assert_eq!(store.len(), 2);
+        store.delete_expired().await.unwrap();
+        assert_eq!(store.len(), 1);
+        assert!(store.load(&expired.id).await.unwrap().is_none());
+        assert!(store.load(&live.id).await.unwrap().is_some());
+    }
+}
