@@ -9,19 +9,43 @@ use server::config::Config;
 use session_strategies::{data::now_unix, secrets::derive_secret, url_signer::UrlSigner};
 use tower::ServiceExt;
 
-/// Opens `path` as a browser would (a GET with `client`'s cookies); returns the redirect target.
-async fn open(client: &mut Client, path: &str) -> String {
+/// A request for `path` carrying `client`'s cookies.
+fn browser_request(client: &Client, method: Method, path: &str) -> Request<Body> {
     let cookie = client
         .cookies
         .iter()
         .map(|(name, value)| format!("{name}={value}"))
         .collect::<Vec<_>>()
         .join("; ");
-    let request = Request::builder()
+    Request::builder()
+        .method(method)
         .uri(path)
         .header(header::COOKIE, cookie)
         .body(Body::empty())
+        .unwrap()
+}
+
+/// Opens `path` as a browser would: the GET shows a button and changes nothing, the button's
+/// POST does what the link says. Returns where the POST redirects.
+async fn open(client: &mut Client, path: &str) -> String {
+    let page = client
+        .app
+        .clone()
+        .oneshot(browser_request(client, Method::GET, path))
+        .await
         .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{path}");
+    assert!(
+        page.headers().get(header::SET_COOKIE).is_none(),
+        "a GET changes nothing"
+    );
+    let html = http_body_util::BodyExt::collect(page.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let html = String::from_utf8_lossy(&html);
+    assert!(html.contains("<form method=\"post\""), "{html}");
+    let request = browser_request(client, Method::POST, path);
     let response = client.app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
     for set_cookie in response.headers().get_all(header::SET_COOKIE) {
@@ -164,4 +188,33 @@ async fn a_magic_link_goes_to_the_mailbox_and_logs_in_once() {
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     assert_eq!(mailed_link(&mut visitor, "mallory").await, None);
+}
+
+#[tokio::test]
+async fn opening_a_magic_link_without_pressing_its_button_spends_nothing() {
+    let (mut visitor, mut scanner, _) = two_clients().await;
+    visitor
+        .send(
+            Method::POST,
+            "/login/magic",
+            Some(json!({"username": "bob"})),
+        )
+        .await;
+    let url = mailed_link(&mut visitor, "bob").await.unwrap();
+    // A mail scanner or a prefetcher follows the link: a GET, nothing more.
+    for _ in 0..3 {
+        let response = scanner
+            .app
+            .clone()
+            .oneshot(browser_request(&scanner, Method::GET, &url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let reply = scanner.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["user"], serde_json::Value::Null);
+    // The link still works for its owner, once.
+    assert_eq!(open(&mut visitor, &url).await, "/");
+    let reply = visitor.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["user"]["username"], "bob");
 }
