@@ -13,7 +13,7 @@ use crate::{
     },
     data::{now_unix, SessionData, FORMAT},
     revocation::{RefreshUse, Revocations},
-    secrets::{random_id, random_token},
+    secrets::{derive_secret, random_id, random_token},
     strategy::Strategy,
     trace,
     transport::Carrier,
@@ -97,6 +97,9 @@ pub struct JwtSettings {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// How long a spent refresh token, presented again, still gets the pair it was traded for
+    /// (two tabs refreshing at once); after it, a second use counts as a replay.
+    pub refresh_grace: Duration,
 }
 
 /// The claims: the registered ones, the refresh family, and the session itself.
@@ -113,6 +116,13 @@ pub struct Claims {
     /// The refresh-token family this access token belongs to.
     pub fam: String,
     pub session: SessionData,
+}
+
+/// The pair a refresh token was traded for, kept sealed for the grace period.
+#[derive(Serialize, Deserialize)]
+struct Successor {
+    access: String,
+    refresh: String,
 }
 
 /// The JWT strategy.
@@ -277,7 +287,14 @@ impl JwtBackend {
         };
         let claims = self.claims_for(data, family);
         let token = self.sign(&claims)?;
-        let mut client = vec![
+        let mut client = self.access_changes(token);
+        client.extend(refresh);
+        Ok((claims, client))
+    }
+
+    /// What the client must hold after a new access token.
+    fn access_changes(&self, token: String) -> Vec<ClientChange> {
+        vec![
             ClientChange::SetCookie {
                 name: ACCESS_COOKIE,
                 value: token.clone(),
@@ -285,9 +302,30 @@ impl JwtBackend {
                 max_age: self.settings.refresh_ttl,
             },
             ClientChange::Credential(token),
-        ];
-        client.extend(refresh);
-        Ok((claims, client))
+        ]
+    }
+
+    /// What the client must hold after a new refresh token.
+    fn refresh_changes(&self, token: String) -> Vec<ClientChange> {
+        vec![
+            ClientChange::SetCookie {
+                name: REFRESH_COOKIE,
+                value: token.clone(),
+                max_age: self.settings.refresh_ttl,
+            },
+            ClientChange::RefreshToken(token),
+        ]
+    }
+
+    /// A refresh token for `family`, recorded (as a hash) in the ledger.
+    async fn mint_refresh(&self, family: &str, subject: &str) -> Result<String, BackendError> {
+        let token = random_token();
+        let expires_at = now_unix() + self.settings.refresh_ttl.as_secs() as i64;
+        self.revocations
+            .store_refresh(&refresh_hash(&token), family, subject, expires_at)
+            .await
+            .map_err(BackendError::Unavailable)?;
+        Ok(token)
     }
 
     async fn new_refresh_token(
@@ -295,20 +333,35 @@ impl JwtBackend {
         family: &str,
         subject: &str,
     ) -> Result<Vec<ClientChange>, BackendError> {
-        let token = random_token();
-        let expires_at = now_unix() + self.settings.refresh_ttl.as_secs() as i64;
-        self.revocations
-            .store_refresh(&refresh_hash(&token), family, subject, expires_at)
-            .await
-            .map_err(BackendError::Unavailable)?;
-        Ok(vec![
-            ClientChange::SetCookie {
-                name: REFRESH_COOKIE,
-                value: token.clone(),
-                max_age: self.settings.refresh_ttl,
-            },
-            ClientChange::RefreshToken(token),
-        ])
+        Ok(self.refresh_changes(self.mint_refresh(family, subject).await?))
+    }
+
+    /// The key that seals a traded pair while the grace period lasts: derived from the
+    /// newest signing key, so only this service can open it.
+    fn successor_key(&self) -> cookie::Key {
+        let secret = &self.newest_key().secret;
+        let material = [
+            derive_secret(secret, "refresh-successor-signing"),
+            derive_secret(secret, "refresh-successor-encryption"),
+        ]
+        .concat();
+        cookie::Key::from(&material)
+    }
+
+    /// The new pair a refresh token was traded for, sealed (AES-256-GCM) for the ledger.
+    fn seal_successor(&self, pair: &Successor) -> Option<String> {
+        let plaintext = serde_json::to_string(pair).ok()?;
+        let mut jar = cookie::CookieJar::new();
+        jar.private_mut(&self.successor_key())
+            .add(cookie::Cookie::new("successor", plaintext));
+        jar.get("successor").map(|sealed| sealed.value().to_owned())
+    }
+
+    fn open_successor(&self, sealed: &str) -> Option<Successor> {
+        let mut jar = cookie::CookieJar::new();
+        jar.add_original(cookie::Cookie::new("successor", sealed.to_owned()));
+        let opened = jar.private(&self.successor_key()).get("successor")?;
+        serde_json::from_str(opened.value()).ok()
     }
 
     /// The clock skew forgiven, in seconds: [`LEEWAY_SECONDS`], or less for tokens that live
@@ -336,14 +389,42 @@ impl JwtBackend {
     /// `expired` (a token whose signature checks out, expired or not). Reusing a spent refresh
     /// token revokes its whole family.
     async fn trade(&self, expired: Claims, refresh_token: &str) -> Result<Loaded, LoadError> {
+        let token_hash = refresh_hash(refresh_token);
         let outcome = self
             .revocations
-            .use_refresh(&refresh_hash(refresh_token))
+            .use_refresh(&token_hash, self.settings.refresh_grace)
             .await
             .map_err(LoadError::Unavailable)?;
         match outcome {
             RefreshUse::Fresh { family, subject }
                 if family == expired.fam && subject == expired.sub => {}
+            // Presented again within the grace period (two tabs, a retried request): the same
+            // pair again, rather than a replay alarm that would log both tabs out.
+            RefreshUse::Repeated { successor } => {
+                let pair = self
+                    .open_successor(&successor)
+                    .ok_or(LoadError::Invalid("unreadable successor"))?;
+                let claims = self
+                    .verify(&pair.access, true)
+                    .map_err(|_| LoadError::Invalid("the traded token no longer verifies"))?;
+                if claims.fam != expired.fam
+                    || self
+                        .revocations
+                        .is_family_revoked(&claims.fam)
+                        .await
+                        .map_err(LoadError::Unavailable)?
+                {
+                    return Err(LoadError::Invalid("revoked token"));
+                }
+                let mut client = self.refresh_changes(pair.refresh);
+                client.extend(self.access_changes(pair.access));
+                return Ok(Loaded {
+                    key: Some(Self::key_of(&claims)),
+                    expires_at: claims.exp,
+                    data: claims.session,
+                    client,
+                });
+            }
             RefreshUse::Fresh { family, .. } | RefreshUse::Reused { family } => {
                 tracing::warn!("a refresh token was reused or mismatched: revoking its family");
                 self.retire(&family).await.map_err(load_error)?;
@@ -361,18 +442,24 @@ impl JwtBackend {
         {
             return Err(LoadError::Invalid("revoked token"));
         }
-        let mut client = self
-            .new_refresh_token(&expired.fam, &expired.sub)
+        let refresh = self
+            .mint_refresh(&expired.fam, &expired.sub)
             .await
             .map_err(load_error)?;
         let claims = self.claims_for(&expired.session, expired.fam.clone());
         let token = self.sign(&claims).map_err(load_error)?;
-        client.push(ClientChange::SetCookie {
-            name: ACCESS_COOKIE,
-            value: token.clone(),
-            max_age: self.settings.refresh_ttl,
-        });
-        client.push(ClientChange::Credential(token));
+        let pair = Successor {
+            access: token,
+            refresh,
+        };
+        if let Some(sealed) = self.seal_successor(&pair) {
+            self.revocations
+                .record_successor(&token_hash, &sealed)
+                .await
+                .map_err(LoadError::Unavailable)?;
+        }
+        let mut client = self.refresh_changes(pair.refresh);
+        client.extend(self.access_changes(pair.access));
         Ok(Loaded {
             key: Some(Self::key_of(&claims)),
             expires_at: claims.exp,

@@ -18,6 +18,10 @@ pub enum RefreshUse {
         family: String,
         subject: String,
     },
+    /// Spent moments ago (within the grace period): the sealed pair it was traded for.
+    Repeated {
+        successor: String,
+    },
     /// Already spent: somebody replayed it, so its family must go.
     Reused {
         family: String,
@@ -33,6 +37,7 @@ impl RefreshUse {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Fresh { .. } => "fresh",
+            Self::Repeated { .. } => "repeated within the grace period",
             Self::Reused { .. } => "reused",
             Self::Revoked => "revoked",
             Self::Expired => "expired",
@@ -56,9 +61,20 @@ pub trait Revocations: Send + Sync + 'static {
         subject: &str,
         expires_at: i64,
     ) -> Result<(), Unavailable>;
-    /// Spends a refresh token, atomically: two concurrent uses cannot both be `Fresh`.
-    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable>;
+    /// Spends a refresh token, atomically: two concurrent uses cannot both be `Fresh`. A use
+    /// within `grace` of the first gets `Repeated` with the pair the first one recorded.
+    async fn use_refresh(
+        &self,
+        token_hash: &str,
+        grace: std::time::Duration,
+    ) -> Result<RefreshUse, Unavailable>;
+    /// Records the sealed pair a refresh token was traded for, for the grace period.
+    async fn record_successor(&self, token_hash: &str, sealed: &str) -> Result<(), Unavailable>;
 }
+
+/// How often a second use within the grace period looks for the pair the first is minting
+/// (every 50 ms, a second in all).
+const SUCCESSOR_POLLS: u32 = 20;
 
 /// The ledger in the SQL database (SQLite or PostgreSQL, tables from the server's migrations).
 #[derive(Clone, Debug)]
@@ -81,6 +97,12 @@ impl SqlRevocations {
             .map_err(Unavailable::new)?;
         let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
             .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(Unavailable::new)?;
+        // A traded pair is kept sealed for the grace period only.
+        sqlx::query("UPDATE refresh_tokens SET successor = NULL WHERE used_at <= $1")
+            .bind(now - 60)
             .execute(&self.pool)
             .await
             .map_err(Unavailable::new)?;
@@ -163,28 +185,52 @@ impl Revocations for SqlRevocations {
         .map_err(Unavailable::new)
     }
 
-    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
+    async fn use_refresh(
+        &self,
+        token_hash: &str,
+        grace: std::time::Duration,
+    ) -> Result<RefreshUse, Unavailable> {
         trace::timed(
             || "sql UPDATE refresh_tokens SET used".into(),
             |result: &Result<RefreshUse, Unavailable>| match result {
                 Ok(outcome) => outcome.label().into(),
                 Err(error) => format!("error: {error}"),
             },
-            self.spend_refresh(token_hash),
+            self.spend_refresh(token_hash, grace),
         )
         .await
+    }
+
+    async fn record_successor(&self, token_hash: &str, sealed: &str) -> Result<(), Unavailable> {
+        trace::timed(
+            || "sql UPDATE refresh_tokens SET successor".into(),
+            outcome,
+            sqlx::query("UPDATE refresh_tokens SET successor = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(sealed)
+                .execute(&self.pool),
+        )
+        .await
+        .map(|_| ())
+        .map_err(Unavailable::new)
     }
 }
 
 impl SqlRevocations {
     /// Marks a refresh token used, or says why it cannot be.
-    async fn spend_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
+    async fn spend_refresh(
+        &self,
+        token_hash: &str,
+        grace: std::time::Duration,
+    ) -> Result<RefreshUse, Unavailable> {
+        let now = crate::data::now_unix();
         let spent = sqlx::query(
-            "UPDATE refresh_tokens SET used = 1 \
+            "UPDATE refresh_tokens SET used = 1, used_at = $2 \
              WHERE token_hash = $1 AND used = 0 AND revoked = 0 \
              RETURNING family, subject, expires_at",
         )
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(Unavailable::new)?;
@@ -198,24 +244,47 @@ impl SqlRevocations {
                 subject: text(&row, "subject")?,
             });
         }
-        let existing =
-            sqlx::query("SELECT family, revoked FROM refresh_tokens WHERE token_hash = $1")
+        // Spent already. Within the grace period the first use may still be minting its
+        // pair: wait for it a moment rather than call a second tab a thief.
+        let grace = grace.as_secs() as i64;
+        for attempt in 0..SUCCESSOR_POLLS {
+            let existing = sqlx::query(
+                "SELECT family, revoked, used_at, successor FROM refresh_tokens \
+                 WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Unavailable::new)?;
+            let Some(row) = existing else {
+                return Ok(RefreshUse::Unknown);
+            };
+            let revoked: i64 = row.try_get("revoked").map_err(Unavailable::new)?;
+            if revoked != 0 {
+                return Ok(RefreshUse::Revoked);
+            }
+            let used_at: Option<i64> = row.try_get("used_at").map_err(Unavailable::new)?;
+            let within_grace = used_at.is_some_and(|used_at| now - used_at < grace);
+            if !within_grace {
+                break;
+            }
+            let successor: Option<String> = row.try_get("successor").map_err(Unavailable::new)?;
+            if let Some(successor) = successor {
+                return Ok(RefreshUse::Repeated { successor });
+            }
+            if attempt + 1 < SUCCESSOR_POLLS {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        let family: Option<String> =
+            sqlx::query_scalar("SELECT family FROM refresh_tokens WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(Unavailable::new)?;
-        Ok(match existing {
+        Ok(match family {
+            Some(family) => RefreshUse::Reused { family },
             None => RefreshUse::Unknown,
-            Some(row) => {
-                let revoked: i64 = row.try_get("revoked").map_err(Unavailable::new)?;
-                if revoked != 0 {
-                    RefreshUse::Revoked
-                } else {
-                    RefreshUse::Reused {
-                        family: text(&row, "family")?,
-                    }
-                }
-            }
         })
     }
 }
@@ -303,7 +372,15 @@ impl Revocations for RedisFirstRevocations {
             .await
     }
 
-    async fn use_refresh(&self, token_hash: &str) -> Result<RefreshUse, Unavailable> {
-        self.sql.use_refresh(token_hash).await
+    async fn use_refresh(
+        &self,
+        token_hash: &str,
+        grace: std::time::Duration,
+    ) -> Result<RefreshUse, Unavailable> {
+        self.sql.use_refresh(token_hash, grace).await
+    }
+
+    async fn record_successor(&self, token_hash: &str, sealed: &str) -> Result<(), Unavailable> {
+        self.sql.record_successor(token_hash, sealed).await
     }
 }

@@ -59,6 +59,8 @@ pub struct Config {
     /// JWT signing keys, oldest first: `JWT_KEYS=kid:hex,kid:hex`, else one derived key.
     pub jwt_keys: Vec<SigningKey>,
     pub jwt_access_ttl: Duration,
+    /// How long a spent refresh token still gets the pair it was traded for.
+    pub jwt_refresh_grace: Duration,
     pub login_limits: LoginLimits,
     /// `/outbox` shows the mail the shop sends (`DEMO_OUTBOX=true`; the run command sets it).
     pub demo_outbox: bool,
@@ -120,6 +122,7 @@ impl Config {
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_keys,
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
+            jwt_refresh_grace: seconds("JWT_REFRESH_GRACE_SECONDS", 10)?,
             login_limits: LoginLimits {
                 per_username: count("LOGIN_FAILURES_PER_USER", 10)?,
                 per_address: count("LOGIN_FAILURES_PER_ADDRESS", 100)?,
@@ -150,6 +153,7 @@ impl Config {
             secure_cookies: false,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             jwt_access_ttl: Duration::from_secs(900),
+            jwt_refresh_grace: Duration::from_secs(10),
             login_limits: LoginLimits::default(),
             demo_outbox: true,
         }

@@ -67,6 +67,7 @@ fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
         audience: "test-audience".into(),
         access_ttl: ttl,
         refresh_ttl: ttl,
+        refresh_grace: Duration::from_secs(10),
     }
 }
 

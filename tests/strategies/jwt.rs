@@ -24,6 +24,8 @@ fn settings(keys: Vec<SigningKey>) -> JwtSettings {
         audience: "shoppers".into(),
         access_ttl: Duration::from_secs(900),
         refresh_ttl: Duration::from_secs(3600),
+        // No grace: a second use is a replay at once (the grace has a test of its own).
+        refresh_grace: Duration::ZERO,
     }
 }
 
@@ -354,4 +356,31 @@ async fn rotated_keys_sign_with_the_newest_and_still_verify_the_old() {
 #[test]
 fn a_key_shorter_than_32_bytes_is_refused() {
     assert!(SigningKey::new("short", vec![1; 31]).is_err());
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_get_the_same_pair_and_stay_logged_in() {
+    let mut settings = settings(vec![key("k1", 1)]);
+    settings.refresh_grace = Duration::from_secs(10);
+    let backend = Arc::new(JwtBackend::new(settings, Arc::new(ledger().await)).unwrap());
+    let saved = backend.save(&sample(), None, false).await.unwrap();
+    let (access, refresh) = (credential(&saved.client), refresh_token(&saved.client));
+    // Two restored tabs present the same expired cookie pair at the same moment.
+    let (first, second) = tokio::join!(
+        backend.refresh(&access, &refresh),
+        backend.refresh(&access, &refresh)
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(credential(&first.client), credential(&second.client));
+    assert_eq!(refresh_token(&first.client), refresh_token(&second.client));
+    let token = credential(&first.client);
+    assert!(
+        backend.load(&bearer(&token)).await.unwrap().is_some(),
+        "nobody was logged out"
+    );
+    // The pair traded for works once more as usual.
+    assert!(backend
+        .refresh(&token, &refresh_token(&first.client))
+        .await
+        .is_ok());
 }

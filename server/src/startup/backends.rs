@@ -140,6 +140,7 @@ fn jwt(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError>
         // A refresh family ends at the idle timeout like every other session (and at the
         // absolute one, which the session layer enforces).
         refresh_ttl: shared.config.session_ttl,
+        refresh_grace: shared.config.jwt_refresh_grace,
     };
     let backend = JwtBackend::new(settings, shared.revocations.clone())
         .map_err(|error| StartupError::Strategy(Strategy::Jwt, error.to_string()))?;

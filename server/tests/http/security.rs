@@ -307,3 +307,28 @@ async fn guessing_passwords_is_stopped_per_username_and_per_address() {
     let reply = client.login("alice", "wonderland").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn a_refresh_token_sent_twice_at_once_is_not_taken_for_a_replay() {
+    let mut client = Client::new().await;
+    client.cookieless = true;
+    client.strategy_header = Some("jwt".into());
+    let login = client.login("bob", "builder").await;
+    let body = Some(
+        json!({
+            "access_token": login.body["credential"],
+            "refresh_token": login.body["refresh_token"],
+        })
+        .to_string(),
+    );
+    let mut second_tab = Client::for_app(client.app.clone(), None);
+    second_tab.cookieless = true;
+    let (first, second) = tokio::join!(
+        client.send_raw(Method::POST, "/token/refresh", body.clone(), &[]),
+        second_tab.send_raw(Method::POST, "/token/refresh", body, &[])
+    );
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(first.body["credential"], second.body["credential"]);
+    assert_eq!(first.body["refresh_token"], second.body["refresh_token"]);
+}
