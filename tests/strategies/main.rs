@@ -4,4 +4,5 @@
 mod architecture;
 mod backends;
 mod common;
+mod fuzz;
 mod jwt;
