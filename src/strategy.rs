@@ -32,7 +32,9 @@ pub struct StrategyMeta {
     pub state_location: &'static str,
     pub survives_restart: bool,
     pub shared_across_instances: bool,
-    pub revocable: bool,
+    /// How a session is ended before it expires: deleting the server copy, or (where the
+    /// client holds the whole session) a revocation ledger every instance reads.
+    pub revocable: &'static str,
     /// Whether a client that refuses cookies can keep the session, and how.
     pub without_cookies: &'static str,
     /// How the charts draw it.
@@ -137,8 +139,10 @@ mod tests {
                 ("summary", meta.summary),
                 ("state location", meta.state_location),
                 ("without cookies", meta.without_cookies),
+                ("revocable", meta.revocable),
                 ("choose when", meta.guide.choose_when),
                 ("avoid when", meta.guide.avoid_when),
+                ("what a stolen credential gives", meta.guide.stolen),
             ] {
                 assert!(!text.trim().is_empty(), "{strategy}: no {piece}");
             }

@@ -6,6 +6,8 @@
 #![recursion_limit = "256"]
 
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod content_security;
 pub mod error;
 pub mod format;
 pub mod model;
@@ -36,6 +38,8 @@ use pages::{
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security::set_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

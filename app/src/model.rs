@@ -151,7 +151,7 @@ pub struct CompareRow {
     pub server_bytes: Option<usize>,
     pub survives_restart: bool,
     pub shared_across_instances: bool,
-    pub revocable: bool,
+    pub revocable: String,
     pub without_cookies: String,
     /// Where the size stops, measured: the cart lines that fit in a 4096-byte cookie.
     pub size_limit: String,
@@ -211,7 +211,7 @@ pub struct StrategyInfo {
     pub state_location: String,
     pub survives_restart: bool,
     pub shared_across_instances: bool,
-    pub revocable: bool,
+    pub revocable: String,
     /// The file the strategy's guide points a reader to.
     pub guide_source: String,
     pub available: bool,

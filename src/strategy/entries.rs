@@ -14,7 +14,7 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     state_location: "server process memory",
     survives_restart: false,
     shared_across_instances: false,
-    revocable: true,
+    revocable: "yes: delete the server copy",
     without_cookies: "no",
     look: Look {
         colour: "#4338ca",
@@ -40,6 +40,7 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
             "Revocable at once: delete the entry.",
             "The id is 128 random bits; the cookie is HttpOnly and SameSite=Lax.",
         ],
+        stolen: "Whoever holds the sid cookie is the user, on this instance only, until logout deletes the server copy, 30 minutes pass without use (the idle timeout) or 12 hours pass since login (the absolute timeout).",
         source: "src/store.rs",
     },
 };
@@ -52,7 +53,7 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
     state_location: "the client, in an encrypted cookie",
     survives_restart: true,
     shared_across_instances: true,
-    revocable: false,
+    revocable: "only through a revocation ledger (logged-in sessions)",
     without_cookies: "no",
     look: Look {
         colour: "#b45309",
@@ -75,8 +76,9 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
         avoid_when: "State that grows, or sessions you must revoke before they expire.",
         security: &[
             "Encrypted and authenticated: unreadable and unforgeable without the key.",
-            "Not revocable: a copied cookie works until it expires; keep the idle timeout short.",
+            "Deleting nothing revokes a cookie: a logged-in one carries a family id that logout puts on a revocation ledger every instance reads (the standard remedy, one lookup per logged-in request).",
         ],
+        stolen: "Whoever holds the session cookie is the user until it expires: 30 minutes idle, 12 hours since login at most. For a logged-in session, logout revokes the cookie's family, so a copy stops working at once; a guest's copied cookie keeps its cart until it expires.",
         source: "src/cookie.rs",
     },
 };
@@ -89,7 +91,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     state_location: "the client, in signed JWT claims",
     survives_restart: true,
     shared_across_instances: true,
-    revocable: false,
+    revocable: "only through a revocation ledger (the token family)",
     without_cookies: "with a Bearer header (API clients)",
     look: Look {
         colour: "#047857",
@@ -101,7 +103,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
             "Browsers get it in the HttpOnly cookie jwt, API clients as a Bearer credential.",
             "Any instance verifies it without shared state: signature, algorithm, exp, nbf, iss, aud.",
             "Access tokens live 15 minutes; a single-use refresh token buys the next one.",
-            "Logout puts the token id on a denylist until it would have expired.",
+            "Logout revokes the token's family: every access token the session was given fails at once.",
         ],
         sequence: &[
             step("Client", "Server", "POST /login"),
@@ -117,6 +119,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
             "Claims are only encoded: anyone holding the token can read the cart.",
             "A replayed refresh token revokes its whole family.",
         ],
+        stolen: "Whoever holds an access token is the user until it expires (15 minutes) or logout revokes its family, which ends every token the session was given at once. A stolen refresh token buys new access tokens until the idle timeout, and once both thief and owner have used it, the whole family is revoked.",
         source: "src/jwt.rs",
     },
 };
@@ -128,7 +131,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     state_location: "Redis",
     survives_restart: true,
     shared_across_instances: true,
-    revocable: true,
+    revocable: "yes: delete the server copy",
     without_cookies: "no",
     look: Look {
         colour: "#be123c",
@@ -154,6 +157,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
             "Revocable at once; the id is 128 random bits.",
             "Keep Redis on a private network.",
         ],
+        stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the session, 30 minutes pass without use or 12 hours pass since login.",
         source: "src/redis_store.rs",
     },
 };
@@ -165,7 +169,7 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     state_location: "SQL database",
     survives_restart: true,
     shared_across_instances: true,
-    revocable: true,
+    revocable: "yes: delete the server copy",
     without_cookies: "no",
     look: Look {
         colour: "#0369a1",
@@ -187,6 +191,7 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
         choose_when: "Durability and simplicity matter more than the last millisecond.",
         avoid_when: "Very high request rates that would load the database.",
         security: &["Revocable: delete the row.", "Back-ups contain sessions: protect them."],
+        stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the row, 30 minutes pass without use or 12 hours pass since login.",
         source: "src/sql_store.rs",
     },
 };
@@ -198,7 +203,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     state_location: "SQL database, cached in Redis",
     survives_restart: true,
     shared_across_instances: true,
-    revocable: true,
+    revocable: "yes: delete the server copy",
     without_cookies: "no",
     look: Look {
         colour: "#7e22ce",
@@ -221,6 +226,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
         choose_when: "Durable sessions with cache-speed reads.",
         avoid_when: "You do not want two stores to run and reason about.",
         security: &["Deleting a session deletes it in both stores."],
+        stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the session from SQL and the cache, 30 minutes pass without use or 12 hours pass since login.",
         source: "src/cache_aside.rs",
     },
 };
@@ -232,7 +238,7 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     state_location: "a server store, found through the URL",
     survives_restart: true,
     shared_across_instances: true,
-    revocable: true,
+    revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
     look: Look {
         colour: "#374151",
@@ -258,6 +264,7 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
             "Anyone with the URL holds the session: tokens expire and login rotates the id.",
             "URLs leak through history and logs; no Referer is sent.",
         ],
+        stolen: "Whoever holds the URL (from history, a log, a forwarded link) is the user until logout deletes the session, the token expires (the idle timeout) or 12 hours pass since login. Pages send no Referer, so links to other sites do not leak it.",
         source: "src/signed_url.rs",
     },
 };

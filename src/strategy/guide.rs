@@ -18,6 +18,9 @@ pub struct Guide {
     pub choose_when: &'static str,
     pub avoid_when: &'static str,
     pub security: &'static [&'static str],
+    /// What whoever steals the credential can do, and for how long: what the attacker-side
+    /// tests show.
+    pub stolen: &'static str,
     /// The file to read first, relative to the repository root.
     pub source: &'static str,
 }

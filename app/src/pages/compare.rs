@@ -100,7 +100,7 @@ fn Row(row: CompareRow) -> impl IntoView {
             <td data-testid="server-bytes" class="number">{bytes(row.server_bytes)}</td>
             <td>{yes_no(row.survives_restart)}</td>
             <td>{yes_no(row.shared_across_instances)}</td>
-            <td>{yes_no(row.revocable)}</td>
+            <td>{row.revocable}</td>
             <td>{row.without_cookies}</td>
             <td>{row.size_limit}</td>
         </tr>

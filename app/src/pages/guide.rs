@@ -45,6 +45,8 @@ pub fn GuidePage() -> impl IntoView {
                 <p>{guide.choose_when}</p>
                 <h2>"Avoid it when"</h2>
                 <p>{guide.avoid_when}</p>
+                <h2>"If the credential is stolen"</h2>
+                <p data-testid="guide-stolen">{guide.stolen}</p>
                 <h2>"Security notes"</h2>
                 <ul>{guide.security.iter().map(|line| view! { <li>{*line}</li> }).collect_view()}</ul>
                 <p class="source">"Source: " <code data-testid="guide-source">{guide.source}</code></p>

@@ -61,7 +61,7 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             server_bytes,
             survives_restart: meta.survives_restart,
             shared_across_instances: meta.shared_across_instances,
-            revocable: meta.revocable,
+            revocable: meta.revocable.to_owned(),
             without_cookies: meta.without_cookies.to_owned(),
             size_limit,
             unavailable,

@@ -23,7 +23,7 @@ fn info(strategy: Strategy, available: bool) -> StrategyInfo {
         state_location: meta.state_location.to_owned(),
         survives_restart: meta.survives_restart,
         shared_across_instances: meta.shared_across_instances,
-        revocable: meta.revocable,
+        revocable: meta.revocable.to_owned(),
         guide_source: meta.guide.source.to_owned(),
         available,
     }
