@@ -1,5 +1,5 @@
-//! Counting failures per key in a fixed window, shared by every instance through Redis, so that
-//! guessing passwords gets no faster by spreading the guesses over instances. While Redis is
+//! Counting attempts per key in a fixed window (failed logins, costly measurements), shared by
+//! every instance through Redis, so that spreading them over instances gets nobody further. While Redis is
 //! away each instance counts on its own: the limit then holds per instance rather than not at
 //! all. Keys are the caller's (`user:alice`, `address:10.0.0.7`).
 
@@ -19,7 +19,7 @@ pub struct TooManyAttempts {
     pub retry_after: u64,
 }
 
-/// Failure counters with one limit and one window.
+/// Attempt counters with one window.
 #[derive(Clone)]
 pub struct Attempts {
     redis: Option<RedisConnection>,
@@ -47,7 +47,7 @@ impl Attempts {
         self.redis.as_ref().filter(|redis| redis.is_connected())
     }
 
-    /// Refuses when `key` has failed `limit` times in the current window.
+    /// Refuses when `key` has been counted `limit` times in the current window.
     pub async fn check(&self, key: &str, limit: u32) -> Result<(), TooManyAttempts> {
         let (count, left) = match self.shared() {
             Some(redis) => {
@@ -78,8 +78,8 @@ impl Attempts {
         Ok(())
     }
 
-    /// Counts a failure for `key`; the window starts at its first failure.
-    pub async fn failed(&self, key: &str) {
+    /// Counts an attempt for `key`; the window starts at its first one.
+    pub async fn count(&self, key: &str) {
         if let Some(redis) = self.shared() {
             let client = redis.client();
             let redis_key = Self::redis_key(key);
@@ -94,7 +94,7 @@ impl Attempts {
             if counted.is_ok() && windowed.is_ok() {
                 return;
             }
-            tracing::warn!("could not count a failed attempt in Redis; counting here");
+            tracing::warn!("could not count an attempt in Redis; counting here");
         }
         let mut local = self.lock();
         if local.len() >= LOCAL_KEYS {
@@ -132,7 +132,7 @@ mod tests {
         let attempts = Attempts::new(None, Duration::from_millis(300));
         for _ in 0..3 {
             assert!(attempts.check("user:mallory", 3).await.is_ok());
-            attempts.failed("user:mallory").await;
+            attempts.count("user:mallory").await;
         }
         let refused = attempts.check("user:mallory", 3).await.unwrap_err();
         assert!(refused.retry_after >= 1);
@@ -142,7 +142,7 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_millis(350)).await;
         assert!(attempts.check("user:mallory", 3).await.is_ok());
-        attempts.failed("user:mallory").await;
+        attempts.count("user:mallory").await;
         attempts.clear("user:mallory").await;
         assert!(attempts.check("user:mallory", 1).await.is_ok());
     }

@@ -187,6 +187,13 @@ impl TraceKey {
     }
 }
 
+/// Hex: a name for the session that is not its credential (limits, logs).
+impl std::fmt::Display for TraceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
 /// The last requests of every recently active session. Shared by all requests.
 #[derive(Clone, Default)]
 pub struct TraceBook {

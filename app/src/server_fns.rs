@@ -141,7 +141,7 @@ pub async fn inspect_session() -> Result<InspectionView, AppError> {
 #[server(prefix = "/sfn", endpoint = "compare")]
 pub async fn compare_strategies() -> Result<CompareView, AppError> {
     let (shop, session) = ssr::context()?;
-    Ok(crate::shop::compare::compare(&shop, &session.data()).await)
+    crate::shop::compare::compare_rationed(&shop, &session).await
 }
 
 /// Load and save latency of one strategy against its live stores.
@@ -151,7 +151,7 @@ pub async fn measure_latency(strategy: String) -> Result<LatencyView, AppError> 
     let strategy = strategy
         .parse::<session_strategies::Strategy>()
         .map_err(session_strategies::SessionError::from)?;
-    Ok(crate::shop::compare::latency(&shop, strategy, &session.data()).await)
+    crate::shop::compare::latency_rationed(&shop, &session, strategy).await
 }
 
 #[server(prefix = "/sfn", endpoint = "products")]

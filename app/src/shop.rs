@@ -37,6 +37,10 @@ pub struct Shop {
     /// Failed logins, per username and per client address, shared through Redis.
     pub login_attempts: Attempts,
     pub login_limits: LoginLimits,
+    /// `/compare`'s measurements per session and minute: each one saves and deletes sessions
+    /// in the live stores, so they are rationed.
+    pub measurements: Attempts,
+    pub measurements_per_minute: u32,
 }
 
 /// How many failed logins a username, and a client address, may have in one window before

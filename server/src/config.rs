@@ -62,6 +62,8 @@ pub struct Config {
     /// How long a spent refresh token still gets the pair it was traded for.
     pub jwt_refresh_grace: Duration,
     pub login_limits: LoginLimits,
+    /// `/compare` measurements a session may ask for per minute, each kind counted apart.
+    pub measurements_per_minute: u32,
     /// `/outbox` shows the mail the shop sends (`DEMO_OUTBOX=true`; the run command sets it).
     pub demo_outbox: bool,
 }
@@ -128,6 +130,7 @@ impl Config {
                 per_address: count("LOGIN_FAILURES_PER_ADDRESS", 100)?,
                 window: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)?,
             },
+            measurements_per_minute: count("COMPARE_MEASUREMENTS_PER_MINUTE", 30)?,
             demo_outbox: var("DEMO_OUTBOX").is_some_and(|value| value == "true" || value == "1"),
         })
     }
@@ -155,6 +158,7 @@ impl Config {
             jwt_access_ttl: Duration::from_secs(900),
             jwt_refresh_grace: Duration::from_secs(10),
             login_limits: LoginLimits::default(),
+            measurements_per_minute: 30,
             demo_outbox: true,
         }
     }

@@ -87,10 +87,9 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
     let catalog = Catalog::load(&pool).await?;
     tokio::spawn(sweep_mail_and_links(pool.clone()));
     let redis = backends::connect_redis(&config.redis_url).await;
-    let login_attempts = Attempts::new(
-        redis.as_ref().map(|redis| redis.sessions.clone()),
-        config.login_limits.window,
-    );
+    let shared_redis = redis.as_ref().map(|redis| redis.sessions.clone());
+    let login_attempts = Attempts::new(shared_redis.clone(), config.login_limits.window);
+    let measurements = Attempts::new(shared_redis, std::time::Duration::from_secs(60));
     let registry = backends::registry(config, &pool, redis).await?;
     Ok(Shop {
         pool,
@@ -104,6 +103,8 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         outbox_enabled: config.demo_outbox,
         login_attempts,
         login_limits: config.login_limits,
+        measurements,
+        measurements_per_minute: config.measurements_per_minute,
     })
 }
 

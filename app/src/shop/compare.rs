@@ -4,16 +4,47 @@
 //! once), so the page shows what the code does today, not what someone once wrote down.
 
 use super::Shop;
+use crate::error::AppError;
 use crate::model::{CompareRow, CompareView, LatencyView, SizeSeries, LATENCY_ROUNDS};
 use session_strategies::{
     cookie::COOKIE_LIMIT,
     data::MAX_CART_LINES,
     measure::{self, SizePoint},
-    SessionBackend, SessionData, Strategy,
+    Session, SessionBackend, SessionData, Strategy,
 };
 
 /// The cart sizes the chart plots.
 pub const CHART_LINES: [usize; 11] = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
+
+/// Refuses when `session` has asked for `kind` of measurement too often this minute.
+async fn ration(shop: &Shop, session: &Session, kind: &str) -> Result<(), AppError> {
+    let who = session
+        .tracing()
+        .ring
+        .map_or_else(|| "anonymous".to_owned(), |key| key.to_string());
+    let key = format!("compare:{kind}:{who}");
+    shop.measurements
+        .check(&key, shop.measurements_per_minute)
+        .await?;
+    shop.measurements.count(&key).await;
+    Ok(())
+}
+
+/// The table and the size chart for the visitor's current session, within its ration.
+pub async fn compare_rationed(shop: &Shop, session: &Session) -> Result<CompareView, AppError> {
+    ration(shop, session, "table").await?;
+    Ok(compare(shop, &session.data()).await)
+}
+
+/// One strategy's latency for the visitor's current session, within its ration.
+pub async fn latency_rationed(
+    shop: &Shop,
+    session: &Session,
+    strategy: Strategy,
+) -> Result<LatencyView, AppError> {
+    ration(shop, session, "latency").await?;
+    Ok(latency(shop, strategy, &session.data()).await)
+}
 
 /// The table and the size chart for `data`, the visitor's current session.
 pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {

@@ -43,9 +43,9 @@ pub async fn log_in(
         }
         Err(error) => {
             if error.code == ErrorCode::InvalidCredentials {
-                shop.login_attempts.failed(&user_key).await;
+                shop.login_attempts.count(&user_key).await;
                 if let Some(address_key) = &address_key {
-                    shop.login_attempts.failed(address_key).await;
+                    shop.login_attempts.count(address_key).await;
                 }
             }
             Err(error)

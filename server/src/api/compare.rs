@@ -18,9 +18,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// `/compare`'s table and size series, measured by saving a throwaway copy of the caller's
 /// session with every backend.
-#[utoipa::path(get, path = "/compare", tag = "compare", responses((status = 200, body = CompareView)))]
-async fn table(State(shop): State<Shop>, session: Session) -> Json<CompareView> {
-    Json(compare::compare(&shop, &session.data()).await)
+#[utoipa::path(
+    get,
+    path = "/compare",
+    tag = "compare",
+    responses(
+        (status = 200, body = CompareView),
+        (status = 429, description = "too many measurements this minute (`too_many_attempts`); `Retry-After` says when", body = ErrorBody),
+    )
+)]
+async fn table(State(shop): State<Shop>, session: Session) -> Result<Json<CompareView>, AppError> {
+    compare::compare_rationed(&shop, &session).await.map(Json)
 }
 
 /// Load and save latency of one strategy against its live stores. A POST: it writes (and
@@ -33,6 +41,7 @@ async fn table(State(shop): State<Shop>, session: Session) -> Json<CompareView> 
     responses(
         (status = 200, description = "the measurement, or why the strategy is unavailable", body = LatencyView),
         (status = 400, description = "no such strategy (`strategy_unknown`)", body = ErrorBody),
+        (status = 429, description = "too many measurements this minute (`too_many_attempts`); `Retry-After` says when", body = ErrorBody),
     )
 )]
 async fn latency(
@@ -41,7 +50,7 @@ async fn latency(
     ApiPath(strategy): ApiPath<String>,
 ) -> Result<Json<LatencyView>, AppError> {
     let strategy = strategy.parse::<Strategy>().map_err(SessionError::from)?;
-    Ok(Json(
-        compare::latency(&shop, strategy, &session.data()).await,
-    ))
+    compare::latency_rationed(&shop, &session, strategy)
+        .await
+        .map(Json)
 }

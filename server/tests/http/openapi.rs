@@ -32,6 +32,8 @@ enum Asker {
     Guesser,
     /// A guest of a server whose demo outbox is off.
     OutboxOff,
+    /// A visitor who has used up this minute's measurements (that server allows one of each).
+    Rationed,
 }
 
 /// A request that gets a documented answer.
@@ -252,6 +254,7 @@ const CASES: &[Case] = &[
     case("get", "/outbox", "/outbox", Guest, None, 200),
     case("get", "/outbox", "/outbox", OutboxOff, None, 404),
     case("get", "/compare", "/compare", GuestWithCart, None, 200),
+    case("get", "/compare", "/compare", Rationed, None, 429),
     case(
         "post",
         "/compare/latency/{strategy}",
@@ -267,6 +270,14 @@ const CASES: &[Case] = &[
         GuestWithCart,
         None,
         400,
+    ),
+    case(
+        "post",
+        "/compare/latency/{strategy}",
+        "/compare/latency/memory",
+        Rationed,
+        None,
+        429,
     ),
 ];
 
@@ -343,6 +354,7 @@ impl Apps {
         let mut config = Config::ephemeral(dir.path().to_owned());
         config.redis_url = "redis://127.0.0.1:1".into();
         config.demo_outbox = false;
+        config.measurements_per_minute = 1;
         Self {
             main: Client::new().await,
             redis_down: Client::with_config(config, Some(dir)).await,
@@ -352,12 +364,18 @@ impl Apps {
     /// A client of the right app with the asker's session set up.
     async fn client(&self, asker: Asker) -> Client {
         let app = match asker {
-            RedisDown | OutboxOff => &self.redis_down,
+            RedisDown | OutboxOff | Rationed => &self.redis_down,
             _ => &self.main,
         };
         let mut client = Client::for_app(app.app.clone(), None);
         match asker {
             Guest | BadBearer | OutboxOff => {}
+            Rationed => {
+                client.send(Method::GET, "/compare", None).await;
+                client
+                    .send(Method::POST, "/compare/latency/memory", None)
+                    .await;
+            }
             Guesser => {
                 for _ in 0..10 {
                     client.login("locked-out", "guess").await;
