@@ -14,7 +14,7 @@ use crate::{
     secrets::random_id,
     strategy::Strategy,
     trace,
-    transport::Carrier,
+    transport::{wire_name, Carrier},
 };
 use async_trait::async_trait;
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
@@ -89,8 +89,8 @@ impl CookieBackend {
             return Ok(None);
         };
         let started = Instant::now();
-        let cookie =
-            PrivateCookieJar::from_headers(&request.headers, self.key.clone()).get(SESSION_COOKIE);
+        let cookie = PrivateCookieJar::from_headers(&request.headers, self.key.clone())
+            .get(&wire_name(request, SESSION_COOKIE));
         trace::step(started, || {
             (
                 format!("decrypt AES-256-GCM {} B", raw.len()),

@@ -8,7 +8,9 @@ use crate::{
     session::{ClientUpdate, Notice, RejectWith, Session},
     strategy::Strategy,
     trace::{self, now_ms, TraceKey, Tracing},
-    transport::{bearer_token, presented_bytes, request_cookie, Carrier},
+    transport::{
+        bearer_token, presented_bytes, request_cookie, Carrier, HostPrefixedCookies, HOST_PREFIX,
+    },
 };
 use axum::{
     extract::{Request, State},
@@ -46,6 +48,9 @@ pub async fn session_layer(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
+    if layer.registry.secure_cookies() {
+        parts.extensions.insert(HostPrefixedCookies);
+    }
     let arrived_ms = now_ms();
     let label = trace::request_label(&parts);
     let session = match open_session(&layer.registry, &parts).await {
@@ -245,13 +250,19 @@ pub fn cookie_flags(secure: bool) -> String {
 }
 
 /// Every cookie this app sets: HttpOnly (no script reads a session), SameSite=Lax (no
-/// cross-site POST carries it), path `/`, and Secure over HTTPS ([`cookie_flags`] says so).
+/// cross-site POST carries it), path `/`, and over HTTPS `Secure` and a `__Host-` name
+/// ([`cookie_flags`] says so).
 fn build_cookie(
     name: &'static str,
     value: String,
     max_age: Duration,
     secure: bool,
 ) -> Cookie<'static> {
+    let name = if secure {
+        format!("{HOST_PREFIX}{name}")
+    } else {
+        name.to_owned()
+    };
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)

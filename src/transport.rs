@@ -82,10 +82,29 @@ pub fn url_param(carriers: &[Carrier]) -> Option<&'static str> {
     })
 }
 
-/// The raw value of the request cookie `name`, if sent.
+/// The prefix of every cookie name on a site served over HTTPS (RFC 6265bis section 4.1.3.2):
+/// browsers accept such a cookie only with `Secure`, `Path=/` and no `Domain`, so neither a
+/// plain-HTTP page nor a subdomain can plant or overwrite a session cookie.
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// Marks a request to a site served over HTTPS: its cookies carry [`HOST_PREFIX`]. The layer
+/// puts it in the request's extensions; backends never see prefixed names.
+#[derive(Clone, Copy, Debug)]
+pub struct HostPrefixedCookies;
+
+/// The name cookie `name` has on the wire for `request`.
+pub fn wire_name<'a>(request: &Parts, name: &'a str) -> std::borrow::Cow<'a, str> {
+    if request.extensions.get::<HostPrefixedCookies>().is_some() {
+        format!("{HOST_PREFIX}{name}").into()
+    } else {
+        name.into()
+    }
+}
+
+/// The raw value of the request cookie `name`, if sent (under its wire name).
 pub fn request_cookie(request: &Parts, name: &str) -> Option<String> {
     CookieJar::from_headers(&request.headers)
-        .get(name)
+        .get(&wire_name(request, name))
         .map(|cookie| cookie.value().to_owned())
 }
 

@@ -332,3 +332,36 @@ async fn a_refresh_token_sent_twice_at_once_is_not_taken_for_a_replay() {
     assert_eq!(first.body["credential"], second.body["credential"]);
     assert_eq!(first.body["refresh_token"], second.body["refresh_token"]);
 }
+
+#[tokio::test]
+async fn over_https_every_cookie_is_secure_and_host_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
+    config.secure_cookies = true;
+    let mut client = Client::with_config(config, Some(dir)).await;
+    let login = client.login("alice", "wonderland").await;
+    assert_eq!(login.status, StatusCode::OK);
+    let cookies = login.set_cookies();
+    assert!(!cookies.is_empty());
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(
+            cookie.contains("Secure") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+    assert!(login.headers["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+    let reply = client.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["user"]["username"], "alice");
+
+    // The same value under the unprefixed name (planted by a plain-HTTP page or a subdomain)
+    // is not the session.
+    let sid = client.cookies.remove("__Host-sid").unwrap();
+    client.cookies.insert("sid".into(), sid);
+    let planted = client.send(Method::GET, "/session", None).await;
+    assert_eq!(planted.body["user"], serde_json::Value::Null);
+}
