@@ -106,6 +106,11 @@ pub struct SessionData {
     /// timeout, counted from its creation and again from login. It travels inside the payload
     /// (the sealed cookie, the signed claims, the server's record), so no client can extend it.
     pub expires_by: i64,
+    /// The login this session belongs to, whatever strategy keeps it now: a random handle made
+    /// at login and kept through id rotation and strategy switches, so that the login can be
+    /// listed, and ended from elsewhere. `None` for guests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
 }
 
 impl SessionData {
@@ -125,6 +130,7 @@ impl SessionData {
             last_seen: now,
             revision: 0,
             expires_by: now.saturating_add(max_age.as_secs() as i64),
+            login: None,
         }
     }
 

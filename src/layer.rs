@@ -2,7 +2,7 @@
 //! send the client its cookies after.
 
 use crate::{
-    backend::{ClientChange, LoadError},
+    backend::{ClientChange, LoadError, Loaded},
     error::SessionError,
     registry::SessionRegistry,
     session::{ClientUpdate, Notice, RejectWith, Session},
@@ -167,6 +167,14 @@ pub async fn open_session(
             }
             (None, Some(Notice::SessionExpired))
         }
+        // A login ended from elsewhere (another device, "log out everywhere").
+        Ok(Some(loaded)) if login_ended(registry, &loaded).await? => {
+            let ended = trace::within(&tracing.trace, backend.destroy(loaded.key.as_ref())).await;
+            if let Err(error) = ended {
+                tracing::warn!(%strategy, %error, "could not end a session whose login was ended");
+            }
+            (None, Some(Notice::SessionInvalid))
+        }
         Ok(loaded) => (loaded, None),
         Err(LoadError::Expired) => (None, Some(Notice::SessionExpired)),
         Err(LoadError::Invalid(reason)) => {
@@ -191,6 +199,20 @@ pub async fn open_session(
         session.push_client_changes(forget);
     }
     Ok(session)
+}
+
+/// Whether `loaded` belongs to a login that was ended from elsewhere.
+async fn login_ended(registry: &SessionRegistry, loaded: &Loaded) -> Result<bool, SessionError> {
+    let (Some(logins), Some(handle)) = (registry.logins(), &loaded.data.login) else {
+        return Ok(false);
+    };
+    logins
+        .is_ended(handle)
+        .await
+        .map_err(|unavailable| SessionError::Unavailable {
+            strategy: registry.default_strategy(),
+            reason: unavailable.reason,
+        })
 }
 
 /// Turns client changes into `Set-Cookie` headers, one per cookie name. When a commit both

@@ -26,6 +26,8 @@ pub mod jwt;
 #[cfg(feature = "server")]
 pub mod layer;
 #[cfg(feature = "server")]
+pub mod logins;
+#[cfg(feature = "server")]
 pub mod measure;
 #[cfg(feature = "server")]
 pub mod memory_store;

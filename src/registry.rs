@@ -1,12 +1,12 @@
 //! The running backends, by strategy, and the default one.
 
-use crate::data::DEFAULT_MAX_AGE;
 use crate::{
     backend::{SessionBackend, Unavailable},
     error::SessionError,
     strategy::Strategy,
     trace::TraceBook,
 };
+use crate::{data::DEFAULT_MAX_AGE, logins::Logins};
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 /// Every backend this process runs. Cheap to clone; shared by all requests.
@@ -19,6 +19,8 @@ pub struct SessionRegistry {
     max_age: Duration,
     /// Cookies get `Secure` (the site is served over HTTPS).
     secure_cookies: bool,
+    /// Logins ended from elsewhere; `None` where the server keeps no ledger (some tests).
+    logins: Option<Logins>,
 }
 
 impl SessionRegistry {
@@ -34,7 +36,18 @@ impl SessionRegistry {
             traces: TraceBook::default(),
             max_age: DEFAULT_MAX_AGE,
             secure_cookies: false,
+            logins: None,
         }
+    }
+
+    /// Logged-in sessions are checked against `logins` on every load.
+    pub fn with_logins(mut self, logins: Logins) -> Self {
+        self.logins = Some(logins);
+        self
+    }
+
+    pub fn logins(&self) -> Option<&Logins> {
+        self.logins.as_ref()
     }
 
     /// Sessions last at most `max_age` from creation or login, however active.

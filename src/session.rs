@@ -256,6 +256,7 @@ impl Session {
             let mut state = self.state();
             let before = (state.data.clone(), state.rotate);
             state.data.user = Some(user);
+            state.data.login = Some(crate::secrets::random_id());
             // The absolute timeout counts from login.
             state.data.expires_by =
                 now_unix().saturating_add(self.inner.registry.max_age().as_secs() as i64);

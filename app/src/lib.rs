@@ -34,6 +34,7 @@ use pages::{
     not_found::NotFound,
     orders::OrdersPage,
     outbox::OutboxPage,
+    sessions::SessionsPage,
 };
 
 /// The HTML document around the app.
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("outbox") view=OutboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("strategies") view=GuideIndexPage ssr=SsrMode::Async/>
                     <Route path=path!("strategies/:id") view=GuidePage ssr=SsrMode::Async/>

@@ -257,3 +257,29 @@ pub struct OutboxMessage {
     /// RFC 3339.
     pub sent_at: String,
 }
+
+/// One of the signed-in user's sessions, whatever strategy keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionListing {
+    /// The login's handle: names the session without opening it.
+    pub id: String,
+    pub strategy: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; noted at most once a minute.
+    pub last_seen: String,
+    /// The instance that saw it last.
+    pub instance: String,
+    /// The browser it was signed in from, as its user agent describes itself.
+    pub browser: String,
+    /// The session this request belongs to.
+    pub current: bool,
+}
+
+/// The signed-in user's sessions, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionsView {
+    pub sessions: Vec<SessionListing>,
+}

@@ -8,3 +8,4 @@ pub mod login;
 pub mod not_found;
 pub mod orders;
 pub mod outbox;
+pub mod sessions;

@@ -31,6 +31,13 @@ mod ssr {
         Ok((state.shop, session_of(&parts.extensions)?))
     }
 
+    /// Who is asking, for the login limits and "Your sessions".
+    pub fn visitor() -> crate::shop::your_sessions::Visitor {
+        use_context::<Parts>()
+            .map(|parts| crate::shop::your_sessions::Visitor::of(&parts))
+            .unwrap_or_default()
+    }
+
     /// Whether this is a plain HTML form post (no JavaScript): then the answer is a redirect.
     fn plain_form_post(parts: &Parts) -> bool {
         parts
@@ -197,17 +204,9 @@ pub async fn empty_cart() -> Result<SessionView, AppError> {
 #[server(prefix = "/sfn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<SessionView, AppError> {
     let (shop, session) = ssr::context()?;
-    let address = use_context::<http::request::Parts>()
-        .as_ref()
-        .and_then(crate::shop::client_address);
-    let result = crate::shop::session_actions::log_in(
-        &shop,
-        &session,
-        &username,
-        &password,
-        address.as_deref(),
-    )
-    .await;
+    let visitor = ssr::visitor();
+    let result =
+        crate::shop::session_actions::log_in(&shop, &session, &username, &password, &visitor).await;
     ssr::respond(result.map(ssr::browser), Some("/"))
 }
 
@@ -268,4 +267,27 @@ pub async fn switch_strategy(strategy: String) -> Result<SessionView, AppError> 
     let (shop, session) = ssr::context()?;
     let result = crate::shop::session_actions::switch_strategy(&shop, &session, &strategy).await;
     ssr::respond(result.map(ssr::browser), None)
+}
+
+/// The signed-in user's sessions, whatever strategy keeps each.
+#[server(prefix = "/sfn", endpoint = "sessions")]
+pub async fn list_sessions() -> Result<crate::model::SessionsView, AppError> {
+    let (shop, session) = ssr::context()?;
+    crate::shop::your_sessions::list(&shop, &session).await
+}
+
+/// Ends one of the user's other sessions.
+#[server(prefix = "/sfn", endpoint = "session_end")]
+pub async fn end_session(id: String) -> Result<crate::model::SessionsView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::your_sessions::end_one(&shop, &session, &id).await;
+    ssr::respond(result, Some("/sessions"))
+}
+
+/// Ends every session of the user but this one.
+#[server(prefix = "/sfn", endpoint = "logout_everywhere")]
+pub async fn log_out_everywhere() -> Result<crate::model::SessionsView, AppError> {
+    let (shop, session) = ssr::context()?;
+    let result = crate::shop::your_sessions::end_all_others(&shop, &session).await;
+    ssr::respond(result, Some("/sessions"))
 }

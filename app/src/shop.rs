@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod session_actions;
 pub mod session_view;
 pub mod strategies;
+pub mod your_sessions;
 
 use crate::error::AppError;
 use axum::extract::FromRef;

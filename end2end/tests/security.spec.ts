@@ -43,3 +43,32 @@ test("a login form on another site cannot log the visitor in (login CSRF)", asyn
   await shop.gotoCatalog();
   await expect(shop.who).toHaveText("Guest");
 });
+
+test("your sessions lists every device, and logging out everywhere else ends them", async ({ browser, baseURL }) => {
+  // Carol is signed in on a laptop (redis) and a phone (cookie).
+  const laptop = await browser.newContext({ baseURL });
+  const phone = await browser.newContext({ baseURL });
+  const onLaptop = new ShopPage(await laptop.newPage());
+  const onPhone = new ShopPage(await phone.newPage());
+  await onPhone.gotoCatalog();
+  await onPhone.switchTo("cookie");
+  await onPhone.logIn("carol", "christmas");
+  await onLaptop.gotoCatalog();
+  await onLaptop.switchTo("redis");
+  await onLaptop.logIn("carol", "christmas");
+
+  await onLaptop.page.getByRole("link", { name: "Your sessions" }).click();
+  await expect(onLaptop.page.getByRole("heading", { name: "Your sessions", level: 1 })).toBeVisible();
+  const sessions = onLaptop.page.getByTestId("session");
+  await expect(sessions.filter({ hasText: "cookie" }).first()).toBeVisible();
+  await expect(onLaptop.page.locator('[data-testid="session"][data-current="true"]')).toContainText("redis");
+  await onLaptop.page.getByRole("button", { name: "Log out everywhere else" }).click();
+  await expect(onLaptop.page.locator('[data-testid="session"][data-current="false"]')).toHaveCount(0);
+
+  await onPhone.page.reload();
+  await expect(onPhone.who).toHaveText("Guest");
+  await onLaptop.page.reload();
+  await expect(onLaptop.who).toContainText("carol");
+  await laptop.close();
+  await phone.close();
+});

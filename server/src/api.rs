@@ -12,6 +12,7 @@ mod health;
 mod links;
 mod orders;
 mod session;
+mod your_sessions;
 
 use app::{error::AppError, shop::AppState};
 use axum::{Json, Router};
@@ -29,6 +30,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(orders::router())
         .merge(links::router())
         .merge(compare::router())
+        .merge(your_sessions::router())
         .routes(routes!(openapi_json))
 }
 

@@ -5,7 +5,7 @@
 
 use app::{
     error::AppError,
-    shop::{links, AppState, Shop},
+    shop::{links, your_sessions::Visitor, AppState, Shop},
     url_token::with_token,
 };
 use axum::{
@@ -14,7 +14,7 @@ use axum::{
     routing::get,
     Router,
 };
-use http::Uri;
+use http::{request::Parts, Uri};
 use session_strategies::Session;
 
 pub fn router() -> Router<AppState> {
@@ -73,9 +73,11 @@ async fn open_share(
 async fn open_magic(
     State(shop): State<Shop>,
     session: Session,
+    request: Parts,
     Path(token): Path<String>,
 ) -> Response {
-    let result = links::open_magic_link(&shop, &session, &token).await;
+    let visitor = Visitor::of(&request);
+    let result = links::open_magic_link(&shop, &session, &token, &visitor).await;
     redirect(&session, result.map(|_| "/"), "/login")
 }
 

@@ -40,6 +40,7 @@ pub fn Header() -> impl IntoView {
                         match shop.session.await.ok().and_then(|s| s.user) {
                             Some(user) => view! {
                                 <span class="who" data-testid="who">"Signed in as " <strong>{user.username}</strong></span>
+                                <a class="button link" href=link("/sessions")>"Your sessions"</a>
                                 <ActionForm action=shop.logout attr:class="inline">
                                     <button type="submit" class="button link" formaction=form_action(Logout::url())>"Log out"</button>
                                 </ActionForm>

@@ -10,7 +10,11 @@ use sqlx::AnyPool;
 use std::sync::{LazyLock, OnceLock};
 
 /// The demo users the README names, created on first start.
-pub const DEMO_USERS: [(&str, &str); 2] = [("alice", "wonderland"), ("bob", "builder")];
+pub const DEMO_USERS: [(&str, &str); 3] = [
+    ("alice", "wonderland"),
+    ("bob", "builder"),
+    ("carol", "christmas"),
+];
 
 /// A hash to verify against when the user does not exist, so an unknown name takes as long as
 /// a wrong password and does not reveal which names exist.

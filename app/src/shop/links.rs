@@ -141,6 +141,7 @@ pub async fn open_magic_link(
     shop: &Shop,
     session: &Session,
     token: &str,
+    visitor: &super::your_sessions::Visitor,
 ) -> Result<SessionView, AppError> {
     let login: MagicLogin = read(shop, MAGIC_PURPOSE, token)?;
     let spent = sqlx::query(
@@ -162,5 +163,6 @@ pub async fn open_magic_link(
             username: login.username,
         })
         .await?;
+    super::your_sessions::record_login(shop, session, visitor).await?;
     Ok(session_view::view(shop, session))
 }

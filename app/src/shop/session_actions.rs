@@ -1,7 +1,12 @@
 //! What a visitor does to the session itself rather than the cart: log in and out, trade a
 //! refresh token, move to another strategy.
 
-use super::{accounts, session_view::view, Shop};
+use super::{
+    accounts,
+    session_view::view,
+    your_sessions::{self, Visitor},
+    Shop,
+};
 use crate::{
     error::{AppError, ErrorCode},
     model::SessionView,
@@ -16,8 +21,9 @@ pub async fn log_in(
     session: &Session,
     username: &str,
     password: &str,
-    address: Option<&str>,
+    visitor: &Visitor,
 ) -> Result<SessionView, AppError> {
+    let address = visitor.address.as_deref();
     if username.is_empty() || username.len() > 64 || password.len() > 256 {
         return Err(AppError::new(
             ErrorCode::InvalidCredentials,
@@ -39,6 +45,7 @@ pub async fn log_in(
         Ok(user) => {
             shop.login_attempts.clear(&user_key).await;
             session.log_in(user).await?;
+            your_sessions::record_login(shop, session, visitor).await?;
             Ok(view(shop, session))
         }
         Err(error) => {
@@ -53,8 +60,11 @@ pub async fn log_in(
     }
 }
 
+/// Ends the session wherever it lives, every copy of its login included.
 pub async fn log_out(shop: &Shop, session: &Session) -> Result<SessionView, AppError> {
+    let login = session.data().login;
     session.log_out().await?;
+    your_sessions::ended_by_logout(shop, login).await?;
     Ok(view(shop, session))
 }
 
@@ -79,5 +89,6 @@ pub async fn switch_strategy(
         AppError::new(ErrorCode::StrategyUnknown, error.to_string())
     })?;
     session.switch_to(target).await?;
+    your_sessions::moved(shop, session).await?;
     Ok(view(shop, session))
 }

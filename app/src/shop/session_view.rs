@@ -8,6 +8,7 @@ use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 /// The session as the client sees it, priced from the catalog.
 pub fn view(shop: &Shop, session: &Session) -> SessionView {
+    super::your_sessions::seen(shop, session);
     let data = session.data();
     let url_token = session.url_credential();
     let items: Vec<CartItemView> = data

@@ -4,7 +4,7 @@ use super::extract::ApiJson;
 use app::{
     error::{AppError, ErrorBody},
     model::{InspectionView, SessionView},
-    shop::{client_address, inspection, session_actions, session_view, AppState, Shop},
+    shop::{inspection, session_actions, session_view, your_sessions::Visitor, AppState, Shop},
 };
 use axum::{extract::State, Json};
 use http::request::Parts;
@@ -123,16 +123,10 @@ async fn login(
     request: Parts,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionView>, AppError> {
-    let address = client_address(&request);
-    session_actions::log_in(
-        &shop,
-        &session,
-        &body.username,
-        &body.password,
-        address.as_deref(),
-    )
-    .await
-    .map(Json)
+    let visitor = Visitor::of(&request);
+    session_actions::log_in(&shop, &session, &body.username, &body.password, &visitor)
+        .await
+        .map(Json)
 }
 
 /// Ends the session wherever it lives; the answer is a fresh guest.

@@ -7,6 +7,7 @@ use session_strategies::{
     cache_aside::CacheAsideStore,
     cookie::CookieBackend,
     jwt::{JwtBackend, JwtSettings},
+    logins::Logins,
     memory_store::MemoryRecords,
     redis_store::RedisConnection,
     revocation::{RedisFirstRevocations, Revocations, SqlRevocations},
@@ -66,6 +67,7 @@ pub async fn registry(
         Some(redis) => Arc::new(RedisFirstRevocations::new(redis.sessions.clone(), ledger)),
         None => Arc::new(ledger),
     };
+    let logins = Logins::new(revocations.clone());
     let shared = Shared {
         config,
         sql_sessions,
@@ -78,6 +80,7 @@ pub async fn registry(
     }
     Ok(SessionRegistry::new(config.default_strategy, backends)
         .with_max_age(config.session_max_age)
+        .with_logins(logins)
         .with_secure_cookies(config.secure_cookies))
 }
 

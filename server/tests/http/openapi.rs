@@ -34,6 +34,10 @@ enum Asker {
     OutboxOff,
     /// A visitor who has used up this minute's measurements (that server allows one of each).
     Rationed,
+    /// Alice, signed in on another device too; `{id}` in the path names the other session.
+    AliceOnTwoDevices,
+    /// Alice; `{id}` in the path names the session she asks from.
+    AliceHerself,
 }
 
 /// A request that gets a documented answer.
@@ -253,6 +257,56 @@ const CASES: &[Case] = &[
     ),
     case("get", "/outbox", "/outbox", Guest, None, 200),
     case("get", "/outbox", "/outbox", OutboxOff, None, 404),
+    case("get", "/sessions", "/sessions", Alice, None, 200),
+    case("get", "/sessions", "/sessions", Guest, None, 401),
+    case(
+        "delete",
+        "/sessions/{id}",
+        "/sessions/{id}",
+        AliceOnTwoDevices,
+        None,
+        200,
+    ),
+    case(
+        "delete",
+        "/sessions/{id}",
+        "/sessions/{id}",
+        AliceHerself,
+        None,
+        400,
+    ),
+    case(
+        "delete",
+        "/sessions/{id}",
+        "/sessions/nobody",
+        Guest,
+        None,
+        401,
+    ),
+    case(
+        "delete",
+        "/sessions/{id}",
+        "/sessions/nobody",
+        Alice,
+        None,
+        404,
+    ),
+    case(
+        "post",
+        "/logout-everywhere",
+        "/logout-everywhere",
+        Alice,
+        None,
+        200,
+    ),
+    case(
+        "post",
+        "/logout-everywhere",
+        "/logout-everywhere",
+        Guest,
+        None,
+        401,
+    ),
     case("get", "/compare", "/compare", GuestWithCart, None, 200),
     case("get", "/compare", "/compare", Rationed, None, 429),
     case(
@@ -317,6 +371,7 @@ fn concrete(template: &str) -> String {
     template
         .replace("{product_id}", "1")
         .replace("{strategy}", "memory")
+        .replace("{id}", "some-session")
 }
 
 /// The session layer's answers, asked for on every documented route, and the cross-site
@@ -387,6 +442,14 @@ impl Apps {
             GuestWithCart => {
                 client.add(3, 2).await;
             }
+            AliceOnTwoDevices => {
+                let mut other = Client::for_app(app.app.clone(), None);
+                other.login("alice", "wonderland").await;
+                client.login("alice", "wonderland").await;
+            }
+            AliceHerself => {
+                client.login("alice", "wonderland").await;
+            }
             Alice | AliceWithCart => {
                 client.login("alice", "wonderland").await;
                 if matches!(asker, AliceWithCart) {
@@ -405,6 +468,22 @@ impl Apps {
 
     async fn ask(&self, method: &str, path: &str, asker: Asker, body: Option<&str>) -> StatusCode {
         let mut client = self.client(asker).await;
+        let mut path = path.to_owned();
+        if let AliceOnTwoDevices | AliceHerself = asker {
+            let listed = client.send(Method::GET, "/sessions", None).await;
+            let current = matches!(asker, AliceHerself);
+            let id = listed.body["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|listed| listed["current"] == current)
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            path = path.replace("{id}", &id);
+        }
+        let path = path.as_str();
         let method: Method = method.to_uppercase().parse().unwrap();
         let mut body = body.map(str::to_owned);
         let mut headers = Vec::new();

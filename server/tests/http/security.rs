@@ -365,3 +365,73 @@ async fn over_https_every_cookie_is_secure_and_host_prefixed() {
     let planted = client.send(Method::GET, "/session", None).await;
     assert_eq!(planted.body["user"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn ending_a_session_or_every_other_one_reaches_every_strategy() {
+    let first = Client::new().await;
+    let mut devices = Vec::new();
+    for strategy in ["cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"] {
+        let mut device = Client::for_app(first.app.clone(), None);
+        device.switch(strategy).await;
+        let login = device.login("alice", "wonderland").await;
+        assert_eq!(login.status, StatusCode::OK, "{strategy}: {}", login.body);
+        devices.push((strategy, device));
+    }
+    let mut mine = first;
+    mine.login("alice", "wonderland").await;
+    let listed = mine.send(Method::GET, "/sessions", None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let sessions = listed.body["sessions"].as_array().unwrap().clone();
+    assert!(sessions.len() >= 7, "{}", listed.body);
+    assert_eq!(
+        sessions
+            .iter()
+            .filter(|listed| listed["current"] == true)
+            .count(),
+        1
+    );
+    let listed_strategies: Vec<&str> = sessions
+        .iter()
+        .map(|listed| listed["strategy"].as_str().unwrap())
+        .collect();
+    for (strategy, _) in &devices {
+        assert!(
+            listed_strategies.contains(strategy),
+            "{strategy}: {listed_strategies:?}"
+        );
+    }
+
+    // End the cookie session from here: a cookie cannot be deleted, yet it no longer loads.
+    let (_, cookie_device) = &mut devices[0];
+    let cookie_session = sessions
+        .iter()
+        .find(|listed| listed["strategy"] == "cookie")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ended = mine
+        .send(Method::DELETE, &format!("/sessions/{cookie_session}"), None)
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    let reply = cookie_device.send(Method::GET, "/session", None).await;
+    assert_eq!(
+        reply.body["user"],
+        serde_json::Value::Null,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body["notice"], "session_invalid");
+
+    // Then every other one, in every strategy; this one stays.
+    let everywhere = mine.send(Method::POST, "/logout-everywhere", None).await;
+    assert_eq!(everywhere.status, StatusCode::OK, "{}", everywhere.body);
+    assert_eq!(everywhere.body["sessions"].as_array().unwrap().len(), 1);
+    for (strategy, device) in devices.iter_mut().skip(1) {
+        let reply = device.send(Method::GET, "/session", None).await;
+        let ended = reply.body["user"].is_null() || reply.status == StatusCode::UNAUTHORIZED;
+        assert!(ended, "{strategy}: {}", reply.body);
+    }
+    let reply = mine.send(Method::GET, "/session", None).await;
+    assert_eq!(reply.body["user"]["username"], "alice");
+}
