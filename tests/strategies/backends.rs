@@ -28,7 +28,7 @@ fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-async fn redis(database: u8) -> RedisConnection {
+pub async fn redis(database: u8) -> RedisConnection {
     let connection = RedisConnection::start(&redis_url(), database).unwrap();
     assert!(
         connection

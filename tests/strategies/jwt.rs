@@ -384,3 +384,22 @@ async fn two_tabs_refreshing_at_once_get_the_same_pair_and_stay_logged_in() {
         .await
         .is_ok());
 }
+
+#[tokio::test]
+async fn losing_redis_never_takes_a_revocation_back() {
+    use session_strategies::revocation::{RedisFirstRevocations, Revocations};
+    let sql = ledger().await;
+    let before = RedisFirstRevocations::new(crate::backends::redis(0).await, sql.clone());
+    let family = session_strategies::secrets::random_id();
+    before
+        .revoke_family(&family, now_unix() + 600)
+        .await
+        .unwrap();
+    assert!(before.is_family_revoked(&family).await.unwrap());
+    // The same ledger after a Redis flush: an empty Redis (a database nothing wrote to).
+    let flushed = RedisFirstRevocations::new(crate::backends::redis(7).await, sql);
+    assert!(
+        flushed.is_family_revoked(&family).await.unwrap(),
+        "SQL still says so"
+    );
+}

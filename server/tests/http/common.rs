@@ -75,6 +75,14 @@ impl Client {
         Self::with_config(config, Some(dir)).await
     }
 
+    /// A client of a new app whose configuration `adjust` changes first.
+    pub async fn configured(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::ephemeral(dir.path().to_owned());
+        adjust(&mut config);
+        Self::with_config(config, Some(dir)).await
+    }
+
     pub async fn with_config(config: Config, dir: Option<tempfile::TempDir>) -> Self {
         let app = startup::build(config).await.unwrap();
         Self::for_app(app, dir)

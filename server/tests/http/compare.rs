@@ -133,10 +133,10 @@ async fn a_latency_run_measures_every_strategy_against_its_store() {
 
 #[tokio::test]
 async fn without_redis_its_strategies_say_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
-    config.redis_url = "redis://127.0.0.1:1".into();
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let mut client = Client::configured(|config| {
+        config.redis_url = "redis://127.0.0.1:1".into();
+    })
+    .await;
     let table = client.send(Method::GET, "/compare", None).await.body;
     let redis = row(&table, "redis");
     assert!(

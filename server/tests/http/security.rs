@@ -177,10 +177,10 @@ async fn a_copied_session_cookie_is_worthless_after_logout() {
 
 #[tokio::test]
 async fn activity_never_carries_a_session_past_its_absolute_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
-    config.session_max_age = std::time::Duration::from_secs(2);
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let mut client = Client::configured(|config| {
+        config.session_max_age = std::time::Duration::from_secs(2);
+    })
+    .await;
     let login = client.login("alice", "wonderland").await;
     assert_eq!(login.status, StatusCode::OK);
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2500);
@@ -234,10 +234,10 @@ async fn a_response_to_a_cookie_carried_request_never_holds_a_token() {
 
 #[tokio::test]
 async fn a_failing_store_is_named_but_its_error_text_stays_in_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
-    config.redis_url = "redis://127.0.0.1:1".into();
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let mut client = Client::configured(|config| {
+        config.redis_url = "redis://127.0.0.1:1".into();
+    })
+    .await;
     client.strategy_header = Some("redis".into());
     let reply = client.send(Method::GET, "/session", None).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -250,11 +250,11 @@ async fn a_failing_store_is_named_but_its_error_text_stays_in_the_log() {
 
 #[tokio::test]
 async fn guessing_passwords_is_stopped_per_username_and_per_address() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
-    config.login_limits.per_username = 3;
-    config.login_limits.per_address = 5;
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let mut client = Client::configured(|config| {
+        config.login_limits.per_username = 3;
+        config.login_limits.per_address = 5;
+    })
+    .await;
     // Keys of their own: the counters live in the test run's shared Redis.
     let run = session_strategies::secrets::random_id();
     let guess = |username: &str| json!({"username": username, "password": "guess"}).to_string();
@@ -335,10 +335,10 @@ async fn a_refresh_token_sent_twice_at_once_is_not_taken_for_a_replay() {
 
 #[tokio::test]
 async fn over_https_every_cookie_is_secure_and_host_prefixed() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = server::config::Config::ephemeral(dir.path().to_owned());
-    config.secure_cookies = true;
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let mut client = Client::configured(|config| {
+        config.secure_cookies = true;
+    })
+    .await;
     let login = client.login("alice", "wonderland").await;
     assert_eq!(login.status, StatusCode::OK);
     let cookies = login.set_cookies();
@@ -434,4 +434,33 @@ async fn ending_a_session_or_every_other_one_reaches_every_strategy() {
     }
     let reply = mine.send(Method::GET, "/session", None).await;
     assert_eq!(reply.body["user"]["username"], "alice");
+}
+
+#[tokio::test]
+async fn a_jwt_refresh_family_ends_at_the_idle_timeout() {
+    let mut client = Client::configured(|config| {
+        config.session_ttl = std::time::Duration::from_secs(1);
+    })
+    .await;
+    client.cookieless = true;
+    client.strategy_header = Some("jwt".into());
+    let login = client.login("alice", "wonderland").await;
+    let body = Some(
+        json!({
+            "access_token": login.body["credential"],
+            "refresh_token": login.body["refresh_token"],
+        })
+        .to_string(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let refreshed = client
+        .send_raw(Method::POST, "/token/refresh", body, &[])
+        .await;
+    assert_eq!(
+        refreshed.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        refreshed.body
+    );
+    assert_eq!(refreshed.error_code(), "session_expired");
 }

@@ -92,11 +92,11 @@ async fn every_strategy_passes_the_shop_journey() {
 
 #[tokio::test]
 async fn a_jwt_api_client_uses_bearer_tokens_and_refreshes_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::ephemeral(dir.path().to_owned());
-    // A second use at once is a replay here (the grace period has a test of its own).
-    config.jwt_refresh_grace = Duration::ZERO;
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let mut client = Client::configured(|config| {
+        // A second use at once is a replay here (the grace period has a test of its own).
+        config.jwt_refresh_grace = Duration::ZERO;
+    })
+    .await;
     client.cookieless = true;
     client.strategy_header = Some("jwt".into());
     let reply = client.login("bob", "builder").await;
@@ -227,10 +227,8 @@ async fn postgres_database() -> String {
 
 #[tokio::test]
 async fn the_sql_strategy_and_the_shop_run_on_postgresql() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::ephemeral(dir.path().to_owned());
-    config.database_url = postgres_database().await;
-    let mut client = Client::with_config(config, Some(dir)).await;
+    let database_url = postgres_database().await;
+    let mut client = Client::configured(|config| config.database_url = database_url).await;
     for strategy in ["sql", "cache-aside", "signed-url"] {
         shop_journey(&mut client, strategy).await;
         client.url_token = None;
