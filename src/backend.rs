@@ -74,6 +74,17 @@ pub struct ServerCopy {
     pub value: serde_json::Value,
 }
 
+/// What the server keeps under a session's key right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// The strategy keeps no server copy (the client holds the session).
+    NotKept,
+    /// The session was ended (logged out, expired): it must not be written again.
+    Gone,
+    /// The stored session, as it is now.
+    Found(SessionData),
+}
+
 /// Why a request's session could not be loaded. Expired and invalid sessions are served as a
 /// fresh guest with a notice; an unavailable store is an error for the whole request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -175,6 +186,12 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// and claims. Encrypted or opaque values give `None`.
     fn decode_credential(&self, _value: &str) -> Option<serde_json::Value> {
         None
+    }
+
+    /// The session stored under `key` now, for a write to re-apply its change to (a write that
+    /// landed since this request loaded is then not lost), or `Gone` if it ended meanwhile.
+    async fn stored(&self, _key: &SessionKey) -> Result<Stored, LoadError> {
+        Ok(Stored::NotKept)
     }
 
     /// The server's copy of the session under `key`, if the strategy keeps one.

@@ -18,6 +18,10 @@ pub enum SessionError {
     Rejected { expired: bool },
     #[error("the session could not be stored: {0}")]
     Internal(String),
+    /// The session was ended (logged out) while this request was changing it: nothing was
+    /// written, since a write must never bring an ended session back.
+    #[error("the session ended while this request was changing it; nothing was saved")]
+    Ended,
     /// A handler asked for the session on a route the session layer does not cover.
     #[error("the session layer is not installed on this route")]
     LayerMissing,

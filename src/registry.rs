@@ -1,5 +1,6 @@
 //! The running backends, by strategy, and the default one.
 
+use crate::backend::SessionKey;
 use crate::{
     backend::{SessionBackend, Unavailable},
     error::SessionError,
@@ -7,7 +8,11 @@ use crate::{
     trace::TraceBook,
 };
 use crate::{data::DEFAULT_MAX_AGE, logins::Logins};
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 /// Every backend this process runs. Cheap to clone; shared by all requests.
 #[derive(Clone)]
@@ -21,6 +26,9 @@ pub struct SessionRegistry {
     secure_cookies: bool,
     /// Logins ended from elsewhere; `None` where the server keeps no ledger (some tests).
     logins: Option<Logins>,
+    /// One lock per session being written, so that this instance's writes to one session
+    /// happen one after another, each on the copy the one before stored.
+    writes: Arc<std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>,
 }
 
 impl SessionRegistry {
@@ -37,7 +45,35 @@ impl SessionRegistry {
             max_age: DEFAULT_MAX_AGE,
             secure_cookies: false,
             logins: None,
+            writes: Arc::default(),
         }
+    }
+
+    /// Waits until no other request of this instance is writing the session under `key`.
+    pub async fn lock_writes(
+        &self,
+        strategy: Strategy,
+        key: &SessionKey,
+    ) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut writes = self
+                .writes
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let name = format!("{strategy}:{}", key.0);
+            match writes.get(&name).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    if writes.len() > 10_000 {
+                        writes.retain(|_, lock| lock.strong_count() > 0);
+                    }
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    writes.insert(name, Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
     }
 
     /// Logged-in sessions are checked against `logins` on every load.

@@ -7,7 +7,7 @@
 //! down) leaves the session as it was.
 
 use crate::{
-    backend::{ClientChange, Loaded, SessionKey},
+    backend::{ClientChange, Loaded, SessionKey, Stored},
     data::{now_unix, SessionData, SessionUser},
     error::SessionError,
     registry::SessionRegistry,
@@ -221,6 +221,11 @@ impl Session {
 
     /// Applies `change` and stores the result. If `change` fails nothing happens; if storing
     /// fails the data goes back to what it was and the error is returned.
+    ///
+    /// Where the server keeps the session, this instance's writes to it take turns, and each
+    /// applies its change to the copy stored now rather than the one this request loaded: two
+    /// tabs adding at once both land. A session ended meanwhile (logged out) is not written
+    /// again: the answer is [`SessionError::Ended`].
     pub async fn change<T, E>(
         &self,
         change: impl FnOnce(&mut SessionData) -> Result<T, E>,
@@ -228,6 +233,25 @@ impl Session {
     where
         E: From<SessionError>,
     {
+        let (strategy, key) = {
+            let state = self.state();
+            (state.strategy, state.key.clone())
+        };
+        let _turn = match &key {
+            Some(key) => Some(self.inner.registry.lock_writes(strategy, key).await),
+            None => None,
+        };
+        if let Some(key) = &key {
+            let backend = self.inner.registry.get(strategy)?;
+            let stored = trace::within(&self.inner.tracing.trace, backend.stored(key))
+                .await
+                .map_err(|error| SessionError::from_load(strategy, error))?;
+            match stored {
+                Stored::Found(fresh) => self.state().data = fresh,
+                Stored::Gone => return Err(SessionError::Ended.into()),
+                Stored::NotKept => {}
+            }
+        }
         let before = {
             let mut state = self.state();
             let before = state.data.clone();

@@ -9,7 +9,7 @@
 use crate::{
     backend::{
         BackendError, ClientChange, LoadError, Loaded, Saved, ServerCopy, SessionBackend,
-        SessionKey,
+        SessionKey, Stored,
     },
     data::SessionData,
     store::{parse_key, SessionRecords},
@@ -56,6 +56,13 @@ impl SessionBackend for SignedUrlBackend {
 
     fn carriers(&self) -> &'static [Carrier] {
         CARRIERS
+    }
+
+    async fn stored(&self, key: &SessionKey) -> Result<Stored, LoadError> {
+        match parse_key(key) {
+            Some(id) => self.records.current(id).await,
+            None => Ok(Stored::Gone),
+        }
     }
 
     async fn server_copy(&self, key: &SessionKey) -> Option<ServerCopy> {

@@ -7,7 +7,7 @@
 use crate::{
     backend::{
         Availability, BackendError, ClientChange, LoadError, Loaded, Saved, ServerCopy,
-        SessionBackend, SessionKey, Unavailable,
+        SessionBackend, SessionKey, Stored, Unavailable,
     },
     data::{SessionData, FORMAT},
     strategy::Strategy,
@@ -107,6 +107,28 @@ impl SessionRecords {
         ))
     }
 
+    /// The session stored under `id` now, without counting as activity.
+    pub async fn current(&self, id: Id) -> Result<Stored, LoadError> {
+        let Some(record) = self
+            .store
+            .load(&id)
+            .await
+            .map_err(|error| LoadError::Unavailable(unavailable(error)))?
+        else {
+            return Ok(Stored::Gone);
+        };
+        if record.expiry_date <= OffsetDateTime::now_utc() {
+            return Ok(Stored::Gone);
+        }
+        Ok(record
+            .data
+            .get(DATA_FIELD)
+            .cloned()
+            .and_then(|value| serde_json::from_value::<SessionData>(value).ok())
+            .filter(|data| data.format == FORMAT)
+            .map_or(Stored::Gone, Stored::Found))
+    }
+
     /// Stores `data` under `existing`, or under a fresh id when there is none or `rotate`
     /// asks for one (the old record is then deleted). Returns the id and the expiry.
     pub async fn save(
@@ -165,6 +187,8 @@ impl SessionRecords {
 pub struct StoreBackend {
     strategy: Strategy,
     records: SessionRecords,
+    /// Where a write reads the current copy, when the store itself may answer from a cache.
+    source_of_truth: Option<SessionRecords>,
     availability: Option<Arc<dyn Availability>>,
     describe: Option<StoreDescription>,
 }
@@ -178,9 +202,17 @@ impl StoreBackend {
         Self {
             strategy,
             records: SessionRecords::new(store, ttl),
+            source_of_truth: None,
             availability: None,
             describe: None,
         }
+    }
+
+    /// Writes read the current copy from `store` (cache-aside's SQL), never from a cache that
+    /// may lag behind it.
+    pub fn with_source_of_truth(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.source_of_truth = Some(SessionRecords::new(store, self.records.ttl()));
+        self
     }
 
     /// Replaces the strategy's fixed description of its store with a live one.
@@ -226,6 +258,14 @@ impl SessionBackend for StoreBackend {
         match &self.availability {
             Some(availability) => availability.probe().await,
             None => Ok(()),
+        }
+    }
+
+    async fn stored(&self, key: &SessionKey) -> Result<Stored, LoadError> {
+        let records = self.source_of_truth.as_ref().unwrap_or(&self.records);
+        match parse_key(key) {
+            Some(id) => records.current(id).await,
+            None => Ok(Stored::Gone),
         }
     }
 

@@ -37,6 +37,8 @@ pub struct StrategyMeta {
     pub revocable: &'static str,
     /// Whether a client that refuses cookies can keep the session, and how.
     pub without_cookies: &'static str,
+    /// What becomes of two changes made at once (two tabs).
+    pub concurrent_writes: &'static str,
     /// How the charts draw it.
     pub look: Look,
     pub guide: Guide,
@@ -140,6 +142,7 @@ mod tests {
                 ("state location", meta.state_location),
                 ("without cookies", meta.without_cookies),
                 ("revocable", meta.revocable),
+                ("concurrent writes", meta.concurrent_writes),
                 ("choose when", meta.guide.choose_when),
                 ("avoid when", meta.guide.avoid_when),
                 ("what a stolen credential gives", meta.guide.stolen),

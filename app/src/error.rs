@@ -32,6 +32,8 @@ pub enum ErrorCode {
     Csrf,
     /// Too many failed logins for this username or address: try again after `Retry-After`.
     TooManyAttempts,
+    /// The session changed under the request in a way it cannot follow (it was ended).
+    Conflict,
     Internal,
 }
 
@@ -58,6 +60,7 @@ impl ErrorCode {
             | ErrorCode::SessionInvalid => 401,
             ErrorCode::Csrf => 403,
             ErrorCode::TooManyAttempts => 429,
+            ErrorCode::Conflict => 409,
             ErrorCode::NotFound => 404,
             ErrorCode::CookieTooLarge => 413,
             ErrorCode::StrategyUnavailable => 503,
@@ -195,6 +198,7 @@ mod ssr {
                 SessionError::Rejected { expired: false } => {
                     AppError::new(ErrorCode::SessionInvalid, error.to_string())
                 }
+                SessionError::Ended => AppError::new(ErrorCode::Conflict, error.to_string()),
                 SessionError::Internal(_) | SessionError::LayerMissing => AppError::internal(error),
             }
         }

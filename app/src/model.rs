@@ -153,6 +153,8 @@ pub struct CompareRow {
     pub shared_across_instances: bool,
     pub revocable: String,
     pub without_cookies: String,
+    /// What becomes of two changes made at once (two tabs).
+    pub concurrent_writes: String,
     /// Where the size stops, measured: the cart lines that fit in a 4096-byte cookie.
     pub size_limit: String,
     /// Why the strategy cannot be measured right now (Redis down).

@@ -16,6 +16,7 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     shared_across_instances: false,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
+    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
     look: Look {
         colour: "#4338ca",
         dash: "",
@@ -55,6 +56,7 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "only through a revocation ledger (logged-in sessions)",
     without_cookies: "no",
+    concurrent_writes: "the browser keeps the last response: the other change is lost",
     look: Look {
         colour: "#b45309",
         dash: "8 4",
@@ -77,6 +79,7 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
         security: &[
             "Encrypted and authenticated: unreadable and unforgeable without the key.",
             "Deleting nothing revokes a cookie: a logged-in one carries a family id that logout puts on a revocation ledger every instance reads (the standard remedy, one lookup per logged-in request).",
+            "Two tabs changing the cart at once: the cookie the browser keeps last wins and the other change is lost; the server has no copy to merge into (a test measures it).",
         ],
         stolen: "Whoever holds the session cookie is the user until it expires: 30 minutes idle, 12 hours since login at most. For a logged-in session, logout revokes the cookie's family, so a copy stops working at once; a guest's copied cookie keeps its cart until it expires.",
         source: "src/cookie.rs",
@@ -93,6 +96,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "only through a revocation ledger (the token family)",
     without_cookies: "with a Bearer header (API clients)",
+    concurrent_writes: "the browser keeps the last response: the other change is lost",
     look: Look {
         colour: "#047857",
         dash: "2 3",
@@ -118,6 +122,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
             "The algorithm is pinned; alg none and other algorithms are refused.",
             "Claims are only encoded: anyone holding the token can read the cart.",
             "A replayed refresh token revokes its whole family.",
+            "Two tabs changing the cart at once: the token the browser keeps last wins and the other change is lost; the claims are the only copy (a test measures it).",
         ],
         stolen: "Whoever holds an access token is the user until it expires (15 minutes) or logout revokes its family, which ends every token the session was given at once. A stolen refresh token buys new access tokens until the idle timeout, and once both thief and owner have used it, the whole family is revoked.",
         source: "src/jwt.rs",
@@ -133,6 +138,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
+    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
     look: Look {
         colour: "#be123c",
         dash: "10 3 2 3",
@@ -171,6 +177,7 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
+    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
     look: Look {
         colour: "#0369a1",
         dash: "4 4",
@@ -205,6 +212,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
+    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
     look: Look {
         colour: "#7e22ce",
         dash: "1 5",
@@ -240,6 +248,7 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
+    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
     look: Look {
         colour: "#374151",
         dash: "12 6",

@@ -58,6 +58,7 @@ fn Comparison(view: CompareView) -> impl IntoView {
                             <th scope="col">"Shared across instances"</th>
                             <th scope="col">"Revocable before expiry"</th>
                             <th scope="col">"Works without cookies"</th>
+                            <th scope="col">"Two tabs change it at once"</th>
                             <th scope="col">"Size limit"</th>
                         </tr>
                     </thead>
@@ -102,6 +103,7 @@ fn Row(row: CompareRow) -> impl IntoView {
             <td>{yes_no(row.shared_across_instances)}</td>
             <td>{row.revocable}</td>
             <td>{row.without_cookies}</td>
+            <td>{row.concurrent_writes}</td>
             <td>{row.size_limit}</td>
         </tr>
     }

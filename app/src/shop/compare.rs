@@ -94,6 +94,7 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             shared_across_instances: meta.shared_across_instances,
             revocable: meta.revocable.to_owned(),
             without_cookies: meta.without_cookies.to_owned(),
+            concurrent_writes: meta.concurrent_writes.to_owned(),
             size_limit,
             unavailable,
         });

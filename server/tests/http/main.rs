@@ -4,6 +4,7 @@
 mod api;
 mod common;
 mod compare;
+mod concurrency;
 mod fuzz;
 mod inspect;
 mod links;
