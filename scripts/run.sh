@@ -15,6 +15,11 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
   echo "==> starting redis-server on 127.0.0.1:6379"
   redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null
 fi
+# Compressed copies that the test command wrote for an earlier build would be served in place of
+# the files cargo-leptos is about to rebuild.
+if [[ -d target/site ]]; then
+  find target/site \( -name '*.br' -o -name '*.gz' \) -delete
+fi
 case "${1:-serve}" in
   watch) exec cargo leptos watch ;;
   serve) exec cargo leptos serve ;;

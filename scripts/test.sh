@@ -62,6 +62,7 @@ fi
 
 step "cargo leptos build --frontend-only (WebAssembly bundle, CSS, assets)"
 cargo leptos build --frontend-only
+node scripts/precompress.mjs target/site
 
 step "Playwright end-to-end tests in Chromium"
 rm -rf target/e2e-data

@@ -9,3 +9,4 @@ pub mod links;
 pub mod observability;
 pub mod security_headers;
 pub mod startup;
+pub mod static_files;

@@ -7,6 +7,7 @@ use crate::{
     config::Config,
     csrf, observability,
     security_headers::{self, OverHttps},
+    static_files,
 };
 use app::{
     error::AppError,
@@ -140,7 +141,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(from_fn_with_state(sessions, session_layer))
         // Outside the session layer: a forged request is refused before its session loads.
         .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(static_files::service(&state))
         .layer(from_fn_with_state(
             OverHttps(state.shop.registry.secure_cookies()),
             security_headers::add,

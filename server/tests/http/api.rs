@@ -342,3 +342,65 @@ async fn client_side_sessions_grow_with_the_cart_and_server_side_ones_do_not() {
         assert_eq!(after as usize, held, "{strategy}");
     }
 }
+
+#[tokio::test]
+async fn static_files_are_served_compressed_revalidated_and_without_a_session() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(
+        site.path().join("pkg/app.js"),
+        "console.log('hello');".repeat(50),
+    )
+    .unwrap();
+    std::fs::write(site.path().join("pkg/app.js.br"), b"brotli bytes").unwrap();
+    let root = site.path().to_str().unwrap().to_owned();
+    let client = Client::configured(|config| config.leptos_options.site_root = root.into()).await;
+    let get = |headers: &[(&str, &str)]| {
+        let mut request = http::Request::get("/pkg/app.js");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(axum::body::Body::empty()).unwrap()
+    };
+    use tower::ServiceExt;
+    let plain = client.app.clone().oneshot(get(&[])).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert!(
+        plain.headers().get("set-cookie").is_none(),
+        "no session for an asset"
+    );
+    let modified = plain.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let compressed = client
+        .app
+        .clone()
+        .oneshot(get(&[("accept-encoding", "br, gzip")]))
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "br");
+
+    let again = client
+        .app
+        .clone()
+        .oneshot(get(&[("if-modified-since", &modified)]))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    let missing = client
+        .app
+        .clone()
+        .oneshot(
+            http::Request::get("/no/such/file")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
