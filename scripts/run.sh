@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the app on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR to change), installing
-# what it needs first. `scripts/run.sh watch` rebuilds on change instead.
+# what it needs first. `scripts/run.sh watch` rebuilds on change instead; `scripts/run.sh
+# release` builds the optimised site (wasm-opt, compressed assets) and serves that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,5 +24,12 @@ fi
 case "${1:-serve}" in
   watch) exec cargo leptos watch ;;
   serve) exec cargo leptos serve ;;
-  *) echo "usage: scripts/run.sh [serve|watch]" >&2; exit 2 ;;
+  release)
+    cargo leptos build --release
+    node scripts/precompress.mjs target/site
+    export LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies LEPTOS_ENV=PROD
+    export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+    exec target/release/server
+    ;;
+  *) echo "usage: scripts/run.sh [serve|watch|release]" >&2; exit 2 ;;
 esac

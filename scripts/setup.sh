@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running the app needs, skipping whatever is already there:
-# the wasm target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock, and the
-# end-to-end npm packages. `--test` also installs Chromium for the Playwright suite.
+# the wasm target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock, wasm-opt, and
+# the end-to-end npm packages. `--test` also installs Chromium for the Playwright suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +33,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
   step "installing wasm-bindgen-cli $bindgen_version (a few minutes, once)"
   # Not --locked: the registry lacks one of its locked dependencies.
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+# cargo-leptos would download wasm-opt (release builds) from GitHub too; binaryen's npm package
+# ships it.
+if ! wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
+  step "installing wasm-opt (binaryen 132) for release builds"
+  npm install --global --no-audit --no-fund binaryen@132
 fi
 
 if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
