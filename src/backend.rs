@@ -13,6 +13,7 @@
 //!   the token travels as a cookie and, for Bearer clients, as a [`ClientChange::Credential`];
 //! - signed URL: the store id; the signed token is a `Credential` for the URL, no cookie.
 
+pub use crate::record_store::Revision;
 use crate::{data::SessionData, strategy::Strategy, transport::Carrier};
 use async_trait::async_trait;
 use http::request::Parts;
@@ -81,8 +82,8 @@ pub enum Stored {
     NotKept,
     /// The session was ended (logged out, expired): it must not be written again.
     Gone,
-    /// The stored session, as it is now.
-    Found(SessionData),
+    /// The stored session, as it is now, and the revision a write over it must still find.
+    Found(SessionData, Revision),
 }
 
 /// Why a request's session could not be loaded. Expired and invalid sessions are served as a
@@ -110,6 +111,10 @@ pub enum BackendError {
     TooLarge { bytes: usize, limit: usize },
     #[error("the session could not be encoded: {0}")]
     Encode(String),
+    /// The stored copy changed (another write came first) or was deleted since it was read:
+    /// nothing was written.
+    #[error("the stored session changed since it was read")]
+    Conflict,
 }
 
 /// A store that does not answer, and why: the reason is for logs and health checks.
@@ -177,6 +182,20 @@ pub trait SessionBackend: Send + Sync + 'static {
         key: Option<&SessionKey>,
         rotate: bool,
     ) -> Result<Saved, BackendError>;
+
+    /// Stores `data` under `key` only if the server copy is still at `revision` (what
+    /// [`stored`](Self::stored) returned): the compare-and-set that keeps concurrent writes from
+    /// several instances from losing one another, and a write from bringing back a session that
+    /// was logged out ([`BackendError::Conflict`]). Strategies that keep no server copy have no
+    /// revision to compare and simply save.
+    async fn replace(
+        &self,
+        data: &SessionData,
+        key: &SessionKey,
+        _revision: &Revision,
+    ) -> Result<Saved, BackendError> {
+        self.save(data, Some(key), false).await
+    }
 
     /// Ends the session: deletes or revokes the server copy under `key`, if any, and returns
     /// what the client must forget. With no key it only clears the client.

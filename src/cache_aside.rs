@@ -1,14 +1,19 @@
 //! Cache-aside: sessions persisted in SQL and read through Redis.
 //!
-//! A read tries Redis first; a miss loads from SQL and fills Redis. A write goes to SQL and
-//! then deletes the cached copy, so the next read fills it from the source of truth: the
-//! textbook pattern, which cannot leave an older write in the cache after a newer one.
+//! A read tries Redis first; a miss loads from SQL and fills Redis. A write goes to SQL (a
+//! compare-and-set there: SQL is where concurrent writes are ordered) and then replaces the
+//! cached copy with a short-lived "changed" marker, a logout with a "gone" marker that lasts as
+//! long as a cached copy could. Fills only ever add a missing key (`SET NX`), so a read that
+//! fetched the old row before a write, or a session before its logout, and fills late cannot
+//! put that old copy back: the textbook delete-on-write leaves exactly that window open, and a
+//! late fill after a logout would keep serving a session that no longer exists.
 //! tower-sessions' `CachingSessionStore` fails whenever the cache fails; here a cache that is
 //! down or flushed only costs speed: SQL stays the source of truth and no session is lost.
 //! Cache entries live at most [`CACHE_TTL`], which bounds how long a write that could not reach
 //! a downed Redis can be served stale.
 
 use crate::{
+    record_store::{RecordStore, Revision},
     redis_store::RedisConnection,
     trace::{self, short},
 };
@@ -19,10 +24,32 @@ use tower_sessions::{
     session::{Id, Record},
     session_store, SessionStore,
 };
-use tower_sessions_redis_store::fred::{interfaces::KeysInterface, types::Expiration};
+use tower_sessions_redis_store::fred::{
+    interfaces::KeysInterface,
+    types::{Expiration, SetOptions},
+};
 
 /// The longest a session stays in the cache without being read through again.
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// How long reads go straight to SQL after a write: longer than a read between its SQL fetch
+/// and its cache fill takes, short enough that the cache soon serves the session again.
+pub const CHANGED_MARK_TTL: Duration = Duration::from_secs(1);
+
+/// Cached values that stand for "no copy": not JSON, so never mistaken for a record.
+const CHANGED_MARK: &str = "#changed";
+const GONE_MARK: &str = "#gone";
+
+/// What the cache holds for a session.
+enum Cached {
+    Record(Record),
+    /// Nothing usable: read SQL and fill.
+    Miss,
+    /// Written moments ago: read SQL, do not fill.
+    Changed,
+    /// Deleted (logged out): nothing to load.
+    Gone,
+}
 
 /// The key of a session in the cache.
 pub fn cache_key(id: &Id) -> String {
@@ -33,7 +60,7 @@ pub fn cache_key(id: &Id) -> String {
 #[derive(Clone)]
 pub struct CacheAsideStore {
     cache: RedisConnection,
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn RecordStore>,
 }
 
 impl std::fmt::Debug for CacheAsideStore {
@@ -43,31 +70,35 @@ impl std::fmt::Debug for CacheAsideStore {
 }
 
 impl CacheAsideStore {
-    pub fn new(cache: RedisConnection, store: Arc<dyn SessionStore>) -> Self {
+    pub fn new(cache: RedisConnection, store: Arc<dyn RecordStore>) -> Self {
         Self { cache, store }
     }
 
-    async fn cache_get(&self, id: &Id) -> Option<Record> {
+    async fn cache_get(&self, id: &Id) -> Cached {
         let started = std::time::Instant::now();
         let operation = || format!("redis GET cache:{}", short(&id.to_string()));
         if !self.cache.is_connected() {
             trace::step(started, || (operation(), "skipped: cache down".into()));
-            return None;
+            return Cached::Miss;
         }
         let key = cache_key(id);
-        let (record, outcome) = match self.cache.client().get::<Option<String>, _>(&key).await {
+        let (cached, outcome) = match self.cache.client().get::<Option<String>, _>(&key).await {
+            Ok(Some(value)) if value == CHANGED_MARK => {
+                (Cached::Changed, "changed moments ago: read SQL".to_owned())
+            }
+            Ok(Some(value)) if value == GONE_MARK => (Cached::Gone, "gone (logged out)".to_owned()),
             Ok(Some(json)) => match serde_json::from_str(&json) {
-                Ok(record) => (Some(record), "hit".to_owned()),
-                Err(_) => (None, "undecodable, treated as a miss".to_owned()),
+                Ok(record) => (Cached::Record(record), "hit".to_owned()),
+                Err(_) => (Cached::Miss, "undecodable, treated as a miss".to_owned()),
             },
-            Ok(None) => (None, "miss".to_owned()),
+            Ok(None) => (Cached::Miss, "miss".to_owned()),
             Err(error) => {
                 tracing::debug!(%error, "cache read failed; reading SQL");
-                (None, format!("error: {error}"))
+                (Cached::Miss, format!("error: {error}"))
             }
         };
         trace::step(started, || (operation(), outcome));
-        record
+        cached
     }
 
     async fn cache_put(&self, record: &Record) {
@@ -90,13 +121,16 @@ impl CacheAsideStore {
                 cache_key(&record.id),
                 json,
                 Some(Expiration::EX(ttl)),
-                None,
+                Some(SetOptions::NX),
                 false,
             )
             .await;
         trace::step(started, || {
             (
-                format!("redis SET cache:{} EX {ttl}", short(&record.id.to_string())),
+                format!(
+                    "redis SET cache:{} NX EX {ttl}",
+                    short(&record.id.to_string())
+                ),
                 trace::outcome(&result),
             )
         });
@@ -105,26 +139,33 @@ impl CacheAsideStore {
         }
     }
 
-    /// Drops the cached copy after a write, so the next read fills it from SQL.
-    async fn cache_forget(&self, id: &Id) {
+    /// Puts `mark` where the cached copy was, for `ttl`, so that no late fill brings it back.
+    async fn cache_mark(&self, id: &Id, mark: &'static str, ttl: Duration) {
         let started = std::time::Instant::now();
+        let operation = || {
+            format!(
+                "redis SET cache:{} {mark} EX {}",
+                short(&id.to_string()),
+                ttl.as_secs()
+            )
+        };
         if !self.cache.is_connected() {
-            // Not worth a timeout per write; the stale copy expires within CACHE_TTL.
-            trace::step(started, || {
-                (
-                    format!("redis DEL cache:{}", short(&id.to_string())),
-                    "skipped: cache down".into(),
-                )
-            });
+            // Not worth a timeout per write; a stale copy expires within CACHE_TTL.
+            trace::step(started, || (operation(), "skipped: cache down".into()));
             return;
         }
-        let result: Result<(), _> = self.cache.client().del(cache_key(id)).await;
-        trace::step(started, || {
-            (
-                format!("redis DEL cache:{}", short(&id.to_string())),
-                trace::outcome(&result),
+        let result: Result<(), _> = self
+            .cache
+            .client()
+            .set(
+                cache_key(id),
+                mark,
+                Some(Expiration::EX(ttl.as_secs() as i64)),
+                None,
+                false,
             )
-        });
+            .await;
+        trace::step(started, || (operation(), trace::outcome(&result)));
         if let Err(error) = result {
             tracing::warn!(%error, "could not evict a changed session from the cache");
         }
@@ -140,24 +181,46 @@ impl SessionStore for CacheAsideStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.store.save(record).await?;
-        self.cache_forget(&record.id).await;
+        self.cache_mark(&record.id, CHANGED_MARK, CHANGED_MARK_TTL)
+            .await;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        if let Some(record) = self.cache_get(id).await {
-            return Ok(Some(record));
+        match self.cache_get(id).await {
+            Cached::Record(record) => Ok(Some(record)),
+            Cached::Gone => Ok(None),
+            Cached::Changed => self.store.load(id).await,
+            Cached::Miss => {
+                let record = self.store.load(id).await?;
+                if let Some(record) = &record {
+                    self.cache_put(record).await;
+                }
+                Ok(record)
+            }
         }
-        let record = self.store.load(id).await?;
-        if let Some(record) = &record {
-            self.cache_put(record).await;
-        }
-        Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.store.delete(id).await?;
-        self.cache_forget(id).await;
+        self.cache_mark(id, GONE_MARK, CACHE_TTL).await;
         Ok(())
+    }
+}
+
+/// Writes are ordered by SQL, the source of truth; the cache never takes part in them.
+#[async_trait]
+impl RecordStore for CacheAsideStore {
+    async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
+        self.store.load_revision(id).await
+    }
+
+    async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
+        let replaced = self.store.replace(record, revision).await?;
+        if replaced {
+            self.cache_mark(&record.id, CHANGED_MARK, CHANGED_MARK_TTL)
+                .await;
+        }
+        Ok(replaced)
     }
 }

@@ -22,6 +22,10 @@ pub enum SessionError {
     /// written, since a write must never bring an ended session back.
     #[error("the session ended while this request was changing it; nothing was saved")]
     Ended,
+    /// Other writes to the session kept coming first, however often this one re-applied its
+    /// change: nothing was written, the client may try again.
+    #[error("the session was changed by other requests too often at once; nothing was saved")]
+    Conflict,
     /// A handler asked for the session on a route the session layer does not cover.
     #[error("the session layer is not installed on this route")]
     LayerMissing,
@@ -37,6 +41,7 @@ impl SessionError {
             },
             BackendError::TooLarge { bytes, limit } => Self::CookieTooLarge { bytes, limit },
             BackendError::Encode(reason) => Self::Internal(reason),
+            BackendError::Conflict => Self::Conflict,
         }
     }
 

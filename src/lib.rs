@@ -32,6 +32,8 @@ pub mod measure;
 #[cfg(feature = "server")]
 pub mod memory_store;
 #[cfg(feature = "server")]
+pub mod record_store;
+#[cfg(feature = "server")]
 pub mod redis_store;
 #[cfg(feature = "server")]
 pub mod registry;
@@ -60,7 +62,8 @@ pub mod url_token;
 
 #[cfg(feature = "server")]
 pub use backend::{
-    ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey, Unavailable,
+    BackendError, ClientChange, LoadError, Loaded, Revision, Saved, SessionBackend, SessionKey,
+    Stored, Unavailable,
 };
 #[cfg(feature = "server")]
 pub use data::{CartLine, ProductId, Quantity, SessionData, SessionUser};

@@ -4,6 +4,7 @@
 //! every [`SWEEP_PERIOD`](crate::sql_store::SWEEP_PERIOD), so an abandoned session costs memory
 //! for at most its idle timeout and a minute.
 
+use crate::record_store::{RecordStore, Revision};
 use async_trait::async_trait;
 use std::{
     collections::HashMap,
@@ -19,7 +20,26 @@ use tower_sessions::{
 /// Records by id, shared by every request of this process.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryRecords {
-    records: Arc<Mutex<HashMap<Id, Record>>>,
+    records: Arc<Mutex<Records>>,
+}
+
+/// Each record with the revision it is at: a process-wide counter, so a record deleted and
+/// saved again under its id never matches a revision read before.
+#[derive(Debug, Default)]
+struct Records {
+    by_id: HashMap<Id, (Record, u64)>,
+    last_revision: u64,
+}
+
+impl Records {
+    fn put(&mut self, record: Record) {
+        self.last_revision += 1;
+        self.by_id.insert(record.id, (record, self.last_revision));
+    }
+}
+
+fn revision(counter: u64) -> Revision {
+    Revision::new(counter.to_le_bytes().to_vec())
 }
 
 impl MemoryRecords {
@@ -30,7 +50,7 @@ impl MemoryRecords {
         store
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Id, Record>> {
+    fn lock(&self) -> MutexGuard<'_, Records> {
         self.records
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -38,7 +58,7 @@ impl MemoryRecords {
 
     /// How many records the process holds, expired ones not yet swept included.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -50,27 +70,51 @@ impl MemoryRecords {
 impl SessionStore for MemoryRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let mut records = self.lock();
-        while records.contains_key(&record.id) {
+        while records.by_id.contains_key(&record.id) {
             record.id = Id::default();
         }
-        records.insert(record.id, record.clone());
+        records.put(record.clone());
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.lock().insert(record.id, record.clone());
+        self.lock().put(record.clone());
         Ok(())
     }
 
     /// An expired record still loads until it is swept, so the session layer can tell the
     /// visitor it expired rather than that it never existed.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        Ok(self.lock().get(id).cloned())
+        Ok(self.lock().by_id.get(id).map(|(record, _)| record.clone()))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.lock().remove(id);
+        self.lock().by_id.remove(id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RecordStore for MemoryRecords {
+    async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
+        Ok(self
+            .lock()
+            .by_id
+            .get(id)
+            .map(|(record, counter)| (record.clone(), revision(*counter))))
+    }
+
+    async fn replace(&self, record: &Record, expected: &Revision) -> session_store::Result<bool> {
+        let mut records = self.lock();
+        let current = records
+            .by_id
+            .get(&record.id)
+            .map(|(_, counter)| revision(*counter));
+        if current.as_ref() != Some(expected) {
+            return Ok(false);
+        }
+        records.put(record.clone());
+        Ok(true)
     }
 }
 
@@ -78,7 +122,9 @@ impl SessionStore for MemoryRecords {
 impl ExpiredDeletion for MemoryRecords {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = OffsetDateTime::now_utc();
-        self.lock().retain(|_, record| record.expiry_date > now);
+        self.lock()
+            .by_id
+            .retain(|_, (record, _)| record.expiry_date > now);
         Ok(())
     }
 }

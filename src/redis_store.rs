@@ -2,14 +2,22 @@
 //! denylist. It never blocks start-up: the app starts with Redis down, commands fail fast
 //! (half a second) while it is away, and the client reconnects in the background.
 
-use crate::backend::{Availability, Unavailable};
+use crate::{
+    backend::{Availability, Unavailable},
+    record_store::{RecordStore, Revision},
+};
 use async_trait::async_trait;
 use std::{sync::Arc, time::Duration};
-use tower_sessions::SessionStore;
+use tower_sessions::{
+    session::{Id, Record},
+    session_store, SessionStore,
+};
 use tower_sessions_redis_store::{
     fred::{
-        interfaces::ClientLike,
+        bytes::Bytes,
+        interfaces::{ClientLike, KeysInterface, LuaInterface},
         prelude::{Builder, Client, Config, ReconnectPolicy},
+        types::Value,
     },
     RedisStore,
 };
@@ -51,11 +59,14 @@ impl RedisConnection {
         &self.client
     }
 
-    /// A tower-sessions store over this connection, traced.
-    pub fn session_store(&self) -> Arc<dyn SessionStore> {
+    /// A session store over this connection, traced.
+    pub fn session_store(&self) -> Arc<dyn RecordStore> {
         crate::traced_store::TracedStore::wrap(
             crate::traced_store::REDIS,
-            Arc::new(RedisStore::new(self.client.clone())),
+            Arc::new(RedisRecords {
+                client: self.client.clone(),
+                store: RedisStore::new(self.client.clone()),
+            }),
         )
     }
 
@@ -75,6 +86,81 @@ impl RedisConnection {
     pub fn is_connected(&self) -> bool {
         self.client.is_connected()
     }
+}
+
+/// Sessions in Redis, one key per session: tower-sessions' `RedisStore`, plus a conditional
+/// replace that compares the stored bytes and sets the new ones in one Lua script (atomic on
+/// the server, one round trip, and unlike `WATCH`/`MULTI` free of a dedicated connection).
+#[derive(Debug)]
+pub struct RedisRecords {
+    client: Client,
+    store: RedisStore<Client>,
+}
+
+/// KEYS[1]: the session key; ARGV: the bytes read, the new bytes, the expiry (Unix seconds).
+const REPLACE_IF_UNCHANGED: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
+  return 1
+end
+return 0
+";
+
+fn redis_error(error: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+#[async_trait]
+impl SessionStore for RedisRecords {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.store.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store.save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.store.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store.delete(id).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for RedisRecords {
+    async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
+        let bytes: Option<Vec<u8>> = self.client.get(id.to_string()).await.map_err(redis_error)?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        let record = rmp_serde::from_slice(&bytes)
+            .map_err(|error| session_store::Error::Decode(error.to_string()))?;
+        Ok(Some((record, Revision::new(bytes))))
+    }
+
+    async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
+        let bytes = rmp_serde::to_vec(record)
+            .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+        let args = vec![
+            Value::Bytes(Bytes::copy_from_slice(revision.bytes())),
+            Value::Bytes(Bytes::from(bytes)),
+            Value::Integer(record.expiry_date.unix_timestamp()),
+        ];
+        let replaced: i64 = self
+            .client
+            .eval(REPLACE_IF_UNCHANGED, vec![id_key(&record.id)], args)
+            .await
+            .map_err(redis_error)?;
+        Ok(replaced == 1)
+    }
+}
+
+/// The key tower-sessions' `RedisStore` keeps a session under.
+fn id_key(id: &Id) -> String {
+    id.to_string()
 }
 
 #[async_trait]

@@ -7,7 +7,7 @@
 //! down) leaves the session as it was.
 
 use crate::{
-    backend::{ClientChange, Loaded, SessionKey, Stored},
+    backend::{ClientChange, Loaded, Revision, SessionKey, Stored},
     data::{now_unix, SessionData, SessionUser},
     error::SessionError,
     registry::SessionRegistry,
@@ -46,6 +46,18 @@ struct Inner {
     tracing: Tracing,
 }
 
+/// How many times a write re-applies its change when other writes to the session keep coming
+/// first. Every write of this instance waits its turn, so the competitors are the other
+/// instances' writes, at most one each at a time.
+pub const WRITE_ATTEMPTS: u32 = 16;
+
+/// A short random pause before re-reading, growing with each attempt, so that writers from
+/// several instances do not keep colliding in step.
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    let ceiling = 2_000 * u64::from(attempt);
+    std::time::Duration::from_micros(rand::random_range(0..ceiling))
+}
+
 struct State {
     strategy: Strategy,
     /// Where the current strategy's credentials travel (its backend's carriers).
@@ -66,6 +78,9 @@ struct State {
     dirty: bool,
     /// The next store must put the session under a new key and retire the old one (login).
     rotate: bool,
+    /// The server copy `data` was read from by [`Session::change`]: the next commit writes
+    /// only over that copy (compare-and-set), never over a newer one or a deleted one.
+    revision: Option<Revision>,
     /// What the response must tell the client: cookies to set or remove, credentials.
     client: Vec<ClientChange>,
     /// The session moved to another strategy during this request: the layer updates the
@@ -117,6 +132,7 @@ impl Session {
             keeps_tokens: false,
             dirty: false,
             rotate: false,
+            revision: None,
             client: Vec::new(),
             switched: false,
         };
@@ -222,13 +238,16 @@ impl Session {
     /// Applies `change` and stores the result. If `change` fails nothing happens; if storing
     /// fails the data goes back to what it was and the error is returned.
     ///
-    /// Where the server keeps the session, this instance's writes to it take turns, and each
-    /// applies its change to the copy stored now rather than the one this request loaded: two
-    /// tabs adding at once both land. A session ended meanwhile (logged out) is not written
-    /// again: the answer is [`SessionError::Ended`].
+    /// Where the server keeps the session, the change is applied to the copy stored now, not
+    /// the one this request loaded, and stored with a compare-and-set on that copy's revision:
+    /// when another write (from this instance or any other) lands in between, the change is
+    /// applied again to the newer copy, up to [`WRITE_ATTEMPTS`] times, then the answer is
+    /// [`SessionError::Conflict`]. This instance's own writes to one session also take turns,
+    /// so that they do not spend those attempts on each other. A session ended meanwhile
+    /// (logged out) is not written again: the answer is [`SessionError::Ended`].
     pub async fn change<T, E>(
         &self,
-        change: impl FnOnce(&mut SessionData) -> Result<T, E>,
+        mut change: impl FnMut(&mut SessionData) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<SessionError>,
@@ -241,34 +260,50 @@ impl Session {
             Some(key) => Some(self.inner.registry.lock_writes(strategy, key).await),
             None => None,
         };
-        if let Some(key) = &key {
-            let backend = self.inner.registry.get(strategy)?;
-            let stored = trace::within(&self.inner.tracing.trace, backend.stored(key))
-                .await
-                .map_err(|error| SessionError::from_load(strategy, error))?;
-            match stored {
-                Stored::Found(fresh) => self.state().data = fresh,
-                Stored::Gone => return Err(SessionError::Ended.into()),
-                Stored::NotKept => {}
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(key) = &key {
+                let backend = self.inner.registry.get(strategy)?;
+                let stored = trace::within(&self.inner.tracing.trace, backend.stored(key))
+                    .await
+                    .map_err(|error| SessionError::from_load(strategy, error))?;
+                match stored {
+                    Stored::Found(fresh, revision) => {
+                        let mut state = self.state();
+                        state.data = fresh;
+                        state.revision = Some(revision);
+                    }
+                    Stored::Gone => return Err(SessionError::Ended.into()),
+                    Stored::NotKept => {}
+                }
             }
-        }
-        let before = {
-            let mut state = self.state();
-            let before = state.data.clone();
-            let value = change(&mut state.data)?;
-            if state.data == before {
-                return Ok(value);
-            }
-            state.dirty = true;
-            (before, value)
-        };
-        match self.commit().await {
-            Ok(()) => Ok(before.1),
-            Err(error) => {
+            let before = {
                 let mut state = self.state();
-                state.data = before.0;
-                state.dirty = false;
-                Err(error.into())
+                let before = state.data.clone();
+                let value = change(&mut state.data).inspect_err(|_| state.revision = None)?;
+                if state.data == before {
+                    state.revision = None;
+                    return Ok(value);
+                }
+                state.dirty = true;
+                (before, value)
+            };
+            match self.commit().await {
+                Ok(()) => return Ok(before.1),
+                Err(error) => {
+                    {
+                        let mut state = self.state();
+                        state.data = before.0;
+                        state.dirty = false;
+                    }
+                    if error == SessionError::Conflict && attempt < WRITE_ATTEMPTS {
+                        // Another write came first: let it finish, then re-read and re-apply.
+                        tokio::time::sleep(retry_pause(attempt)).await;
+                        continue;
+                    }
+                    return Err(error.into());
+                }
             }
         }
     }
@@ -424,12 +459,18 @@ impl Session {
         };
         data.touch();
         let backend = self.inner.registry.get(strategy)?;
-        let saved = trace::within(
-            &self.inner.tracing.trace,
-            backend.save(&data, key.as_ref(), rotate),
-        )
-        .await
-        .map_err(|error| SessionError::from_backend(strategy, error))?;
+        let revision = self.state().revision.take();
+        let saving = async {
+            match (&key, &revision) {
+                (Some(key), Some(revision)) if !rotate => {
+                    backend.replace(&data, key, revision).await
+                }
+                _ => backend.save(&data, key.as_ref(), rotate).await,
+            }
+        };
+        let saved = trace::within(&self.inner.tracing.trace, saving)
+            .await
+            .map_err(|error| SessionError::from_backend(strategy, error))?;
         let mut state = self.state();
         state.data = data;
         state.key = saved.key;

@@ -6,9 +6,10 @@
 //! expire, pages send `Referrer-Policy: no-referrer` and `Cache-Control: no-store`, and login
 //! rotates the id.
 
+use crate::record_store::RecordStore;
 use crate::{
     backend::{
-        BackendError, ClientChange, LoadError, Loaded, Saved, ServerCopy, SessionBackend,
+        BackendError, ClientChange, LoadError, Loaded, Revision, Saved, ServerCopy, SessionBackend,
         SessionKey, Stored,
     },
     data::SessionData,
@@ -20,7 +21,7 @@ use crate::{
 use async_trait::async_trait;
 use http::request::Parts;
 use std::{sync::Arc, time::Duration};
-use tower_sessions::{session::Id, SessionStore};
+use tower_sessions::session::Id;
 
 /// The query parameter that carries the session token.
 pub const URL_PARAM: &str = "s";
@@ -35,7 +36,7 @@ pub struct SignedUrlBackend {
 const PURPOSE: &str = "session";
 
 impl SignedUrlBackend {
-    pub fn new(signer: UrlSigner, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+    pub fn new(signer: UrlSigner, store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
         Self {
             signer,
             records: SessionRecords::new(store, ttl),
@@ -109,6 +110,21 @@ impl SessionBackend for SignedUrlBackend {
             .records
             .save(data, key.and_then(parse_key), rotate)
             .await?;
+        Ok(Saved {
+            key: Some(SessionKey(id.to_string())),
+            client: vec![ClientChange::Credential(self.token_for(id, expires_at))],
+            expires_at,
+        })
+    }
+
+    async fn replace(
+        &self,
+        data: &SessionData,
+        key: &SessionKey,
+        revision: &Revision,
+    ) -> Result<Saved, BackendError> {
+        let id = parse_key(key).ok_or(BackendError::Conflict)?;
+        let (id, expires_at) = self.records.replace(data, id, revision).await?;
         Ok(Saved {
             key: Some(SessionKey(id.to_string())),
             client: vec![ClientChange::Credential(self.token_for(id, expires_at))],

@@ -1,11 +1,22 @@
 //! The SQL session store: SQLite by default, PostgreSQL when the URL says so, with a background
 //! task that deletes expired rows.
 
-use crate::traced_store::{TracedStore, SQL};
+use crate::{
+    record_store::{RecordStore, Revision},
+    traced_store::{TracedStore, SQL},
+};
+use async_trait::async_trait;
 use std::{sync::Arc, time::Duration};
-use tower_sessions::{session_store::ExpiredDeletion, SessionStore};
+use tower_sessions::{
+    session::{Id, Record},
+    session_store::{self, ExpiredDeletion},
+    SessionStore,
+};
 use tower_sessions_sqlx_store::{
-    sqlx::{postgres::PgPoolOptions, sqlite::SqlitePoolOptions},
+    sqlx::{
+        postgres::{PgPool, PgPoolOptions},
+        sqlite::{SqlitePool, SqlitePoolOptions},
+    },
     PostgresStore, SqliteStore,
 };
 
@@ -19,27 +30,125 @@ pub fn is_postgres(url: &str) -> bool {
 
 /// Connects to `url`, creates the `tower_sessions` table if needed, and starts sweeping. The
 /// store is traced.
-pub async fn connect(url: &str) -> Result<Arc<dyn SessionStore>, sqlx::Error> {
+pub async fn connect(url: &str) -> Result<Arc<dyn RecordStore>, sqlx::Error> {
     let store = connect_untraced(url).await?;
     Ok(TracedStore::wrap(SQL, store))
 }
 
-async fn connect_untraced(url: &str) -> Result<Arc<dyn SessionStore>, sqlx::Error> {
+async fn connect_untraced(url: &str) -> Result<Arc<dyn RecordStore>, sqlx::Error> {
     if is_postgres(url) {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
-        let store = PostgresStore::new(pool);
+        let store = PostgresStore::new(pool.clone());
         store.migrate().await?;
         sweep(store.clone());
-        Ok(Arc::new(store))
+        Ok(Arc::new(SqlRecords::Postgres(pool, store)))
     } else {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect(url)
             .await?;
-        let store = SqliteStore::new(pool);
+        let store = SqliteStore::new(pool.clone());
         store.migrate().await?;
         sweep(store.clone());
-        Ok(Arc::new(store))
+        Ok(Arc::new(SqlRecords::Sqlite(pool, store)))
+    }
+}
+
+/// Sessions in SQL: tower-sessions' store for its own operations, plus the conditional
+/// replace, an `UPDATE` that matches the row only while it holds the bytes read.
+#[derive(Debug)]
+pub enum SqlRecords {
+    Sqlite(SqlitePool, SqliteStore),
+    Postgres(PgPool, PostgresStore),
+}
+
+impl SqlRecords {
+    fn store(&self) -> &dyn SessionStore {
+        match self {
+            Self::Sqlite(_, store) => store,
+            Self::Postgres(_, store) => store,
+        }
+    }
+}
+
+fn sql_error(error: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+#[async_trait]
+impl SessionStore for SqlRecords {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.store().create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store().save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.store().load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store().delete(id).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for SqlRecords {
+    async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
+        let row: Option<(Vec<u8>,)> = match self {
+            Self::Sqlite(pool, _) => {
+                sqlx::query_as("select data from tower_sessions where id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(pool)
+                    .await
+            }
+            Self::Postgres(pool, _) => {
+                sqlx::query_as(r#"select data from "tower_sessions"."session" where id = $1"#)
+                    .bind(id.to_string())
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map_err(sql_error)?;
+        let Some((bytes,)) = row else {
+            return Ok(None);
+        };
+        let record = rmp_serde::from_slice(&bytes)
+            .map_err(|error| session_store::Error::Decode(error.to_string()))?;
+        Ok(Some((record, Revision::new(bytes))))
+    }
+
+    async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
+        let bytes = rmp_serde::to_vec(record)
+            .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+        let result = match self {
+            Self::Sqlite(pool, _) => sqlx::query(
+                "update tower_sessions set data = ?, expiry_date = ? \
+                     where id = ? and data = ?",
+            )
+            .bind(bytes)
+            .bind(record.expiry_date)
+            .bind(record.id.to_string())
+            .bind(revision.bytes())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()),
+            Self::Postgres(pool, _) => sqlx::query(
+                r#"update "tower_sessions"."session" set data = $1, expiry_date = $2
+                       where id = $3 and data = $4"#,
+            )
+            .bind(bytes)
+            .bind(record.expiry_date)
+            .bind(record.id.to_string())
+            .bind(revision.bytes())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()),
+        }
+        .map_err(sql_error)?;
+        Ok(result == 1)
     }
 }
 

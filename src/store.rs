@@ -10,6 +10,7 @@ use crate::{
         SessionBackend, SessionKey, Stored, Unavailable,
     },
     data::{SessionData, FORMAT},
+    record_store::{RecordStore, Revision},
     strategy::Strategy,
     transport::Carrier,
 };
@@ -17,10 +18,7 @@ use async_trait::async_trait;
 use http::request::Parts;
 use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 use time::OffsetDateTime;
-use tower_sessions::{
-    session::{Id, Record},
-    SessionStore,
-};
+use tower_sessions::session::{Id, Record};
 
 /// The cookie that carries the session id.
 pub const SID_COOKIE: &str = "sid";
@@ -33,7 +31,7 @@ const DATA_FIELD: &str = "session";
 /// `sid` cookie strategies here, and the signed-URL strategy, whose id travels in the URL).
 #[derive(Clone)]
 pub struct SessionRecords {
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn RecordStore>,
     ttl: Duration,
 }
 
@@ -48,7 +46,7 @@ pub fn parse_key(key: &SessionKey) -> Option<Id> {
 
 impl SessionRecords {
     /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
-    pub fn new(store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+    pub fn new(store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
         Self { store, ttl }
     }
 
@@ -89,11 +87,11 @@ impl SessionRecords {
             return Err(LoadError::Invalid("session record of another format"));
         }
         let now = OffsetDateTime::now_utc();
-        let renew = record.expiry_date - now < self.ttl / 2;
+        let mut renew = record.expiry_date - now < self.ttl / 2;
         if renew {
-            record.expiry_date = now + self.ttl;
-            if let Err(error) = self.store.save(&record).await {
-                tracing::warn!(%error, "could not extend an active session");
+            match self.extend(id).await {
+                Some(expiry) => record.expiry_date = expiry,
+                None => renew = false,
             }
         }
         Ok((
@@ -107,11 +105,35 @@ impl SessionRecords {
         ))
     }
 
-    /// The session stored under `id` now, without counting as activity.
+    /// Pushes the expiry of the record under `id` a full idle timeout ahead, as a conditional
+    /// write: a session deleted meanwhile stays deleted, and one written meanwhile is left as
+    /// it is (that write extended it). The new expiry, if this wrote it.
+    async fn extend(&self, id: Id) -> Option<OffsetDateTime> {
+        let (mut record, revision) = match self.store.load_revision(&id).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "could not extend an active session");
+                return None;
+            }
+        };
+        record.expiry_date = OffsetDateTime::now_utc() + self.ttl;
+        match self.store.replace(&record, &revision).await {
+            Ok(true) => Some(record.expiry_date),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::warn!(%error, "could not extend an active session");
+                None
+            }
+        }
+    }
+
+    /// The session stored under `id` now and its revision, from the source of truth, without
+    /// counting as activity.
     pub async fn current(&self, id: Id) -> Result<Stored, LoadError> {
-        let Some(record) = self
+        let Some((record, revision)) = self
             .store
-            .load(&id)
+            .load_revision(&id)
             .await
             .map_err(|error| LoadError::Unavailable(unavailable(error)))?
         else {
@@ -126,7 +148,27 @@ impl SessionRecords {
             .cloned()
             .and_then(|value| serde_json::from_value::<SessionData>(value).ok())
             .filter(|data| data.format == FORMAT)
-            .map_or(Stored::Gone, Stored::Found))
+            .map_or(Stored::Gone, |data| Stored::Found(data, revision)))
+    }
+
+    /// Stores `data` over the copy under `id` that was at `revision`: nothing is written, and
+    /// the answer is a conflict, if another write came first or the session was deleted.
+    pub async fn replace(
+        &self,
+        data: &SessionData,
+        id: Id,
+        revision: &Revision,
+    ) -> Result<(Id, i64), BackendError> {
+        let record = self.record(id, data)?;
+        let replaced = self
+            .store
+            .replace(&record, revision)
+            .await
+            .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
+        if !replaced {
+            return Err(BackendError::Conflict);
+        }
+        Ok((record.id, record.expiry_date.unix_timestamp()))
     }
 
     /// Stores `data` under `existing`, or under a fresh id when there is none or `rotate`
@@ -139,12 +181,17 @@ impl SessionRecords {
     ) -> Result<(Id, i64), BackendError> {
         let record = match existing {
             Some(id) if !rotate => {
-                let record = self.record(id, data)?;
-                self.store
-                    .save(&record)
-                    .await
-                    .map_err(|error| BackendError::Unavailable(unavailable(error)))?;
-                record
+                // Over whatever is stored now, but never over nothing: a deleted session stays
+                // deleted.
+                let revision = match self.current(id).await {
+                    Ok(Stored::Found(_, revision)) => revision,
+                    Ok(_) => return Err(BackendError::Conflict),
+                    Err(LoadError::Unavailable(unavailable)) => {
+                        return Err(BackendError::Unavailable(unavailable))
+                    }
+                    Err(_) => return Err(BackendError::Conflict),
+                };
+                return self.replace(data, id, &revision).await;
             }
             _ => {
                 // `create` picks a fresh id and guards against collisions.
@@ -187,8 +234,6 @@ impl SessionRecords {
 pub struct StoreBackend {
     strategy: Strategy,
     records: SessionRecords,
-    /// Where a write reads the current copy, when the store itself may answer from a cache.
-    source_of_truth: Option<SessionRecords>,
     availability: Option<Arc<dyn Availability>>,
     describe: Option<StoreDescription>,
 }
@@ -198,21 +243,13 @@ pub type StoreDescription = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl StoreBackend {
     /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
-    pub fn new(strategy: Strategy, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+    pub fn new(strategy: Strategy, store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
         Self {
             strategy,
             records: SessionRecords::new(store, ttl),
-            source_of_truth: None,
             availability: None,
             describe: None,
         }
-    }
-
-    /// Writes read the current copy from `store` (cache-aside's SQL), never from a cache that
-    /// may lag behind it.
-    pub fn with_source_of_truth(mut self, store: Arc<dyn SessionStore>) -> Self {
-        self.source_of_truth = Some(SessionRecords::new(store, self.records.ttl()));
-        self
     }
 
     /// Replaces the strategy's fixed description of its store with a live one.
@@ -262,9 +299,8 @@ impl SessionBackend for StoreBackend {
     }
 
     async fn stored(&self, key: &SessionKey) -> Result<Stored, LoadError> {
-        let records = self.source_of_truth.as_ref().unwrap_or(&self.records);
         match parse_key(key) {
-            Some(id) => records.current(id).await,
+            Some(id) => self.records.current(id).await,
             None => Ok(Stored::Gone),
         }
     }
@@ -301,6 +337,21 @@ impl SessionBackend for StoreBackend {
             .records
             .save(data, key.and_then(parse_key), rotate)
             .await?;
+        Ok(Saved {
+            key: Some(SessionKey(id.to_string())),
+            client: vec![self.sid_cookie(id)],
+            expires_at,
+        })
+    }
+
+    async fn replace(
+        &self,
+        data: &SessionData,
+        key: &SessionKey,
+        revision: &Revision,
+    ) -> Result<Saved, BackendError> {
+        let id = parse_key(key).ok_or(BackendError::Conflict)?;
+        let (id, expires_at) = self.records.replace(data, id, revision).await?;
         Ok(Saved {
             key: Some(SessionKey(id.to_string())),
             client: vec![self.sid_cookie(id)],

@@ -1,7 +1,10 @@
 //! A `SessionStore` wrapper that puts every store round trip in the request's trace, named
 //! the way the store's own engineers would name it (`redis GET`, `sql SELECT`).
 
-use crate::trace::{self, outcome, short};
+use crate::{
+    record_store::{RecordStore, Revision},
+    trace::{self, outcome, short},
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tower_sessions::{
@@ -17,6 +20,8 @@ pub struct StoreVerbs {
     pub save: &'static str,
     pub load: &'static str,
     pub delete: &'static str,
+    /// The compare-and-set of [`RecordStore::replace`].
+    pub replace: &'static str,
 }
 
 /// tower-sessions' Redis store: one key per session, expiring at the session's expiry.
@@ -26,6 +31,7 @@ pub const REDIS: StoreVerbs = StoreVerbs {
     save: "SET XX EXAT",
     load: "GET",
     delete: "DEL",
+    replace: "EVAL (SET EXAT if GET still matches)",
 };
 
 /// tower-sessions' SQL stores: one row per session in `tower_sessions`.
@@ -35,6 +41,7 @@ pub const SQL: StoreVerbs = StoreVerbs {
     save: "UPSERT",
     load: "SELECT",
     delete: "DELETE",
+    replace: "UPDATE WHERE data = read",
 };
 
 /// tower-sessions' in-process map.
@@ -44,13 +51,14 @@ pub const MEMORY: StoreVerbs = StoreVerbs {
     save: "insert",
     load: "get",
     delete: "remove",
+    replace: "insert if revision matches",
 };
 
 /// `store`, with each call recorded in the current trace.
 #[derive(Clone)]
 pub struct TracedStore {
     verbs: StoreVerbs,
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn RecordStore>,
 }
 
 impl std::fmt::Debug for TracedStore {
@@ -62,7 +70,7 @@ impl std::fmt::Debug for TracedStore {
 }
 
 impl TracedStore {
-    pub fn wrap(verbs: StoreVerbs, store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
+    pub fn wrap(verbs: StoreVerbs, store: Arc<dyn RecordStore>) -> Arc<dyn RecordStore> {
         Arc::new(Self { verbs, store })
     }
 
@@ -112,6 +120,35 @@ impl SessionStore for TracedStore {
             || self.operation(self.verbs.delete, id),
             outcome,
             self.store.delete(id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl RecordStore for TracedStore {
+    async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
+        trace::timed(
+            || self.operation(self.verbs.load, id),
+            |result: &session_store::Result<Option<(Record, Revision)>>| match result {
+                Ok(Some(_)) => "hit".into(),
+                Ok(None) => "miss".into(),
+                Err(error) => format!("error: {error}"),
+            },
+            self.store.load_revision(id),
+        )
+        .await
+    }
+
+    async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
+        trace::timed(
+            || self.operation(self.verbs.replace, &record.id),
+            |result: &session_store::Result<bool>| match result {
+                Ok(true) => "replaced".into(),
+                Ok(false) => "conflict: changed or deleted since read".into(),
+                Err(error) => format!("error: {error}"),
+            },
+            self.store.replace(record, revision),
         )
         .await
     }

@@ -198,7 +198,9 @@ mod ssr {
                 SessionError::Rejected { expired: false } => {
                     AppError::new(ErrorCode::SessionInvalid, error.to_string())
                 }
-                SessionError::Ended => AppError::new(ErrorCode::Conflict, error.to_string()),
+                SessionError::Ended | SessionError::Conflict => {
+                    AppError::new(ErrorCode::Conflict, error.to_string())
+                }
                 SessionError::Internal(_) | SessionError::LayerMissing => AppError::internal(error),
             }
         }

@@ -16,7 +16,7 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     shared_across_instances: false,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
+    concurrent_writes: "both kept: its one process's writes take turns, each on the copy stored now",
     look: Look {
         colour: "#4338ca",
         dash: "",
@@ -138,7 +138,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
+    concurrent_writes: "both kept, from any instance: a compare-and-set (a Lua script) on the stored bytes",
     look: Look {
         colour: "#be123c",
         dash: "10 3 2 3",
@@ -177,7 +177,7 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
+    concurrent_writes: "both kept, from any instance: UPDATE … WHERE data = the bytes read, else re-apply",
     look: Look {
         colour: "#0369a1",
         dash: "4 4",
@@ -212,7 +212,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
+    concurrent_writes: "both kept, from any instance: a compare-and-set in SQL; the cache only drops its copy",
     look: Look {
         colour: "#7e22ce",
         dash: "1 5",
@@ -248,7 +248,7 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     shared_across_instances: true,
     revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
-    concurrent_writes: "both kept: an instance's writes take turns on the stored copy",
+    concurrent_writes: "both kept, from any instance: a compare-and-set in SQL on the stored bytes",
     look: Look {
         colour: "#374151",
         dash: "12 6",

@@ -4,6 +4,7 @@
 use crate::common::{ledger, sample, sqlite_url};
 use axum_extra::extract::cookie::Key;
 use http::{header::COOKIE, request::Parts, Request};
+use session_strategies::record_store::RecordStore;
 use session_strategies::{
     cache_aside::CacheAsideStore,
     cookie::CookieBackend,
@@ -17,10 +18,9 @@ use session_strategies::{
     transport::url_param,
     url_signer::UrlSigner,
     ClientChange, Notice, ProductId, Quantity, SessionBackend, SessionData, SessionRegistry,
-    SessionUser, Strategy,
+    SessionUser, Stored, Strategy,
 };
 use std::{sync::Arc, time::Duration};
-use tower_sessions::SessionStore;
 
 const TTL: Duration = Duration::from_secs(1800);
 
@@ -40,7 +40,7 @@ pub async fn redis(database: u8) -> RedisConnection {
     connection
 }
 
-async fn sql_sessions() -> Arc<dyn SessionStore> {
+async fn sql_sessions() -> Arc<dyn RecordStore> {
     sql_store::connect(&sqlite_url().await).await.unwrap()
 }
 
@@ -195,6 +195,56 @@ macro_rules! conformance {
                     .await
                     .expect("an invalid credential is never an error");
                 (session.notice(), session.data())
+            }
+
+            /// Where the server keeps a copy, a write names the revision it read: a write
+            /// over a newer copy, or over a deleted one, stores nothing.
+            #[tokio::test]
+            async fn a_write_over_a_changed_or_deleted_copy_stores_nothing() {
+                let backend = backend().await;
+                let strategy = backend.strategy();
+                let saved = backend.save(&sample(), None, false).await.unwrap();
+                let Some(key) = saved.key.clone() else {
+                    return;
+                };
+                let Stored::Found(_, first) = backend.stored(&key).await.unwrap() else {
+                    // The client holds the session: nothing on the server to compare.
+                    assert_eq!(backend.stored(&key).await.unwrap(), Stored::NotKept);
+                    return;
+                };
+                let mut newer = sample();
+                newer.clear_cart();
+                backend.replace(&newer, &key, &first).await.unwrap();
+                let Stored::Found(stored, second) = backend.stored(&key).await.unwrap() else {
+                    panic!("{strategy}: the replaced copy is there");
+                };
+                assert_eq!(stored.cart, newer.cart, "{strategy}");
+                assert_ne!(first, second, "{strategy}: a write makes a new revision");
+                assert_eq!(
+                    backend.replace(&sample(), &key, &first).await.unwrap_err(),
+                    session_strategies::BackendError::Conflict,
+                    "{strategy}: the first revision is stale"
+                );
+                backend.destroy(Some(&key)).await.unwrap();
+                assert_eq!(
+                    backend.replace(&sample(), &key, &second).await.unwrap_err(),
+                    session_strategies::BackendError::Conflict,
+                    "{strategy}: a deleted session is never written back"
+                );
+                assert_eq!(
+                    backend
+                        .save(&sample(), Some(&key), false)
+                        .await
+                        .unwrap_err(),
+                    session_strategies::BackendError::Conflict,
+                    "{strategy}: not even by a plain save"
+                );
+                assert_eq!(backend.stored(&key).await.unwrap(), Stored::Gone);
+                let client = ClientState::after(backend.as_ref(), &saved.client);
+                assert!(
+                    !matches!(backend.load(&request(strategy, &client)).await, Ok(Some(_))),
+                    "{strategy}: the old credential loads nothing"
+                );
             }
 
             #[tokio::test]

@@ -43,7 +43,7 @@ pub async fn checkout(shop: &Shop, session: &Session) -> Result<CheckoutView, Ap
             let cart = data.cart.clone();
             if let Err(restore) = session
                 .change(|data| {
-                    data.cart = cart;
+                    data.cart = cart.clone();
                     Ok::<_, AppError>(())
                 })
                 .await

@@ -9,6 +9,7 @@ use session_strategies::{
     jwt::{JwtBackend, JwtSettings},
     logins::Logins,
     memory_store::MemoryRecords,
+    record_store::RecordStore,
     redis_store::RedisConnection,
     revocation::{RedisFirstRevocations, Revocations, SqlRevocations},
     secrets::derive_secret,
@@ -21,7 +22,6 @@ use session_strategies::{
 };
 use sqlx::AnyPool;
 use std::{sync::Arc, time::Duration};
-use tower_sessions::SessionStore;
 
 /// Redis logical databases: the `redis` strategy and the denylist in one, cache-aside's cache
 /// in another, so a cached copy can never be mistaken for a `redis` session.
@@ -31,7 +31,7 @@ const REDIS_CACHE_DB: u8 = 1;
 /// What the builders share: the configuration and the connections made once at start.
 pub struct Shared<'a> {
     config: &'a Config,
-    sql_sessions: Arc<dyn SessionStore>,
+    sql_sessions: Arc<dyn RecordStore>,
     /// `None` when `REDIS_URL` is unusable: the strategies that need Redis are then off.
     redis: Option<RedisPair>,
     revocations: Arc<dyn Revocations>,

@@ -121,3 +121,88 @@ async fn a_logout_wins_over_every_write_in_flight() {
         }
     }
 }
+
+/// Two instances of the server over the same stores and keys, as behind a load balancer: each
+/// keeps its own memory and its own write turns, so only the stores' compare-and-set orders
+/// their writes.
+async fn two_instances() -> (Client, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = server::config::Config::ephemeral(dir.path().to_owned());
+    let other = server::startup::build(config.clone()).await.unwrap();
+    (Client::with_config(config, Some(dir)).await, other)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_through_two_instances_all_land() {
+    let products: Vec<i64> = (1..=12).collect();
+    for strategy in ["redis", "sql", "cache-aside", "signed-url"] {
+        let (mut client, other) = two_instances().await;
+        client.switch(strategy).await;
+        client.login("alice", "wonderland").await;
+        let mut tabs = Vec::new();
+        for (turn, &product) in products.iter().chain(products.iter()).enumerate() {
+            let app = if turn % 2 == 0 {
+                client.app.clone()
+            } else {
+                other.clone()
+            };
+            let mut tab = Client::for_app(app, None);
+            tab.cookies = client.cookies.clone();
+            tab.url_token = client.url_token.clone();
+            tabs.push(tokio::spawn(
+                async move { tab.add(product, 1).await.status },
+            ));
+        }
+        for tab in tabs {
+            assert_eq!(tab.await.unwrap(), StatusCode::OK, "{strategy}");
+        }
+        let reply = client.send(Method::GET, "/session", None).await;
+        let lines = cart_lines(&reply.body);
+        assert_eq!(lines.len(), 12, "{strategy}: every product landed");
+        let quantities: Vec<i64> = lines.iter().map(|&(_, quantity)| quantity).collect();
+        assert!(
+            quantities.iter().all(|&quantity| quantity == 2),
+            "{strategy}: each product added twice, once through each instance: {quantities:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_logout_on_one_instance_wins_over_writes_on_the_other() {
+    for strategy in ["redis", "sql", "cache-aside", "signed-url"] {
+        let (mut client, other) = two_instances().await;
+        client.switch(strategy).await;
+        client.login("alice", "wonderland").await;
+        let (old_cookies, old_token) = (client.cookies.clone(), client.url_token.clone());
+        let mut writes = Vec::new();
+        for product in 0..30 {
+            let mut tab = Client::for_app(other.clone(), None);
+            tab.cookies = old_cookies.clone();
+            tab.url_token = old_token.clone();
+            writes.push(tokio::spawn(async move {
+                tab.add(product % 12 + 1, 1).await.status
+            }));
+        }
+        let logout = client.send(Method::POST, "/logout", None).await;
+        assert_eq!(logout.status, StatusCode::OK, "{strategy}");
+        for write in writes {
+            let status = write.await.unwrap();
+            assert!(
+                [StatusCode::OK, StatusCode::CONFLICT].contains(&status),
+                "{strategy}: {status}"
+            );
+        }
+        for app in [client.app.clone(), other.clone()] {
+            let mut stale = Client::for_app(app, None);
+            stale.cookies = old_cookies.clone();
+            stale.url_token = old_token.clone();
+            let reply = stale.send(Method::GET, "/session", None).await;
+            assert_eq!(
+                reply.body["user"],
+                serde_json::Value::Null,
+                "{strategy}: {}",
+                reply.body
+            );
+        }
+    }
+}

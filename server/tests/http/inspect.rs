@@ -122,7 +122,7 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
             &[
                 &["redis SET NX EXAT", "ok"],
                 &["redis GET", "hit"],
-                &["redis SET XX EXAT", "ok"],
+                &["redis EVAL (SET EXAT if GET still matches)", "replaced"],
             ],
         ),
         (
@@ -130,15 +130,16 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
             &[
                 &["sql INSERT", "ok"],
                 &["sql SELECT", "hit"],
-                &["sql UPSERT", "ok"],
+                &["sql UPDATE WHERE data = read", "replaced"],
             ],
         ),
-        // Written to SQL, the cached copy dropped; the next read misses and fills, later ones hit.
+        // Written to SQL, the cached copy replaced by a short "changed" mark; once it lapses the
+        // next read misses and fills, later ones hit.
         (
             "cache-aside",
             &[
-                &["sql UPSERT", "ok"],
-                &["redis DEL cache:", "ok"],
+                &["sql UPDATE WHERE data = read", "replaced"],
+                &["redis SET cache:", "#changed EX 1", "ok"],
                 &["redis GET cache:", "miss"],
                 &["sql SELECT", "hit"],
                 &["redis SET cache:", "EX", "ok"],
@@ -159,6 +160,9 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
         client.switch(strategy).await;
         client.add(3, 2).await;
         client.add(4, 1).await;
+        if strategy == "cache-aside" {
+            tokio::time::sleep(session_strategies::cache_aside::CHANGED_MARK_TTL * 3 / 2).await;
+        }
         client.send(Method::GET, "/session", None).await;
         client.send(Method::GET, "/session", None).await;
         let reply = client.send(Method::GET, "/inspect", None).await;
