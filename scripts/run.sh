@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Builds and runs the app on http://127.0.0.1:3000 (LEPTOS_SITE_ADDR to change), installing
 # what it needs first. `scripts/run.sh watch` rebuilds on change instead; `scripts/run.sh
-# release` builds the optimised site (wasm-opt, compressed assets) and serves that.
+# release` builds the optimised site (wasm-opt, compressed assets) and serves that;
+# `scripts/run.sh cluster` runs three instances behind HAProxy on :3000, with PostgreSQL and a
+# Redis of their own (see README, "The cluster run").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+mode="${1:-serve}"
+if [[ "$mode" == cluster ]]; then bash scripts/setup.sh --cluster; else bash scripts/setup.sh; fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # The demo outbox shows the magic login links the shop "sends" (DEMO_OUTBOX=false to hide it).
 export DEMO_OUTBOX="${DEMO_OUTBOX:-true}"
 
-# The redis and cache-aside strategies need Redis; start one on loopback if none answers.
+# The redis and cache-aside strategies need Redis; start one on loopback if none answers (the
+# cluster run starts its own).
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
+if [[ "$mode" != cluster ]] && ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
   echo "==> starting redis-server on 127.0.0.1:6379"
   redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null
 fi
@@ -21,7 +25,7 @@ fi
 if [[ -d target/site ]]; then
   find target/site \( -name '*.br' -o -name '*.gz' \) -delete
 fi
-case "${1:-serve}" in
+case "$mode" in
   watch) exec cargo leptos watch ;;
   serve) exec cargo leptos serve ;;
   release)
@@ -31,5 +35,18 @@ case "${1:-serve}" in
     export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
     exec target/release/server
     ;;
-  *) echo "usage: scripts/run.sh [serve|watch|release]" >&2; exit 2 ;;
+  cluster)
+    cargo leptos build
+    mkdir -p target/cluster
+    source scripts/lib/postgres.sh
+    pg_dir=$(mktemp -d)
+    trap 'pg_stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+    echo "==> starting PostgreSQL on 127.0.0.1:${CLUSTER_PG_PORT:-5433}"
+    pg_start "$pg_dir" "${CLUSTER_PG_PORT:-5433}"
+    export DATABASE_URL="$PG_URL"
+    export LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies LEPTOS_ENV=PROD
+    # Not exec: the trap stops PostgreSQL once the supervisor has stopped the rest.
+    target/debug/server cluster
+    ;;
+  *) echo "usage: scripts/run.sh [serve|watch|release|cluster]" >&2; exit 2 ;;
 esac

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and running the app needs, skipping whatever is already there:
 # the wasm target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock, wasm-opt, and
-# the end-to-end npm packages. `--test` also installs Chromium for the Playwright suite.
+# the end-to-end npm packages. `--test` also installs what the tests run (Chromium, PostgreSQL,
+# HAProxy); `--cluster` what the cluster run needs (PostgreSQL, HAProxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test_tools=false
-[[ "${1:-}" == "--test" ]] && want_test_tools=true
+want_cluster_tools=false
+[[ "${1:-}" == "--test" ]] && want_test_tools=true && want_cluster_tools=true
+[[ "${1:-}" == "--cluster" ]] && want_cluster_tools=true
 
 step() { printf '\n==> %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -47,13 +50,16 @@ if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.j
   (cd end2end && npm ci --no-audit --no-fund)
 fi
 
-# Debian packages, installed only when missing: Redis for the app, and for the tests
-# Chromium and PostgreSQL.
+# Debian packages, installed only when missing: Redis for the app, PostgreSQL and HAProxy for
+# the cluster, Chromium for the tests.
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+if $want_cluster_tools; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v haproxy >/dev/null || missing+=(haproxy)
+fi
 if $want_test_tools; then
   [[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]] || missing+=(chromium)
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 fi
 if (( ${#missing[@]} )); then
   step "installing ${missing[*]} from Debian's packages"

@@ -12,13 +12,13 @@ started=$SECONDS
 step "setting up tools"
 bash scripts/setup.sh --test
 
-# Real services on loopback, on ports of their own, stopped when the script ends.
+# Real services on loopback, on ports of their own, stopped when the script ends. (The cluster
+# test starts its own Redis and HAProxy through `server cluster`, on ports 3190-3195 and 6391.)
+source scripts/lib/postgres.sh
 services_dir=$(mktemp -d)
 cleanup() {
   [[ -n "${redis_pid:-}" ]] && kill "$redis_pid" 2>/dev/null || true
-  if [[ -n "${pg_ctl:-}" ]]; then
-    runuser -u postgres -- "$pg_ctl" -D "$services_dir/pg" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  pg_stop "$services_dir"
   rm -rf "$services_dir"
 }
 trap cleanup EXIT
@@ -31,13 +31,8 @@ export REDIS_URL="redis://127.0.0.1:6390"
 export TEST_REDIS_PORT=6390
 
 step "starting PostgreSQL on 127.0.0.1:5439"
-pg_bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
-pg_ctl="$pg_bin/pg_ctl"
-chown postgres "$services_dir"
-runuser -u postgres -- "$pg_bin/initdb" -D "$services_dir/pg" --auth=trust -U postgres >/dev/null
-runuser -u postgres -- "$pg_ctl" -D "$services_dir/pg" -l "$services_dir/pg.log" -w \
-  -o "-p 5439 -k $services_dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5439/postgres"
+pg_start "$services_dir" 5439
+export TEST_POSTGRES_URL="$PG_URL"
 
 for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
 

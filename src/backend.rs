@@ -94,6 +94,10 @@ pub enum LoadError {
     Expired,
     #[error("the session credential is invalid: {0}")]
     Invalid(&'static str),
+    /// A well-formed id this store holds nothing under: never issued, ended, or, for a store
+    /// inside one process, held by another instance.
+    #[error("no session under this id here")]
+    Unknown,
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
     /// A credential the client presented itself (a Bearer token) is bad: the request is refused
@@ -211,6 +215,13 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// landed since this request loaded is then not lost), or `Gone` if it ended meanwhile.
     async fn stored(&self, _key: &SessionKey) -> Result<Stored, LoadError> {
         Ok(Stored::NotKept)
+    }
+
+    /// Whether the server copy lives in this process only (the memory strategy): an id it does
+    /// not know may belong to another instance, so the client keeps it (behind a load balancer
+    /// the next request may reach that instance).
+    fn keeps_state_in_process(&self) -> bool {
+        false
     }
 
     /// The server's copy of the session under `key`, if the strategy keeps one.

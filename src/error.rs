@@ -55,7 +55,7 @@ impl SessionError {
             LoadError::Expired | LoadError::Rejected { expired: true } => {
                 Self::Rejected { expired: true }
             }
-            LoadError::Invalid(_) | LoadError::Rejected { expired: false } => {
+            LoadError::Invalid(_) | LoadError::Unknown | LoadError::Rejected { expired: false } => {
                 Self::Rejected { expired: false }
             }
         }

@@ -158,6 +158,7 @@ pub async fn open_session(
             strategy,
             reason: unavailable.reason,
         })?;
+    let mut unknown_here = false;
     let (loaded, notice) = match trace::within(&tracing.trace, backend.load(request)).await {
         // The absolute timeout: over however active, and ended for real.
         Ok(Some(loaded)) if loaded.data.is_past_max_age() => {
@@ -181,6 +182,10 @@ pub async fn open_session(
             tracing::info!(%strategy, reason, "serving a fresh guest for an invalid session");
             (None, Some(Notice::SessionInvalid))
         }
+        Err(LoadError::Unknown) => {
+            unknown_here = backend.keeps_state_in_process();
+            (None, Some(Notice::SessionInvalid))
+        }
         Err(error @ (LoadError::Unavailable(_) | LoadError::Rejected { .. })) => {
             return Err(SessionError::from_load(strategy, error))
         }
@@ -192,7 +197,8 @@ pub async fn open_session(
     if carried > 0 {
         session.set_client_bytes(carried);
     }
-    if notice.is_some() {
+    // An id that only this instance does not know stays with the client: another may hold it.
+    if notice.is_some() && !unknown_here {
         let forget = trace::within(&tracing.trace, backend.destroy(None))
             .await
             .map_err(|error| SessionError::from_backend(strategy, error))?;

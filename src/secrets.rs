@@ -28,10 +28,15 @@ pub fn random_token() -> String {
     random_base64::<32>()
 }
 
-fn random_base64<const N: usize>() -> String {
+/// `N` bytes from the operating system's generator, for keys.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     rand::fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes
+}
+
+fn random_base64<const N: usize>() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<N>())
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ impl SessionRecords {
             .load(&id)
             .await
             .map_err(|error| LoadError::Unavailable(unavailable(error)))?
-            .ok_or(LoadError::Invalid("unknown session id"))?;
+            .ok_or(LoadError::Unknown)?;
         if record.expiry_date <= OffsetDateTime::now_utc() {
             return Err(LoadError::Expired);
         }
@@ -236,6 +236,7 @@ pub struct StoreBackend {
     records: SessionRecords,
     availability: Option<Arc<dyn Availability>>,
     describe: Option<StoreDescription>,
+    in_process: bool,
 }
 
 /// Says where the store keeps sessions right now (a cache may be down), for the inspector.
@@ -249,7 +250,14 @@ impl StoreBackend {
             records: SessionRecords::new(store, ttl),
             availability: None,
             describe: None,
+            in_process: false,
         }
+    }
+
+    /// The store lives in this process only: ids it does not know may be another instance's.
+    pub fn in_process(mut self) -> Self {
+        self.in_process = true;
+        self
     }
 
     /// Replaces the strategy's fixed description of its store with a live one.
@@ -282,6 +290,10 @@ impl SessionBackend for StoreBackend {
 
     fn carriers(&self) -> &'static [Carrier] {
         CARRIERS
+    }
+
+    fn keeps_state_in_process(&self) -> bool {
+        self.in_process
     }
 
     async fn availability(&self) -> Result<(), Unavailable> {

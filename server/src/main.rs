@@ -1,4 +1,5 @@
-//! The Session Strategies server: read the configuration, build the app, serve.
+//! The Session Strategies server: read the configuration, build the app, serve. `server
+//! cluster` instead runs several instances of it behind HAProxy ([`server::cluster`]).
 #![forbid(unsafe_code)]
 
 use server::{config::Config, startup};
@@ -11,7 +12,16 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    match run().await {
+    let outcome = match std::env::args().nth(1).as_deref() {
+        None => run().await.map_err(|error| error.to_string()),
+        Some("cluster") => server::cluster::run()
+            .await
+            .map_err(|error| error.to_string()),
+        Some(other) => Err(format!(
+            "unknown command {other:?}: run `server` for one instance or `server cluster`"
+        )),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "the server stopped");

@@ -121,11 +121,9 @@ fn master_key<'a>(shared: &'a Shared) -> &'a [u8] {
 
 fn memory(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError> {
     let store = TracedStore::wrap(traced_store::MEMORY, Arc::new(MemoryRecords::swept()));
-    Ok(Some(Arc::new(StoreBackend::new(
-        Strategy::Memory,
-        store,
-        ttl(shared),
-    ))))
+    Ok(Some(Arc::new(
+        StoreBackend::new(Strategy::Memory, store, ttl(shared)).in_process(),
+    )))
 }
 
 fn cookie(shared: &Shared) -> Result<Option<Arc<dyn SessionBackend>>, StartupError> {

@@ -2,6 +2,7 @@
 //! files, the test run's Redis and PostgreSQL. One test binary, so the modules share `common`.
 
 mod api;
+mod cluster;
 mod common;
 mod compare;
 mod concurrency;

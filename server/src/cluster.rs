@@ -1,0 +1,277 @@
+//! `server cluster`: the app as a horizontally scaled service on one machine. It starts Redis
+//! (append-only file on, so its data survives a restart), N instances of this very binary
+//! (`app-1`…, one `SESSION_KEY`, one database) and HAProxy in front of them, then supervises
+//! them: a small control API on loopback stops and starts an instance (a real process exit,
+//! its memory gone), restarts them all, restarts or flushes Redis. `scripts/run.sh cluster`
+//! runs it; the instances' `/cluster` page and the cluster tests drive it.
+//!
+//! Settings, from the environment: `CLUSTER_PORT` (the load balancer, 3000),
+//! `CLUSTER_INSTANCES` (3), `CLUSTER_BASE_PORT` (first instance, 3101), `CLUSTER_CONTROL_PORT`
+//! (3099), `CLUSTER_STATS_PORT` (HAProxy's stats page, 3098), `CLUSTER_REDIS_PORT` (6389),
+//! `CLUSTER_DIR` (logs, Redis' files, `target/cluster`). Everything else (`DATABASE_URL`,
+//! `LEPTOS_*`, …) passes through to the instances.
+
+pub mod control;
+pub mod haproxy;
+pub mod processes;
+
+use processes::{Managed, ProcessError};
+use std::{path::PathBuf, sync::Arc};
+use tokio::sync::Mutex;
+
+/// Why the cluster could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{name} must be {expected}, not {value:?}")]
+    Setting {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+    #[error("could not prepare {path}: {source}")]
+    Files {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error("the control API could not listen on 127.0.0.1:{port}: {source}")]
+    Control { port: u16, source: std::io::Error },
+}
+
+/// Ports and places of one cluster run.
+#[derive(Clone, Debug)]
+pub struct ClusterSettings {
+    pub port: u16,
+    pub instances: u16,
+    pub base_port: u16,
+    pub control_port: u16,
+    pub stats_port: u16,
+    pub redis_port: u16,
+    pub dir: PathBuf,
+}
+
+fn setting<T: std::str::FromStr>(
+    name: &'static str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ClusterError> {
+    match std::env::var(name) {
+        Ok(value) => value.trim().parse().map_err(|_| ClusterError::Setting {
+            name,
+            expected,
+            value,
+        }),
+        Err(_) => Ok(default),
+    }
+}
+
+impl ClusterSettings {
+    pub fn from_env() -> Result<Self, ClusterError> {
+        let instances = setting("CLUSTER_INSTANCES", 3, "a number from 1 to 9")?;
+        if !(1..=9).contains(&instances) {
+            return Err(ClusterError::Setting {
+                name: "CLUSTER_INSTANCES",
+                expected: "a number from 1 to 9",
+                value: instances.to_string(),
+            });
+        }
+        Ok(Self {
+            port: setting("CLUSTER_PORT", 3000, "a port number")?,
+            instances,
+            base_port: setting("CLUSTER_BASE_PORT", 3101, "a port number")?,
+            control_port: setting("CLUSTER_CONTROL_PORT", 3099, "a port number")?,
+            stats_port: setting("CLUSTER_STATS_PORT", 3098, "a port number")?,
+            redis_port: setting("CLUSTER_REDIS_PORT", 6389, "a port number")?,
+            dir: std::env::var("CLUSTER_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from("target/cluster")),
+        })
+    }
+}
+
+/// Everything the cluster run started.
+pub struct Cluster {
+    pub settings: ClusterSettings,
+    pub instances: Vec<Managed>,
+    pub redis: Managed,
+    pub balancer: Managed,
+}
+
+/// The cluster, shared by the control API's requests.
+pub type SharedCluster = Arc<Mutex<Cluster>>;
+
+impl Cluster {
+    fn prepare(settings: ClusterSettings) -> Result<Self, ClusterError> {
+        let dir = &settings.dir;
+        let files = |path: &std::path::Path, source| ClusterError::Files {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(dir.join("redis")).map_err(|error| files(dir, error))?;
+        let program = std::env::current_exe().map_err(|error| files(dir, error))?;
+        // One key for every instance: a cookie sealed by one must open on the others.
+        let session_key = std::env::var("SESSION_KEY")
+            .unwrap_or_else(|_| hex::encode(session_strategies::secrets::random_bytes::<64>()));
+        let instances = (0..settings.instances)
+            .map(|index| {
+                let name = format!("app-{}", index + 1);
+                let port = settings.base_port + index;
+                Managed::new(&name, port, &program, dir.join(format!("{name}.log")))
+                    .env("INSTANCE_ID", &name)
+                    .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+                    .env(
+                        "REDIS_URL",
+                        format!("redis://127.0.0.1:{}", settings.redis_port),
+                    )
+                    .env("SESSION_KEY", &session_key)
+                    .env(
+                        "CLUSTER_CONTROL_URL",
+                        format!("http://127.0.0.1:{}", settings.control_port),
+                    )
+                    .env("DATA_DIR", dir.join("data").display().to_string())
+            })
+            .collect();
+        let redis_dir = dir.join("redis");
+        let redis = Managed::new(
+            "redis",
+            settings.redis_port,
+            "redis-server",
+            dir.join("redis.log"),
+        )
+        .args([
+            "--bind".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--port".to_owned(),
+            settings.redis_port.to_string(),
+            "--dir".to_owned(),
+            redis_dir.display().to_string(),
+            "--appendonly".to_owned(),
+            "yes".to_owned(),
+            "--appendfsync".to_owned(),
+            "everysec".to_owned(),
+            "--save".to_owned(),
+            String::new(),
+        ]);
+        let upstreams: Vec<haproxy::Upstream> = (0..settings.instances)
+            .map(|index| haproxy::Upstream {
+                name: INSTANCE_NAMES[usize::from(index)],
+                port: settings.base_port + index,
+            })
+            .collect();
+        let socket = dir.join("haproxy.sock");
+        let config = haproxy::config(
+            settings.port,
+            settings.stats_port,
+            &socket.display().to_string(),
+            &upstreams,
+        );
+        let config_path = dir.join("haproxy.cfg");
+        std::fs::write(&config_path, config).map_err(|error| files(&config_path, error))?;
+        let balancer = Managed::new("haproxy", settings.port, "haproxy", dir.join("haproxy.log"))
+            .args([
+                "-db".to_owned(),
+                "-f".to_owned(),
+                config_path.display().to_string(),
+            ]);
+        Ok(Self {
+            settings,
+            instances,
+            redis,
+            balancer,
+        })
+    }
+
+    /// Starts Redis, the instances one after another (the first creates the tables), then the
+    /// load balancer.
+    async fn start(&mut self) -> Result<(), ClusterError> {
+        progress(format!(
+            "starting redis-server on 127.0.0.1:{}",
+            self.redis.port
+        ));
+        self.redis.start().await?;
+        for instance in &mut self.instances {
+            progress(format!(
+                "starting {} on 127.0.0.1:{}",
+                instance.name, instance.port
+            ));
+            instance.start().await?;
+        }
+        progress(format!(
+            "starting HAProxy on 127.0.0.1:{} (stats on 127.0.0.1:{})",
+            self.balancer.port, self.settings.stats_port
+        ));
+        self.balancer.start().await?;
+        Ok(())
+    }
+
+    async fn stop_all(&mut self) {
+        self.balancer.stop().await;
+        for instance in &mut self.instances {
+            instance.stop().await;
+        }
+        self.redis.stop().await;
+    }
+
+    pub fn instance(&mut self, name: &str) -> Option<&mut Managed> {
+        self.instances
+            .iter_mut()
+            .find(|instance| instance.name == name)
+    }
+}
+
+/// Instance names, as `&'static str` for the load balancer's configuration.
+const INSTANCE_NAMES: [&str; 9] = [
+    "app-1", "app-2", "app-3", "app-4", "app-5", "app-6", "app-7", "app-8", "app-9",
+];
+
+fn progress(message: String) {
+    println!("==> {message}");
+}
+
+/// Runs the cluster until Ctrl-C or `SIGTERM`, then stops everything it started.
+pub async fn run() -> Result<(), ClusterError> {
+    let settings = ClusterSettings::from_env()?;
+    let control_port = settings.control_port;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", control_port))
+        .await
+        .map_err(|source| ClusterError::Control {
+            port: control_port,
+            source,
+        })?;
+    let mut cluster = Cluster::prepare(settings)?;
+    if let Err(error) = cluster.start().await {
+        cluster.stop_all().await;
+        return Err(error);
+    }
+    let port = cluster.settings.port;
+    let stats = cluster.settings.stats_port;
+    let cluster: SharedCluster = Arc::new(Mutex::new(cluster));
+    progress(format!(
+        "the cluster answers on http://127.0.0.1:{port} (HAProxy stats: http://127.0.0.1:{stats}/, \
+         control API: http://127.0.0.1:{control_port}/); Ctrl-C stops it"
+    ));
+    let app = control::router(cluster.clone());
+    let served = axum::serve(listener, app).with_graceful_shutdown(stopped());
+    if let Err(error) = served.await {
+        tracing::error!(%error, "the control API stopped");
+    }
+    progress("stopping the cluster".into());
+    cluster.lock().await.stop_all().await;
+    Ok(())
+}
+
+/// Resolves at Ctrl-C or `SIGTERM`.
+async fn stopped() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}

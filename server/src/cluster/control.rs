@@ -1,0 +1,165 @@
+//! The supervisor's control API, on loopback only: the state of every process and the demo
+//! actions. The instances' `/cluster` page calls it; nothing else can reach it.
+
+use super::{processes, SharedCluster};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Serialize;
+
+/// What the cluster looks like now.
+#[derive(Debug, Serialize)]
+pub struct ClusterState {
+    pub load_balancer: Process,
+    /// HAProxy's own page: per instance, its checks, sessions and bytes.
+    pub stats_url: String,
+    pub redis: Process,
+    pub instances: Vec<Process>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Process {
+    pub name: String,
+    pub port: u16,
+    /// `up`, `stopped` (on request) or `down` (exited or not answering).
+    pub state: &'static str,
+}
+
+/// Why an action failed.
+#[derive(Debug, Serialize)]
+struct Failure {
+    error: String,
+}
+
+type Answer = Result<Json<ClusterState>, (StatusCode, Json<Failure>)>;
+
+pub fn router(cluster: SharedCluster) -> Router {
+    Router::new()
+        .route("/state", get(state))
+        .route("/instances/{name}/stop", post(stop_instance))
+        .route("/instances/{name}/start", post(start_instance))
+        .route("/restart-all", post(restart_all))
+        .route("/redis/restart", post(restart_redis))
+        .route("/redis/flush", post(flush_redis))
+        .with_state(cluster)
+}
+
+async fn process_state(process: &mut processes::Managed) -> Process {
+    let state = if process.stopped {
+        "stopped"
+    } else if process.running() && processes::answers(process.port).await {
+        "up"
+    } else {
+        "down"
+    };
+    Process {
+        name: process.name.clone(),
+        port: process.port,
+        state,
+    }
+}
+
+async fn snapshot(cluster: &SharedCluster) -> ClusterState {
+    let mut cluster = cluster.lock().await;
+    let mut instances = Vec::new();
+    for instance in &mut cluster.instances {
+        instances.push(process_state(instance).await);
+    }
+    ClusterState {
+        load_balancer: process_state(&mut cluster.balancer).await,
+        stats_url: format!("http://127.0.0.1:{}/", cluster.settings.stats_port),
+        redis: process_state(&mut cluster.redis).await,
+        instances,
+    }
+}
+
+fn failed(status: StatusCode, error: impl std::fmt::Display) -> (StatusCode, Json<Failure>) {
+    (
+        status,
+        Json(Failure {
+            error: error.to_string(),
+        }),
+    )
+}
+
+async fn state(State(cluster): State<SharedCluster>) -> Json<ClusterState> {
+    Json(snapshot(&cluster).await)
+}
+
+async fn stop_instance(State(cluster): State<SharedCluster>, Path(name): Path<String>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        let instance = guard
+            .instance(&name)
+            .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no instance {name}")))?;
+        instance.stop().await;
+        instance.stopped = true;
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+async fn start_instance(State(cluster): State<SharedCluster>, Path(name): Path<String>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        let instance = guard
+            .instance(&name)
+            .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no instance {name}")))?;
+        instance
+            .start()
+            .await
+            .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// Every instance ends, then every instance starts again: the memory strategy's sessions are
+/// all gone, every shared store's are kept.
+async fn restart_all(State(cluster): State<SharedCluster>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        for instance in &mut guard.instances {
+            instance.stop().await;
+        }
+        for instance in &mut guard.instances {
+            instance
+                .start()
+                .await
+                .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+        }
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// Redis shuts down (writing its append-only file) and starts again from it.
+async fn restart_redis(State(cluster): State<SharedCluster>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        guard.redis.stop().await;
+        guard
+            .redis
+            .start()
+            .await
+            .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// Every key in every Redis database is deleted.
+async fn flush_redis(State(cluster): State<SharedCluster>) -> Answer {
+    {
+        let guard = cluster.lock().await;
+        let reply = processes::redis_command(guard.redis.port, "FLUSHALL")
+            .await
+            .map_err(|error| failed(StatusCode::BAD_GATEWAY, error))?;
+        if reply != "+OK" {
+            return Err(failed(
+                StatusCode::BAD_GATEWAY,
+                format!("Redis answered {reply}"),
+            ));
+        }
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
