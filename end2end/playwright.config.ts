@@ -5,6 +5,16 @@ import { defineConfig } from "@playwright/test";
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? "target/e2e-data";
+// The cluster run (`server cluster`: three instances behind HAProxy) for the /cluster test, on
+// ports of its own; cluster.spec.ts reads CLUSTER_URL.
+const clusterPort = Number(process.env.E2E_CLUSTER_PORT ?? 3200);
+process.env.CLUSTER_URL = `http://127.0.0.1:${clusterPort}`;
+const siteEnv = {
+  LEPTOS_SITE_ROOT: "target/site",
+  LEPTOS_OUTPUT_NAME: "session-strategies",
+  LEPTOS_ENV: "PROD",
+  RUST_LOG: "warn",
+};
 
 export default defineConfig({
   testDir: "./tests",
@@ -32,7 +42,7 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
-  webServer: {
+  webServer: [{
     command: process.env.E2E_SERVER_BIN ?? "target/debug/server",
     cwd: "..",
     url: `${baseURL}/api/v1/health`,
@@ -41,15 +51,33 @@ export default defineConfig({
     stdout: "ignore",
     stderr: "pipe",
     env: {
+      ...siteEnv,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: "target/site",
-      LEPTOS_OUTPUT_NAME: "session-strategies",
-      LEPTOS_ENV: "PROD",
       DATA_DIR: dataDir,
       INSTANCE_ID: "e2e-1",
       DEMO_OUTBOX: "true",
       REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-      RUST_LOG: "warn",
     },
-  },
+  }, {
+    command: `${process.env.E2E_SERVER_BIN ?? "target/debug/server"} cluster`,
+    cwd: "..",
+    url: `http://127.0.0.1:${clusterPort}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore",
+    stderr: "pipe",
+    // Sent SIGTERM at the end: the supervisor stops everything it started.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
+    env: {
+      ...siteEnv,
+      CLUSTER_PORT: String(clusterPort),
+      CLUSTER_STATS_PORT: String(clusterPort + 1),
+      CLUSTER_CONTROL_PORT: String(clusterPort + 2),
+      CLUSTER_BASE_PORT: String(clusterPort + 3),
+      CLUSTER_REDIS_PORT: process.env.E2E_CLUSTER_REDIS_PORT ?? "6392",
+      CLUSTER_DIR: "target/e2e-cluster",
+      // The test run's PostgreSQL (scripts/test.sh), else one SQLite file the instances share.
+      DATABASE_URL: process.env.TEST_POSTGRES_URL ?? "sqlite://target/e2e-cluster/shop.db?mode=rwc",
+    },
+  }],
 });

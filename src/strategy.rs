@@ -39,9 +39,24 @@ pub struct StrategyMeta {
     pub without_cookies: &'static str,
     /// What becomes of two changes made at once (two tabs).
     pub concurrent_writes: &'static str,
+    /// What its sessions do when the cluster run's processes fail (the `/cluster` page).
+    pub cluster: ClusterBehaviour,
     /// How the charts draw it.
     pub look: Look,
     pub guide: Guide,
+}
+
+/// What a strategy's sessions do in a cluster, as the cluster test shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterBehaviour {
+    /// One instance stops (a real process exit).
+    pub instance_stop: &'static str,
+    /// Every instance restarts.
+    pub restart_all: &'static str,
+    /// Redis shuts down and starts again from its append-only file.
+    pub redis_restart: &'static str,
+    /// Every Redis key is deleted.
+    pub redis_flush: &'static str,
 }
 
 /// A chart series' colour and dash pattern: colour is never the only cue.
@@ -143,6 +158,10 @@ mod tests {
                 ("without cookies", meta.without_cookies),
                 ("revocable", meta.revocable),
                 ("concurrent writes", meta.concurrent_writes),
+                ("cluster: instance stop", meta.cluster.instance_stop),
+                ("cluster: restart all", meta.cluster.restart_all),
+                ("cluster: Redis restart", meta.cluster.redis_restart),
+                ("cluster: Redis flush", meta.cluster.redis_flush),
                 ("choose when", meta.guide.choose_when),
                 ("avoid when", meta.guide.avoid_when),
                 ("what a stolen credential gives", meta.guide.stolen),

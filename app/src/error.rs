@@ -30,6 +30,8 @@ pub enum ErrorCode {
     LinkUsed,
     /// A state-changing request carried by a cookie came from another site.
     Csrf,
+    /// Allowed from this machine only (the cluster run's demo controls).
+    Forbidden,
     /// Too many failed logins for this username or address: try again after `Retry-After`.
     TooManyAttempts,
     /// The session changed under the request in a way it cannot follow (it was ended).
@@ -58,7 +60,7 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials
             | ErrorCode::SessionExpired
             | ErrorCode::SessionInvalid => 401,
-            ErrorCode::Csrf => 403,
+            ErrorCode::Csrf | ErrorCode::Forbidden => 403,
             ErrorCode::TooManyAttempts => 429,
             ErrorCode::Conflict => 409,
             ErrorCode::NotFound => 404,

@@ -28,6 +28,7 @@ use leptos_router::{
 use pages::{
     cart::CartPage,
     catalog::CatalogPage,
+    cluster::ClusterPage,
     compare::ComparePage,
     guide::{GuideIndexPage, GuidePage},
     login::LoginPage,
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("outbox") view=OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("compare") view=ComparePage ssr=SsrMode::Async/>
+                    <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async/>
                     <Route path=path!("strategies") view=GuideIndexPage ssr=SsrMode::Async/>
                     <Route path=path!("strategies/:id") view=GuidePage ssr=SsrMode::Async/>
                 </Routes>

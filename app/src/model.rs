@@ -61,6 +61,9 @@ pub struct SessionView {
     pub client_bytes: usize,
     /// `session_expired` or `session_invalid` when the request's session could not be used.
     pub notice: Option<String>,
+    /// The instance that answered (behind a load balancer, any of them).
+    #[serde(default)]
+    pub instance: String,
 }
 
 impl SessionView {
@@ -284,4 +287,37 @@ pub struct SessionListing {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionsView {
     pub sessions: Vec<SessionListing>,
+}
+
+/// The `/cluster` page: the processes of a cluster run, the visitor's balancing mode, and what
+/// the last demo action did to each strategy's session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// `round-robin` or `sticky`: the visitor's `lb_mode` cookie.
+    pub mode: String,
+    /// The instance that answered this request.
+    pub served_by: String,
+    pub load_balancer: ClusterProcess,
+    pub redis: ClusterProcess,
+    pub instances: Vec<ClusterProcess>,
+    /// Whether this visitor may use the demo controls (only from this machine).
+    pub controls: bool,
+    /// What the action just taken did, per strategy.
+    pub outcome: Option<ClusterOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterProcess {
+    pub name: String,
+    pub port: u16,
+    /// `up`, `stopped` or `down`.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterOutcome {
+    /// What was done, in words.
+    pub action: String,
+    /// Strategy id and what its sessions did, and why.
+    pub strategies: Vec<(String, String)>,
 }

@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod cluster;
 pub mod compare;
 pub mod guide;
 pub mod login;

@@ -291,3 +291,36 @@ pub async fn log_out_everywhere() -> Result<crate::model::SessionsView, AppError
     let result = crate::shop::your_sessions::end_all_others(&shop, &session).await;
     ssr::respond(result, Some("/sessions"))
 }
+
+/// The cluster run's processes and the visitor's balancing mode; `not_found` outside it.
+#[server(prefix = "/sfn", endpoint = "cluster")]
+pub async fn cluster_state() -> Result<crate::model::ClusterView, AppError> {
+    let (shop, _) = ssr::context()?;
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
+    crate::shop::cluster::view(&shop, &parts).await
+}
+
+/// A demo action on the cluster (`stop:app-2`, `restart-all`, …), from this machine only.
+#[server(prefix = "/sfn", endpoint = "cluster_act")]
+pub async fn cluster_act(what: String) -> Result<crate::model::ClusterView, AppError> {
+    let (shop, _) = ssr::context()?;
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
+    let result = crate::shop::cluster::act(&shop, &parts, &what).await;
+    ssr::respond(result, None)
+}
+
+/// Picks the visitor's balancing mode (`round-robin` or `sticky`) for the next request: the
+/// load balancer reads the `lb_mode` cookie this sets.
+#[server(prefix = "/sfn", endpoint = "cluster_mode")]
+pub async fn cluster_mode(mode: String) -> Result<String, AppError> {
+    let result = crate::shop::cluster::mode_cookie(&mode).and_then(|cookie| {
+        let response = use_context::<leptos_axum::ResponseOptions>()
+            .ok_or_else(|| AppError::internal("the response options are not provided"))?;
+        let value = http::HeaderValue::from_str(&cookie).map_err(AppError::internal)?;
+        response.append_header(http::header::SET_COOKIE, value);
+        Ok(mode)
+    });
+    ssr::respond(result, Some("/cluster"))
+}

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cart;
 pub mod catalog;
+pub mod cluster;
 pub mod compare;
 pub mod inspection;
 pub mod links;
@@ -35,6 +36,8 @@ pub struct Shop {
     pub instance: Arc<str>,
     /// Whether `/outbox` shows the mail the shop sends (a demo setting, `DEMO_OUTBOX`).
     pub outbox_enabled: bool,
+    /// The cluster supervisor's control API (`host:port`), in the cluster run only.
+    pub cluster_control: Option<Arc<str>>,
     /// Failed logins, per username and per client address, shared through Redis.
     pub login_attempts: Attempts,
     pub login_limits: LoginLimits,

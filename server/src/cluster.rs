@@ -102,13 +102,17 @@ pub struct Cluster {
 pub type SharedCluster = Arc<Mutex<Cluster>>;
 
 impl Cluster {
-    fn prepare(settings: ClusterSettings) -> Result<Self, ClusterError> {
-        let dir = &settings.dir;
+    fn prepare(mut settings: ClusterSettings) -> Result<Self, ClusterError> {
         let files = |path: &std::path::Path, source| ClusterError::Files {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(dir.join("redis")).map_err(|error| files(dir, error))?;
+        std::fs::create_dir_all(settings.dir.join("redis"))
+            .map_err(|error| files(&settings.dir, error))?;
+        // Absolute: HAProxy reads a relative socket path as an address.
+        settings.dir =
+            std::fs::canonicalize(&settings.dir).map_err(|error| files(&settings.dir, error))?;
+        let dir = &settings.dir;
         let program = std::env::current_exe().map_err(|error| files(dir, error))?;
         // One key for every instance: a cookie sealed by one must open on the others.
         let session_key = std::env::var("SESSION_KEY")

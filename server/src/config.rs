@@ -66,6 +66,9 @@ pub struct Config {
     pub measurements_per_minute: u32,
     /// `/outbox` shows the mail the shop sends (`DEMO_OUTBOX=true`; the run command sets it).
     pub demo_outbox: bool,
+    /// The cluster supervisor's control API (`host:port`, from `CLUSTER_CONTROL_URL`), set
+    /// only in the cluster run: the `/cluster` page and its controls exist only then.
+    pub cluster_control: Option<String>,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -132,6 +135,11 @@ impl Config {
             },
             measurements_per_minute: count("COMPARE_MEASUREMENTS_PER_MINUTE", 30)?,
             demo_outbox: var("DEMO_OUTBOX").is_some_and(|value| value == "true" || value == "1"),
+            cluster_control: var("CLUSTER_CONTROL_URL").map(|url| {
+                url.trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .to_owned()
+            }),
         })
     }
 }
@@ -160,6 +168,7 @@ impl Config {
             login_limits: LoginLimits::default(),
             measurements_per_minute: 30,
             demo_outbox: true,
+            cluster_control: None,
         }
     }
 }

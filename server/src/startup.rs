@@ -102,6 +102,7 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         )),
         instance: Arc::from(config.instance_id.as_str()),
         outbox_enabled: config.demo_outbox,
+        cluster_control: config.cluster_control.as_deref().map(Arc::from),
         login_attempts,
         login_limits: config.login_limits,
         measurements,

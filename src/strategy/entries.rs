@@ -4,7 +4,7 @@
 
 use super::{
     guide::{step, Guide},
-    Look, StrategyMeta,
+    ClusterBehaviour, Look, StrategyMeta,
 };
 
 pub(super) const MEMORY: StrategyMeta = StrategyMeta {
@@ -17,6 +17,12 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: its one process's writes take turns, each on the copy stored now",
+    cluster: ClusterBehaviour {
+        instance_stop: "lost if it lived there (with sticky balancing it did): that process's memory is gone, so the visitor is a guest again, with a notice; under round robin it was only ever found on one instance in three",
+        restart_all: "lost: every instance starts with empty memory",
+        redis_restart: "kept: it never touches Redis",
+        redis_flush: "kept: it never touches Redis",
+    },
     look: Look {
         colour: "#4338ca",
         dash: "",
@@ -57,6 +63,12 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
     revocable: "only through a revocation ledger (logged-in sessions)",
     without_cookies: "no",
     concurrent_writes: "the browser keeps the last response: the other change is lost",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: the browser holds the sealed session and every instance has the key",
+        restart_all: "kept: nothing on the server was holding it",
+        redis_restart: "kept; a logout recorded before still holds, since the revocation ledger is in SQL too",
+        redis_flush: "kept; revocations still hold: SQL keeps the ledger, Redis was only its fast path",
+    },
     look: Look {
         colour: "#b45309",
         dash: "8 4",
@@ -97,6 +109,12 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     revocable: "only through a revocation ledger (the token family)",
     without_cookies: "with a Bearer header (API clients)",
     concurrent_writes: "the browser keeps the last response: the other change is lost",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: any instance verifies the token with the shared key ring",
+        restart_all: "kept: nothing on the server was holding it",
+        redis_restart: "kept; revoked tokens stay revoked (the denylist is in SQL too)",
+        redis_flush: "kept, and revoked tokens stay revoked: the denylist is written to SQL as well as Redis",
+    },
     look: Look {
         colour: "#047857",
         dash: "2 3",
@@ -139,6 +157,12 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept, from any instance: a compare-and-set (a Lua script) on the stored bytes",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: every instance reads the same Redis",
+        restart_all: "kept: the sessions live in Redis, not in the instances",
+        redis_restart: "kept: Redis writes an append-only file and reloads it; requests in the moment it is down answer 503",
+        redis_flush: "lost, with a notice: the sessions were the keys",
+    },
     look: Look {
         colour: "#be123c",
         dash: "10 3 2 3",
@@ -178,6 +202,12 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept, from any instance: UPDATE … WHERE data = the bytes read, else re-apply",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: every instance reads the same database",
+        restart_all: "kept: the sessions live in the database",
+        redis_restart: "kept: it never touches Redis",
+        redis_flush: "kept: it never touches Redis",
+    },
     look: Look {
         colour: "#0369a1",
         dash: "4 4",
@@ -213,6 +243,12 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept, from any instance: a compare-and-set in SQL; the cache only drops its copy",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: SQL holds every session, the cache is shared",
+        restart_all: "kept: SQL holds every session",
+        redis_restart: "kept: reads go to SQL while the cache is away",
+        redis_flush: "kept: only the cache is gone; the next read refills it from SQL",
+    },
     look: Look {
         colour: "#7e22ce",
         dash: "1 5",
@@ -249,6 +285,12 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
     concurrent_writes: "both kept, from any instance: a compare-and-set in SQL on the stored bytes",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: the token verifies on any instance and the state is in SQL",
+        restart_all: "kept: the state is in SQL",
+        redis_restart: "kept: it never touches Redis",
+        redis_flush: "kept: it never touches Redis",
+    },
     look: Look {
         colour: "#374151",
         dash: "12 6",

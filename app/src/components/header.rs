@@ -33,7 +33,17 @@ pub fn Header() -> impl IntoView {
                 <a href=link("/orders")>"Orders"</a>
                 <a href=link("/strategies")>"Strategies"</a>
                 <a href=link("/compare")>"Compare"</a>
+                <a href=link("/cluster")>"Cluster"</a>
             </nav>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    shop.session.await.ok().map(|session| view! {
+                        <span class="served-by" data-testid="instance" title="The instance that served this page">
+                            "served by " <code>{session.instance}</code>
+                        </span>
+                    })
+                })}
+            </Suspense>
             <div class="account">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -62,6 +62,7 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
             }
             .to_owned()
         }),
+        instance: shop.instance.to_string(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{processes, SharedCluster};
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     routing::{get, post},
     Json, Router,
@@ -35,6 +35,21 @@ struct Failure {
 }
 
 type Answer = Result<Json<ClusterState>, (StatusCode, Json<Failure>)>;
+
+/// `?after_ms=300`: answer now and act that much later. An instance asked to stop itself (or
+/// to restart every instance) through the page would otherwise die in the middle of the
+/// request, and the visitor would get the load balancer's 502 instead of the answer.
+#[derive(Debug, serde::Deserialize)]
+pub struct Later {
+    after_ms: Option<u64>,
+}
+
+impl Later {
+    fn delay(&self) -> Option<std::time::Duration> {
+        self.after_ms
+            .map(|ms| std::time::Duration::from_millis(ms.min(5_000)))
+    }
+}
 
 pub fn router(cluster: SharedCluster) -> Router {
     Router::new()
@@ -89,14 +104,33 @@ async fn state(State(cluster): State<SharedCluster>) -> Json<ClusterState> {
     Json(snapshot(&cluster).await)
 }
 
-async fn stop_instance(State(cluster): State<SharedCluster>, Path(name): Path<String>) -> Answer {
+async fn stop_instance(
+    State(cluster): State<SharedCluster>,
+    Path(name): Path<String>,
+    Query(later): Query<Later>,
+) -> Answer {
     {
         let mut guard = cluster.lock().await;
         let instance = guard
             .instance(&name)
             .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no instance {name}")))?;
-        instance.stop().await;
         instance.stopped = true;
+        match later.delay() {
+            None => instance.stop().await,
+            Some(delay) => {
+                let cluster = cluster.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let mut guard = cluster.lock().await;
+                    if let Some(instance) = guard.instance(&name) {
+                        // Unless it was started again meanwhile.
+                        if instance.stopped {
+                            instance.stop().await;
+                        }
+                    }
+                });
+            }
+        }
     }
     Ok(Json(snapshot(&cluster).await))
 }
@@ -117,20 +151,33 @@ async fn start_instance(State(cluster): State<SharedCluster>, Path(name): Path<S
 
 /// Every instance ends, then every instance starts again: the memory strategy's sessions are
 /// all gone, every shared store's are kept.
-async fn restart_all(State(cluster): State<SharedCluster>) -> Answer {
-    {
-        let mut guard = cluster.lock().await;
-        for instance in &mut guard.instances {
-            instance.stop().await;
-        }
-        for instance in &mut guard.instances {
-            instance
-                .start()
-                .await
-                .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+async fn restart_all(State(cluster): State<SharedCluster>, Query(later): Query<Later>) -> Answer {
+    match later.delay() {
+        None => restart_instances(&cluster)
+            .await
+            .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?,
+        Some(delay) => {
+            let cluster = cluster.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Err(error) = restart_instances(&cluster).await {
+                    tracing::error!(%error, "an instance did not come back");
+                }
+            });
         }
     }
     Ok(Json(snapshot(&cluster).await))
+}
+
+async fn restart_instances(cluster: &SharedCluster) -> Result<(), processes::ProcessError> {
+    let mut guard = cluster.lock().await;
+    for instance in &mut guard.instances {
+        instance.stop().await;
+    }
+    for instance in &mut guard.instances {
+        instance.start().await?;
+    }
+    Ok(())
 }
 
 /// Redis shuts down (writing its append-only file) and starts again from it.

@@ -1,0 +1,267 @@
+//! The cluster run as the `/cluster` page sees it: the supervisor's view of every process, the
+//! visitor's balancing mode, and the demo actions, which only a visitor on this machine may
+//! take. Outside the cluster run there is no supervisor, and no page.
+
+use super::Shop;
+use crate::{
+    error::{AppError, ErrorCode},
+    model::{ClusterOutcome, ClusterProcess, ClusterView},
+};
+use http::request::Parts;
+use serde::Deserialize;
+use session_strategies::Strategy;
+use std::time::Duration;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// The cookie HAProxy reads to pick the visitor's balancing mode.
+pub const MODE_COOKIE: &str = "lb_mode";
+pub const STICKY: &str = "sticky";
+pub const ROUND_ROBIN: &str = "round-robin";
+
+/// Restarting every instance waits for each to answer again.
+const ACTION_LIMIT: Duration = Duration::from_secs(120);
+
+/// A demo action on the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action<'a> {
+    Stop(&'a str),
+    Start(&'a str),
+    RestartAll,
+    RestartRedis,
+    FlushRedis,
+}
+
+impl<'a> Action<'a> {
+    /// `stop:app-2`, `start:app-2`, `restart-all`, `restart-redis`, `flush-redis`.
+    pub fn parse(text: &'a str) -> Result<Self, AppError> {
+        let instance = |name: &'a str| {
+            let valid = name.strip_prefix("app-").is_some_and(|number| {
+                !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit())
+            });
+            valid.then_some(name)
+        };
+        match text.split_once(':') {
+            Some(("stop", name)) => instance(name).map(Self::Stop),
+            Some(("start", name)) => instance(name).map(Self::Start),
+            None if text == "restart-all" => Some(Self::RestartAll),
+            None if text == "restart-redis" => Some(Self::RestartRedis),
+            None if text == "flush-redis" => Some(Self::FlushRedis),
+            _ => None,
+        }
+        .ok_or_else(|| AppError::new(ErrorCode::BadRequest, format!("no cluster action {text:?}")))
+    }
+
+    /// The supervisor's path, and the action in words. Stopping instances is deferred a moment
+    /// (`after_ms`): the instance answering this very request may be one of them.
+    fn request(self) -> (String, String) {
+        match self {
+            Self::Stop(name) => (
+                format!("/instances/{name}/stop?after_ms=300"),
+                format!("{name} stopped"),
+            ),
+            Self::Start(name) => (
+                format!("/instances/{name}/start"),
+                format!("{name} started"),
+            ),
+            Self::RestartAll => (
+                "/restart-all?after_ms=300".into(),
+                "every instance restarted".into(),
+            ),
+            Self::RestartRedis => ("/redis/restart".into(), "Redis restarted".into()),
+            Self::FlushRedis => ("/redis/flush".into(), "Redis flushed".into()),
+        }
+    }
+
+    fn outcome(self, action: String) -> ClusterOutcome {
+        let strategies = Strategy::ALL
+            .iter()
+            .map(|strategy| {
+                let cluster = strategy.meta().cluster;
+                let said = match self {
+                    Self::Stop(_) => cluster.instance_stop,
+                    Self::Start(_) => {
+                        "as before: a started instance begins with empty memory and joins in"
+                    }
+                    Self::RestartAll => cluster.restart_all,
+                    Self::RestartRedis => cluster.redis_restart,
+                    Self::FlushRedis => cluster.redis_flush,
+                };
+                (strategy.id().to_owned(), said.to_owned())
+            })
+            .collect();
+        ClusterOutcome { action, strategies }
+    }
+}
+
+/// What the supervisor says about its processes.
+#[derive(Deserialize)]
+struct SupervisorState {
+    load_balancer: ClusterProcess,
+    redis: ClusterProcess,
+    instances: Vec<ClusterProcess>,
+}
+
+fn supervisor(shop: &Shop) -> Result<&str, AppError> {
+    shop.cluster_control.as_deref().ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NotFound,
+            "this is not a cluster run: start one with scripts/run.sh cluster",
+        )
+    })
+}
+
+/// The page's view: the processes, and the visitor's mode (from `request`'s cookies).
+pub async fn view(shop: &Shop, request: &Parts) -> Result<ClusterView, AppError> {
+    let address = supervisor(shop)?;
+    let state = call(address, "GET", "/state").await?;
+    Ok(cluster_view(shop, request, state, None))
+}
+
+/// Takes `action` (from this machine only) and says what it did to every strategy.
+pub async fn act(shop: &Shop, request: &Parts, action: &str) -> Result<ClusterView, AppError> {
+    let address = supervisor(shop)?;
+    if !from_this_machine(request) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "the cluster controls answer only to a browser on this machine",
+        ));
+    }
+    let action = Action::parse(action)?;
+    let (path, done) = action.request();
+    let state = call(address, "POST", &path).await?;
+    Ok(cluster_view(
+        shop,
+        request,
+        state,
+        Some(action.outcome(done)),
+    ))
+}
+
+fn cluster_view(
+    shop: &Shop,
+    request: &Parts,
+    state: SupervisorState,
+    outcome: Option<ClusterOutcome>,
+) -> ClusterView {
+    ClusterView {
+        mode: mode_of(request).to_owned(),
+        served_by: shop.instance.to_string(),
+        load_balancer: state.load_balancer,
+        redis: state.redis,
+        instances: state.instances,
+        controls: from_this_machine(request),
+        outcome,
+    }
+}
+
+/// The balancing mode the request's `lb_mode` cookie asks for.
+pub fn mode_of(request: &Parts) -> &'static str {
+    let sticky = request
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == MODE_COOKIE && value == STICKY);
+    if sticky {
+        STICKY
+    } else {
+        ROUND_ROBIN
+    }
+}
+
+/// The `Set-Cookie` that picks `mode` for the visitor's next requests.
+pub fn mode_cookie(mode: &str) -> Result<String, AppError> {
+    match mode {
+        STICKY => Ok(format!(
+            "{MODE_COOKIE}={STICKY}; Path=/; SameSite=Lax; HttpOnly"
+        )),
+        ROUND_ROBIN => Ok(format!(
+            "{MODE_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax; HttpOnly"
+        )),
+        other => Err(AppError::new(
+            ErrorCode::BadRequest,
+            format!("no balancing mode {other:?}: round-robin or sticky"),
+        )),
+    }
+}
+
+/// Whether the visitor is on this machine: the socket peer, or what the load balancer on
+/// loopback forwarded, is a loopback address.
+fn from_this_machine(request: &Parts) -> bool {
+    super::client_address(request)
+        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|address| address.is_loopback())
+}
+
+/// One request to the supervisor's control API, over plain HTTP/1.1 on loopback.
+async fn call(address: &str, method: &str, path: &str) -> Result<SupervisorState, AppError> {
+    let unavailable = |error: &dyn std::fmt::Display| {
+        tracing::warn!(%error, "the cluster supervisor did not answer");
+        AppError::new(
+            ErrorCode::StrategyUnavailable,
+            "the cluster supervisor did not answer",
+        )
+    };
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await?;
+        Ok::<_, std::io::Error>(reply)
+    };
+    let reply = tokio::time::timeout(ACTION_LIMIT, exchange)
+        .await
+        .map_err(|error| unavailable(&error))?
+        .map_err(|error| unavailable(&error))?;
+    let text = String::from_utf8_lossy(&reply);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| unavailable(&"no header block"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        let message = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|body| body["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| head.lines().next().unwrap_or_default().to_owned());
+        return Err(AppError::new(ErrorCode::Internal, message));
+    }
+    serde_json::from_str(body).map_err(|error| unavailable(&error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_parse_and_nothing_else_does() {
+        assert_eq!(Action::parse("stop:app-2").unwrap(), Action::Stop("app-2"));
+        assert_eq!(Action::parse("restart-all").unwrap(), Action::RestartAll);
+        for bad in [
+            "stop:",
+            "stop:app-",
+            "stop:../x",
+            "start:app-1/x",
+            "reboot",
+            "flush-redis:x",
+        ] {
+            assert!(Action::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_action_says_what_happened_to_every_strategy() {
+        let outcome = Action::FlushRedis.outcome("Redis flushed".into());
+        assert_eq!(outcome.strategies.len(), Strategy::ALL.len());
+        assert!(outcome
+            .strategies
+            .iter()
+            .any(|(id, said)| id == "redis" && said.starts_with("lost")));
+    }
+}

@@ -1,0 +1,48 @@
+import { expect, test } from "@playwright/test";
+import { ShopPage } from "./fixtures/shop";
+
+// The cluster run the Playwright config starts: three instances behind HAProxy.
+const cluster = process.env.CLUSTER_URL ?? "http://127.0.0.1:3200";
+
+test("on /cluster, switch to sticky sessions, stop the instance holding a memory session and watch it go", async ({ page }) => {
+  const shop = new ShopPage(page);
+  await page.goto(`${cluster}/cluster`);
+  await expect(page.getByRole("heading", { name: "Cluster", level: 1 })).toBeVisible();
+  for (const name of ["app-1", "app-2", "app-3"]) {
+    await expect(page.getByTestId(`process-${name}`)).toHaveAttribute("data-state", "up");
+  }
+  await expect(page.getByTestId("mode")).toHaveAttribute("data-mode", "round-robin");
+  await page.getByTestId("switch-mode").click();
+  await expect(page.getByTestId("mode")).toHaveAttribute("data-mode", "sticky");
+
+  // A memory session, on the instance the load balancer now keeps this browser on.
+  await page.goto(`${cluster}/`);
+  await shop.switchTo("memory");
+  await shop.addToCart("Green Tea", 1);
+  const instance = ((await page.getByTestId("instance").locator("code").textContent()) ?? "").trim();
+  expect(instance).toMatch(/^app-[123]$/);
+  await page.goto(`${cluster}/cart`);
+  await expect(page.getByTestId("instance")).toContainText(instance);
+  await expect(shop.cartCount).toHaveText("1");
+
+  await page.goto(`${cluster}/cluster`);
+  await expect(page.getByTestId("served-by")).toContainText(instance);
+  await page.getByTestId(`toggle-${instance}`).click();
+  await expect(page.getByTestId("outcome-memory")).toContainText("lost");
+  await expect(page.getByTestId("outcome-redis")).toContainText("kept");
+  await expect(page.getByTestId(`process-${instance}`)).toHaveAttribute("data-state", "stopped");
+
+  // The next page comes from another instance, which never had the session.
+  await expect
+    .poll(async () => {
+      await page.goto(`${cluster}/`);
+      return (await page.getByTestId("instance").locator("code").textContent())?.trim();
+    })
+    .not.toBe(instance);
+  await expect(shop.cartCount).toHaveText("0");
+
+  // Start it again, for whoever comes next.
+  await page.goto(`${cluster}/cluster`);
+  await page.getByTestId(`toggle-${instance}`).click();
+  await expect(page.getByTestId(`process-${instance}`)).toHaveAttribute("data-state", "up");
+});
