@@ -86,12 +86,13 @@ pub async fn inspect(
         None => None,
     };
     let tracing = session.tracing();
-    let mut trace = registry.traces().recent(tracing.ring);
-    trace.push(
+    let mut trace = registry.traces().recent(tracing.ring).await;
+    let mut current =
         tracing
             .trace
-            .entry(request_label(request), session.strategy().id(), now_ms()),
-    );
+            .entry(request_label(request), session.strategy().id(), now_ms());
+    current.instance = registry.traces().instance().to_owned();
+    trace.push(current);
     Ok(Inspection {
         strategy: session.strategy().id().to_owned(),
         client,

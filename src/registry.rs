@@ -76,6 +76,13 @@ impl SessionRegistry {
         lock.lock_owned().await
     }
 
+    /// Traces name `instance` and, with `shared`, live in that Redis too, so that they follow
+    /// a session across instances.
+    pub fn with_traces(mut self, traces: TraceBook) -> Self {
+        self.traces = traces;
+        self
+    }
+
     /// Logged-in sessions are checked against `logins` on every load.
     pub fn with_logins(mut self, logins: Logins) -> Self {
         self.logins = Some(logins);

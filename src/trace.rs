@@ -49,6 +49,9 @@ pub struct RequestTrace {
     pub steps: Vec<TraceStep>,
     /// Time spent in the steps, in microseconds.
     pub session_micros: f64,
+    /// The instance that served it.
+    #[serde(default)]
+    pub instance: String,
 }
 
 /// The steps recorded for the request in progress. Cheap to clone; clones share the steps.
@@ -84,6 +87,7 @@ impl Trace {
             at_ms,
             session_micros: steps.iter().map(|step| step.micros).sum(),
             steps,
+            instance: String::new(),
         }
     }
 }
@@ -195,9 +199,35 @@ impl std::fmt::Display for TraceKey {
 }
 
 /// The last requests of every recently active session. Shared by all requests.
+///
+/// Kept in this process by default. Behind a load balancer a session's requests land on
+/// several instances, so the cluster run keeps the rings in Redis as well ([`Self::shared`]),
+/// where every instance reads them; they expire after [`SHARED_TTL`] without a request.
 #[derive(Clone, Default)]
 pub struct TraceBook {
     inner: Arc<Mutex<Book>>,
+    /// The instance named in every entry this book records.
+    instance: Arc<str>,
+    shared: Option<crate::redis_store::RedisConnection>,
+}
+
+/// How long a shared ring outlives its session's last request.
+pub const SHARED_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// KEYS: the ring the request arrived with, the ring to file it under; ARGV: the entry, how
+/// many to keep, the TTL in seconds.
+const SHARED_RECORD: &str = r"
+if KEYS[1] ~= KEYS[2] and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+";
+
+fn shared_key(key: TraceKey) -> String {
+    format!("trace:{key}")
 }
 
 #[derive(Default)]
@@ -212,17 +242,50 @@ struct Ring {
 }
 
 impl TraceBook {
+    /// A book whose entries name `instance`.
+    pub fn for_instance(instance: &str) -> Self {
+        Self {
+            instance: Arc::from(instance),
+            ..Self::default()
+        }
+    }
+
+    /// Keeps the rings in `redis` too, so that every instance sees every request of a session.
+    pub fn shared(mut self, redis: crate::redis_store::RedisConnection) -> Self {
+        self.shared = Some(redis);
+        self
+    }
+
+    /// The instance this book's entries name.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     fn lock(&self) -> MutexGuard<'_, Book> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The session's last requests, oldest first.
-    pub fn recent(&self, key: Option<TraceKey>) -> Vec<RequestTrace> {
+    /// The session's last requests, oldest first: from Redis when the book is shared and
+    /// Redis answers, else from this process.
+    pub async fn recent(&self, key: Option<TraceKey>) -> Vec<RequestTrace> {
         let Some(key) = key else {
             return Vec::new();
         };
+        if let Some(redis) = self.shared.as_ref().filter(|redis| redis.is_connected()) {
+            use tower_sessions_redis_store::fred::interfaces::ListInterface;
+            let found: Result<Vec<String>, _> = redis.client().lrange(shared_key(key), 0, -1).await;
+            match found {
+                Ok(entries) => {
+                    return entries
+                        .iter()
+                        .filter_map(|entry| serde_json::from_str(entry).ok())
+                        .collect()
+                }
+                Err(error) => tracing::debug!(%error, "shared traces unreadable; local ones shown"),
+            }
+        }
         self.lock()
             .rings
             .get(&key)
@@ -233,7 +296,16 @@ impl TraceBook {
     /// Adds a request to the ring of the session it arrived with (`before`) and files the ring
     /// under the credential the client holds after it (`after`): a new token or a rotated id
     /// keeps its history, a session that ended loses it.
-    pub fn record(&self, before: Option<TraceKey>, after: Option<TraceKey>, entry: RequestTrace) {
+    pub fn record(
+        &self,
+        before: Option<TraceKey>,
+        after: Option<TraceKey>,
+        mut entry: RequestTrace,
+    ) {
+        entry.instance = self.instance.to_string();
+        if let Some(redis) = self.shared.as_ref().filter(|redis| redis.is_connected()) {
+            record_shared(redis.clone(), before, after, &entry);
+        }
         let mut book = self.lock();
         book.clock += 1;
         let touched = book.clock;
@@ -256,6 +328,46 @@ impl TraceBook {
             book.forget_oldest();
         }
     }
+}
+
+/// Files `entry` in Redis in one round trip, off the request's path (the response does not
+/// wait for it).
+fn record_shared(
+    redis: crate::redis_store::RedisConnection,
+    before: Option<TraceKey>,
+    after: Option<TraceKey>,
+    entry: &RequestTrace,
+) {
+    use tower_sessions_redis_store::fred::interfaces::{KeysInterface, LuaInterface};
+    let Ok(json) = serde_json::to_string(entry) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let result: Result<(), _> = match (before, after) {
+            (before, Some(after)) => {
+                let keys = vec![shared_key(before.unwrap_or(after)), shared_key(after)];
+                let args = vec![
+                    json,
+                    REQUESTS_KEPT.to_string(),
+                    SHARED_TTL.as_secs().to_string(),
+                ];
+                redis
+                    .client()
+                    .eval::<i64, _, _, _>(SHARED_RECORD, keys, args)
+                    .await
+                    .map(drop)
+            }
+            (Some(before), None) => redis
+                .client()
+                .del::<i64, _>(shared_key(before))
+                .await
+                .map(drop),
+            (None, None) => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "could not share a trace");
+        }
+    });
 }
 
 impl Book {
@@ -293,38 +405,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_ring_keeps_the_last_requests_and_follows_the_credential() {
+    #[tokio::test]
+    async fn a_ring_keeps_the_last_requests_and_follows_the_credential() {
         let book = TraceBook::default();
         let first = TraceKey::of("a");
         book.record(None, Some(first), entry("GET /0"));
         for n in 1..=REQUESTS_KEPT {
             book.record(Some(first), Some(first), entry(&format!("GET /{n}")));
         }
-        let kept = book.recent(Some(first));
+        let kept = book.recent(Some(first)).await;
         assert_eq!(kept.len(), REQUESTS_KEPT);
         assert_eq!(kept[0].request, "GET /1");
         let rotated = TraceKey::of("b");
         book.record(Some(first), Some(rotated), entry("POST /login"));
-        assert!(book.recent(Some(first)).is_empty());
+        assert!(book.recent(Some(first)).await.is_empty());
         assert_eq!(
-            book.recent(Some(rotated)).last().unwrap().request,
+            book.recent(Some(rotated)).await.last().unwrap().request,
             "POST /login"
         );
         book.record(Some(rotated), None, entry("POST /logout"));
-        assert!(book.recent(Some(rotated)).is_empty());
+        assert!(book.recent(Some(rotated)).await.is_empty());
     }
 
-    #[test]
-    fn the_book_forgets_the_least_recently_active_sessions() {
+    #[tokio::test]
+    async fn the_book_forgets_the_least_recently_active_sessions() {
         let book = TraceBook::default();
         for n in 0..=SESSIONS_KEPT {
             book.record(None, Some(TraceKey::of(&n.to_string())), entry("GET /"));
         }
         assert!(book.lock().rings.len() <= SESSIONS_KEPT);
-        assert!(book.recent(Some(TraceKey::of("0"))).is_empty());
+        assert!(book.recent(Some(TraceKey::of("0"))).await.is_empty());
         assert_eq!(
             book.recent(Some(TraceKey::of(&SESSIONS_KEPT.to_string())))
+                .await
                 .len(),
             1
         );

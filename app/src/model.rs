@@ -122,6 +122,9 @@ pub struct RequestTraceView {
     pub at_ms: i64,
     pub steps: Vec<TraceStepView>,
     pub session_micros: f64,
+    /// The instance that served the request.
+    #[serde(default)]
+    pub instance: String,
 }
 
 /// Where the session lives right now, and which instance answered.
@@ -312,6 +315,9 @@ pub struct ClusterProcess {
     pub port: u16,
     /// `up`, `stopped` or `down`.
     pub state: String,
+    /// How many of this session's recent requests (the inspector's trace) it served.
+    #[serde(default)]
+    pub served: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -295,10 +295,10 @@ pub async fn log_out_everywhere() -> Result<crate::model::SessionsView, AppError
 /// The cluster run's processes and the visitor's balancing mode; `not_found` outside it.
 #[server(prefix = "/sfn", endpoint = "cluster")]
 pub async fn cluster_state() -> Result<crate::model::ClusterView, AppError> {
-    let (shop, _) = ssr::context()?;
+    let (shop, session) = ssr::context()?;
     let parts = use_context::<http::request::Parts>()
         .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
-    crate::shop::cluster::view(&shop, &parts).await
+    crate::shop::cluster::view(&shop, &session, &parts).await
 }
 
 /// A demo action on the cluster (`stop:app-2`, `restart-all`, …), from this machine only.

@@ -134,6 +134,7 @@ impl Cluster {
                         format!("http://127.0.0.1:{}", settings.control_port),
                     )
                     .env("DATA_DIR", dir.join("data").display().to_string())
+                    .env("TRACE_STORE", "redis")
             })
             .collect();
         let redis_dir = dir.join("redis");
@@ -256,26 +257,11 @@ pub async fn run() -> Result<(), ClusterError> {
          control API: http://127.0.0.1:{control_port}/); Ctrl-C stops it"
     ));
     let app = control::router(cluster.clone());
-    let served = axum::serve(listener, app).with_graceful_shutdown(stopped());
+    let served = axum::serve(listener, app).with_graceful_shutdown(crate::shutdown::requested());
     if let Err(error) = served.await {
         tracing::error!(%error, "the control API stopped");
     }
     progress("stopping the cluster".into());
     cluster.lock().await.stop_all().await;
     Ok(())
-}
-
-/// Resolves at Ctrl-C or `SIGTERM`.
-async fn stopped() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
-    }
 }

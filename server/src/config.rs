@@ -69,6 +69,9 @@ pub struct Config {
     /// The cluster supervisor's control API (`host:port`, from `CLUSTER_CONTROL_URL`), set
     /// only in the cluster run: the `/cluster` page and its controls exist only then.
     pub cluster_control: Option<String>,
+    /// Keep the inspector's traces in Redis as well (`TRACE_STORE=redis`, set by the cluster
+    /// run), so a session's trace shows its requests on every instance.
+    pub shared_traces: bool,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -135,6 +138,7 @@ impl Config {
             },
             measurements_per_minute: count("COMPARE_MEASUREMENTS_PER_MINUTE", 30)?,
             demo_outbox: var("DEMO_OUTBOX").is_some_and(|value| value == "true" || value == "1"),
+            shared_traces: var("TRACE_STORE").is_some_and(|store| store == "redis"),
             cluster_control: var("CLUSTER_CONTROL_URL").map(|url| {
                 url.trim_start_matches("http://")
                     .trim_end_matches('/')
@@ -169,6 +173,7 @@ impl Config {
             measurements_per_minute: 30,
             demo_outbox: true,
             cluster_control: None,
+            shared_traces: false,
         }
     }
 }

@@ -9,5 +9,6 @@ pub mod csrf;
 pub mod links;
 pub mod observability;
 pub mod security_headers;
+pub mod shutdown;
 pub mod startup;
 pub mod static_files;

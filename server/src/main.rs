@@ -43,9 +43,7 @@ async fn run() -> Result<(), startup::StartupError> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(server::shutdown::requested())
     .await
     .map_err(startup::StartupError::Serve)
 }

@@ -154,6 +154,7 @@ fn TracedRequest(request: RequestTraceView, current: bool) -> impl IntoView {
                 <code>{request.request}</code>
                 {current.then_some(" (this request, so far)")}
                 " · " {request.strategy}
+                " · on " <span data-testid="trace-instance">{request.instance}</span>
                 " · " {format_micros(request.session_micros)}
             </p>
             {empty.then(|| view! { <p class="muted">"No session work: nothing to load or store."</p> })}

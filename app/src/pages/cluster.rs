@@ -76,7 +76,7 @@ fn Cluster(
         <section aria-labelledby="processes-heading">
             <h2 id="processes-heading">"Processes"</h2>
             <table class="cluster">
-                <thead><tr><th scope="col">"Process"</th><th scope="col">"Port"</th><th scope="col">"State"</th><th scope="col">"Control"</th></tr></thead>
+                <thead><tr><th scope="col">"Process"</th><th scope="col">"Port"</th><th scope="col">"State"</th><th scope="col">"Your last requests"</th><th scope="col">"Control"</th></tr></thead>
                 <tbody>
                     {view.instances.into_iter().map(|instance| {
                         let what = if instance.state == "up" {
@@ -127,11 +127,13 @@ fn Cluster(
 fn Row(process: ClusterProcess, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let testid = format!("process-{}", process.name);
     let state = process.state.clone();
+    let instance = process.name.starts_with("app-");
     view! {
         <tr data-testid=testid data-state=state>
             <th scope="row">{process.name}</th>
             <td>{process.port}</td>
             <td>{process.state}</td>
+            <td data-testid="served">{instance.then_some(process.served)}</td>
             <td>{children.map(|children| children())}</td>
         </tr>
     }

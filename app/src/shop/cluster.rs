@@ -9,7 +9,7 @@ use crate::{
 };
 use http::request::Parts;
 use serde::Deserialize;
-use session_strategies::Strategy;
+use session_strategies::{Session, Strategy};
 use std::time::Duration;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -113,10 +113,22 @@ fn supervisor(shop: &Shop) -> Result<&str, AppError> {
     })
 }
 
-/// The page's view: the processes, and the visitor's mode (from `request`'s cookies).
-pub async fn view(shop: &Shop, request: &Parts) -> Result<ClusterView, AppError> {
+/// The page's view: the processes, which of them served the session's recent requests, and
+/// the visitor's mode (from `request`'s cookies).
+pub async fn view(
+    shop: &Shop,
+    session: &Session,
+    request: &Parts,
+) -> Result<ClusterView, AppError> {
     let address = supervisor(shop)?;
-    let state = call(address, "GET", "/state").await?;
+    let mut state = call(address, "GET", "/state").await?;
+    let recent = shop.registry.traces().recent(session.tracing().ring).await;
+    for instance in &mut state.instances {
+        instance.served = recent
+            .iter()
+            .filter(|request| request.instance == instance.name)
+            .count();
+    }
     Ok(cluster_view(shop, request, state, None))
 }
 

@@ -45,6 +45,7 @@ pub async fn inspect(
                 strategy: request.strategy,
                 at_ms: request.at_ms,
                 session_micros: request.session_micros,
+                instance: request.instance,
                 steps: request
                     .steps
                     .into_iter()

@@ -6,7 +6,8 @@
 //! side by side: without it, plain round robin; with `lb_mode=sticky`, a backend that inserts
 //! an `lb_instance` cookie naming the instance of the first response and keeps sending the
 //! visitor there while it is up. Both backends check every instance's `/api/v1/health` twice a
-//! second and re-dispatch a request whose instance refuses the connection, so a stopped
+//! second and re-dispatch a request whose instance refuses the connection or closes it
+//! without a word (an instance shutting down closes its idle connections), so a stopped
 //! instance costs a retry, never an error page.
 
 use std::fmt::Write;
@@ -38,6 +39,7 @@ pub fn config(port: u16, stats_port: u16, socket: &str, upstreams: &[Upstream]) 
          \x20 option forwardfor\n\
          \x20 option redispatch 1\n\
          \x20 retries 3\n\
+         \x20 retry-on conn-failure empty-response\n\
          \x20 default-server inter 500ms fall 2 rise 1\n\
          \n\
          frontend site\n\

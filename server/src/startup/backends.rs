@@ -16,6 +16,7 @@ use session_strategies::{
     signed_url::SignedUrlBackend,
     sql_store,
     store::StoreBackend,
+    trace::TraceBook,
     traced_store::{self, TracedStore},
     url_signer::UrlSigner,
     SessionBackend, SessionRegistry, Strategy,
@@ -78,7 +79,12 @@ pub async fn registry(
     for build in BUILDERS {
         backends.extend(build(&shared)?);
     }
+    let mut traces = TraceBook::for_instance(&config.instance_id);
+    if let (true, Some(redis)) = (config.shared_traces, &shared.redis) {
+        traces = traces.shared(redis.sessions.clone());
+    }
     Ok(SessionRegistry::new(config.default_strategy, backends)
+        .with_traces(traces)
         .with_max_age(config.session_max_age)
         .with_logins(logins)
         .with_secure_cookies(config.secure_cookies))

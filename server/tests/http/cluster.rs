@@ -381,6 +381,21 @@ fn three_instances_behind_haproxy() {
                 .entry(strategy)
                 .or_default()
                 .push(format!("{seen}/30"));
+            if strategy == "redis" && !sticky {
+                // The inspector's trace follows the session across instances (kept in Redis).
+                let reply = visitor.send("GET", "/inspect", None);
+                let instances: std::collections::BTreeSet<&str> = reply.body["trace"]
+                    .as_array()
+                    .expect("a trace")
+                    .iter()
+                    .filter_map(|request| request["instance"].as_str())
+                    .collect();
+                assert_eq!(
+                    instances.len(),
+                    3,
+                    "round robin spreads the trace: {instances:?}"
+                );
+            }
         }
     }
 
