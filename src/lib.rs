@@ -40,6 +40,8 @@ pub mod registry;
 #[cfg(feature = "server")]
 pub mod revocation;
 #[cfg(feature = "server")]
+pub mod revocation_mirror;
+#[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]
 pub mod session;

@@ -29,6 +29,7 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Clone, Debug)]
 pub struct RedisConnection {
     client: Client,
+    config: Config,
 }
 
 impl RedisConnection {
@@ -38,7 +39,7 @@ impl RedisConnection {
         let mut config = Config::from_url(url).map_err(|error| error.to_string())?;
         config.fail_fast = false;
         config.database = Some(database);
-        let client = Builder::from_config(config)
+        let client = Builder::from_config(config.clone())
             .with_performance_config(|performance| {
                 performance.default_command_timeout = COMMAND_TIMEOUT;
             })
@@ -52,7 +53,20 @@ impl RedisConnection {
             .map_err(|error| error.to_string())?;
         // The handle only ends when the client quits; reconnection happens inside.
         let _connection = client.connect();
-        Ok(Self { client })
+        Ok(Self { client, config })
+    }
+
+    /// A separate connection to the same Redis for pub/sub (a subscribed connection can do
+    /// nothing else); it reconnects and resubscribes by itself.
+    pub fn subscriber(
+        &self,
+    ) -> Result<tower_sessions_redis_store::fred::clients::SubscriberClient, String> {
+        let mut config = self.config.clone();
+        config.database = None;
+        Builder::from_config(config)
+            .set_policy(ReconnectPolicy::new_constant(0, 1000))
+            .build_subscriber_client()
+            .map_err(|error| error.to_string())
     }
 
     pub fn client(&self) -> &Client {

@@ -110,6 +110,27 @@ impl SqlRevocations {
     }
 }
 
+impl SqlRevocations {
+    /// Every revocation still in force, for the in-memory mirrors.
+    pub async fn live_revocations(&self) -> Result<Vec<(String, i64)>, Unavailable> {
+        let rows = trace::timed(
+            || "sql SELECT revoked_families (all live)".into(),
+            outcome,
+            sqlx::query("SELECT family, expires_at FROM revoked_families WHERE expires_at > $1")
+                .bind(crate::data::now_unix())
+                .fetch_all(&self.pool),
+        )
+        .await
+        .map_err(Unavailable::new)?;
+        rows.iter()
+            .map(|row| {
+                let until: i64 = row.try_get("expires_at").map_err(Unavailable::new)?;
+                Ok((text(row, "family")?, until))
+            })
+            .collect()
+    }
+}
+
 fn text(row: &AnyRow, column: &str) -> Result<String, Unavailable> {
     row.try_get::<String, _>(column).map_err(Unavailable::new)
 }

@@ -90,7 +90,7 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
         avoid_when: "State that grows, or sessions you must revoke before they expire.",
         security: &[
             "Encrypted and authenticated: unreadable and unforgeable without the key.",
-            "Deleting nothing revokes a cookie: a logged-in one carries a family id that logout puts on a revocation ledger every instance reads (the standard remedy, one lookup per logged-in request).",
+            "Deleting nothing revokes a cookie: a logged-in one carries a family id that logout puts on a revocation ledger every instance reads (the standard remedy, one in-memory lookup per logged-in request, the ledger mirrored on every instance).",
             "Two tabs changing the cart at once: the cookie the browser keeps last wins and the other change is lost; the server has no copy to merge into (a test measures it).",
         ],
         stolen: "Whoever holds the session cookie is the user until it expires: 30 minutes idle, 12 hours since login at most. For a logged-in session, logout revokes the cookie's family, so a copy stops working at once; a guest's copied cookie keeps its cart until it expires.",
@@ -140,6 +140,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
             "The algorithm is pinned; alg none and other algorithms are refused.",
             "Claims are only encoded: anyone holding the token can read the cart.",
             "A replayed refresh token revokes its whole family.",
+            "Each instance keeps the revoked families in memory (filled from SQL, announced through Redis pub/sub, re-read from SQL every 5 s): checking one costs no round trip, and a revocation reaches every instance in about a millisecond.",
             "Two tabs changing the cart at once: the token the browser keeps last wins and the other change is lost; the claims are the only copy (a test measures it).",
         ],
         stolen: "Whoever holds an access token is the user until it expires (15 minutes) or logout revokes its family, which ends every token the session was given at once. A stolen refresh token buys new access tokens until the idle timeout, and once both thief and owner have used it, the whole family is revoked.",

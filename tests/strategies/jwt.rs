@@ -403,3 +403,67 @@ async fn losing_redis_never_takes_a_revocation_back() {
         "SQL still says so"
     );
 }
+
+/// Two instances' mirrors over one ledger: a revocation made on one reaches the other through
+/// Redis in well under a second (the figure is printed), and without Redis through the SQL
+/// re-sync; a lookup makes no round trip either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_reaches_every_instance_within_a_second() {
+    use session_strategies::{
+        revocation::{RedisFirstRevocations, Revocations},
+        revocation_mirror::{Arrival, MirroredRevocations, SYNC_PERIOD},
+    };
+    use std::{sync::Arc, time::Instant};
+    let sql = ledger().await;
+    let redis = crate::backends::redis(0).await;
+    let mirror = |announcements: Option<session_strategies::redis_store::RedisConnection>| {
+        let underneath: Arc<dyn Revocations> =
+            Arc::new(RedisFirstRevocations::new(redis.clone(), sql.clone()));
+        MirroredRevocations::start(underneath, sql.clone(), announcements)
+    };
+    let here = mirror(Some(redis.clone())).await.unwrap();
+    let there = mirror(Some(redis.clone())).await.unwrap();
+    let without_redis = mirror(None).await.unwrap();
+    assert!(
+        here.until_subscribed(std::time::Duration::from_secs(5))
+            .await
+    );
+    assert!(
+        there
+            .until_subscribed(std::time::Duration::from_secs(5))
+            .await
+    );
+
+    let family = session_strategies::secrets::random_id();
+    assert!(!there.is_family_revoked(&family).await.unwrap());
+    let revoked_at = Instant::now();
+    here.revoke_family(&family, now_unix() + 600).await.unwrap();
+    assert_eq!(here.arrival(&family), Some(Arrival::Local));
+    while there.arrival(&family).is_none() {
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(1),
+            "not announced within 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let Some(Arrival::Announced { after_ms }) = there.arrival(&family) else {
+        panic!("announced through Redis: {:?}", there.arrival(&family));
+    };
+    println!("revocation propagated through Redis pub/sub in {after_ms} ms");
+    assert!(after_ms < 1_000);
+    assert!(there.is_family_revoked(&family).await.unwrap());
+
+    // Without Redis, the periodic re-read of SQL carries it.
+    while without_redis.arrival(&family).is_none() {
+        assert!(
+            revoked_at.elapsed() < SYNC_PERIOD * 2,
+            "not re-read from SQL within two periods"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(without_redis.arrival(&family), Some(Arrival::Synced));
+
+    // A new instance starts with every live revocation.
+    let late = mirror(None).await.unwrap();
+    assert_eq!(late.arrival(&family), Some(Arrival::Synced));
+}

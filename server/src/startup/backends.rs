@@ -12,6 +12,7 @@ use session_strategies::{
     record_store::RecordStore,
     redis_store::RedisConnection,
     revocation::{RedisFirstRevocations, Revocations, SqlRevocations},
+    revocation_mirror::MirroredRevocations,
     secrets::derive_secret,
     signed_url::SignedUrlBackend,
     sql_store,
@@ -64,10 +65,21 @@ pub async fn registry(
         .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
     let ledger = SqlRevocations::new(pool.clone());
     tokio::spawn(sweep_ledger(ledger.clone()));
-    let revocations: Arc<dyn Revocations> = match &redis {
-        Some(redis) => Arc::new(RedisFirstRevocations::new(redis.sessions.clone(), ledger)),
-        None => Arc::new(ledger),
+    let underneath: Arc<dyn Revocations> = match &redis {
+        Some(redis) => Arc::new(RedisFirstRevocations::new(
+            redis.sessions.clone(),
+            ledger.clone(),
+        )),
+        None => Arc::new(ledger.clone()),
     };
+    let mirror = MirroredRevocations::start(
+        underneath,
+        ledger,
+        redis.as_ref().map(|redis| redis.sessions.clone()),
+    )
+    .await
+    .map_err(|error| StartupError::Strategy(Strategy::Jwt, error.to_string()))?;
+    let revocations: Arc<dyn Revocations> = Arc::new(mirror);
     let logins = Logins::new(revocations.clone());
     let shared = Shared {
         config,
