@@ -2,7 +2,7 @@
 # Installs what building and running the app needs, skipping whatever is already there:
 # the wasm target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock, wasm-opt, and
 # the end-to-end npm packages. `--test` also installs what the tests run (Chromium, PostgreSQL,
-# HAProxy); `--cluster` what the cluster run needs (PostgreSQL, HAProxy).
+# HAProxy); `--cluster` what the cluster run needs (PostgreSQL, HAProxy); `--bench` wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ want_test_tools=false
 want_cluster_tools=false
 [[ "${1:-}" == "--test" ]] && want_test_tools=true && want_cluster_tools=true
 [[ "${1:-}" == "--cluster" ]] && want_cluster_tools=true
+want_bench_tools=false
+[[ "${1:-}" == "--bench" ]] && want_bench_tools=true
 
 step() { printf '\n==> %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -60,6 +62,10 @@ if $want_cluster_tools; then
 fi
 if $want_test_tools; then
   [[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]] || missing+=(chromium)
+fi
+if $want_bench_tools; then
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v curl >/dev/null || missing+=(curl)
 fi
 if (( ${#missing[@]} )); then
   step "installing ${missing[*]} from Debian's packages"

@@ -6,7 +6,7 @@ use crate::{
     traced_store::{TracedStore, SQL},
 };
 use async_trait::async_trait;
-use std::{sync::Arc, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 use tower_sessions::{
     session::{Id, Record},
     session_store::{self, ExpiredDeletion},
@@ -15,7 +15,10 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::{
     sqlx::{
         postgres::{PgPool, PgPoolOptions},
-        sqlite::{SqlitePool, SqlitePoolOptions},
+        sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+            SqliteSynchronous,
+        },
     },
     PostgresStore, SqliteStore,
 };
@@ -43,9 +46,14 @@ async fn connect_untraced(url: &str) -> Result<Arc<dyn RecordStore>, sqlx::Error
         sweep(store.clone());
         Ok(Arc::new(SqlRecords::Postgres(pool, store)))
     } else {
+        // WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process
+        // (not of the machine) without an fsync per write, SQLite's advice for WAL.
+        let options = SqliteConnectOptions::from_str(url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect(url)
+            .connect_with(options)
             .await?;
         let store = SqliteStore::new(pool.clone());
         store.migrate().await?;

@@ -1,0 +1,128 @@
+// The benchmark table: every strategy's session read (GET /api/v1/session, logged in, two cart
+// lines) and cart write (PUT /api/v1/cart/items/3, alternating quantities so every request
+// stores) beside the app's no-session route (GET /api/v1/products as a guest), with wrk, in one
+// run against one server. Requests rotate over as many sessions as connections, as many
+// visitors would make them (one session written by every connection at once would measure
+// its write lock instead). Run by scripts/bench.sh, which builds and starts the release server.
+//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32]
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, index, all) => {
+    if (arg.startsWith("--")) pairs.push([arg.slice(2), all[index + 1]]);
+    return pairs;
+  }, []),
+);
+const base = new URL(args.url ?? "http://127.0.0.1:3600");
+const seconds = Number(args.seconds ?? 5);
+const connections = Number(args.connections ?? 32);
+const scratch = mkdtempSync(join(tmpdir(), "bench-"));
+
+function call(method, path, { cookies = new Map(), body } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers = { accept: "application/json" };
+    if (payload !== undefined) headers["content-type"] = "application/json";
+    if (cookies.size) headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    const request = http.request(
+      { host: base.hostname, port: base.port, method, path, headers },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("end", () => {
+          for (const line of [].concat(response.headers["set-cookie"] ?? [])) {
+            const [pair] = line.split(";");
+            const at = pair.indexOf("=");
+            if (/max-age=0/i.test(line) || at === pair.length - 1) cookies.delete(pair.slice(0, at));
+            else cookies.set(pair.slice(0, at), pair.slice(at + 1));
+          }
+          let json = null;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString());
+          } catch {}
+          resolve({ status: response.statusCode, body: json });
+        });
+      },
+    );
+    request.on("error", reject);
+    if (payload !== undefined) request.write(payload);
+    request.end();
+  });
+}
+
+/** A logged-in session with two cart lines under `strategy`: its cookie header and URL query. */
+async function session(strategy) {
+  const cookies = new Map();
+  let query = "";
+  const step = async (method, path, body) => {
+    const reply = await call(method, `${path}${query}`, { cookies, body });
+    if (reply.status !== 200) throw new Error(`${strategy}: ${method} ${path} answered ${reply.status}`);
+    const view = reply.body?.session ?? reply.body;
+    if (view?.strategy === "signed-url" && view.credential) query = `?s=${view.credential}`;
+    return reply;
+  };
+  await step("PUT", "/api/v1/session/strategy", { strategy });
+  await step("POST", "/api/v1/login", { username: "alice", password: "wonderland" });
+  await step("POST", "/api/v1/cart/items", { product_id: 1, quantity: 2 });
+  await step("POST", "/api/v1/cart/items", { product_id: 3, quantity: 1 });
+  const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  return { cookie, query };
+}
+
+/** Runs wrk over `visitors` ({cookie, query} each, in turn); requests per second, p99 in ms and
+ * failed responses. */
+function wrk(path, visitors = [{ cookie: "", query: "" }], { write = false } = {}) {
+  const script = join(scratch, `script-${Math.random().toString(36).slice(2)}.lua`);
+  const lua = (value) => JSON.stringify(value);
+  const list = visitors.map(({ cookie, query }) => `{ ${lua(cookie)}, ${lua(path + query)} }`).join(",\n  ");
+  const call = write
+    ? `wrk.format("PUT", v[2], headers(v[1]), '{"quantity":' .. (math.floor(n / #visitors) % 2 + 1) .. '}')`
+    : `wrk.format("GET", v[2], headers(v[1]))`;
+  writeFileSync(
+    script,
+    `local visitors = {\n  ${list}\n}\nlocal n = 0\n` +
+      `local function headers(cookie)\n  local h = { ["Accept"] = "application/json", ["Content-Type"] = "application/json" }\n` +
+      `  if cookie ~= "" then h["Cookie"] = cookie end\n  return h\nend\n` +
+      `request = function()\n  n = n + 1\n  local v = visitors[n % #visitors + 1]\n  return ${call}\nend\n`,
+  );
+  const output = execFileSync(
+    "wrk",
+    ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, base.origin],
+    { encoding: "utf8" },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
+  const scale = { us: 0.001, ms: 1, s: 1000 };
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0) +
+    [...output.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, match) => sum + Number(match[2]), 0);
+  return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, errors };
+}
+
+const strategies = (await call("GET", "/api/v1/strategies")).body.map((strategy) => strategy.id);
+console.log(`==> wrk -t1 -c${connections} -d${seconds}s against ${base.origin}, one strategy after another`);
+const baseline = wrk("/api/v1/products");
+const rows = [["no session (GET /api/v1/products, guest)", baseline, null]];
+for (const strategy of strategies) {
+  const visitors = [];
+  for (let index = 0; index < connections; index += 1) visitors.push(await session(strategy));
+  const read = wrk("/api/v1/session", visitors);
+  const write = wrk("/api/v1/cart/items/3", visitors, { write: true });
+  rows.push([strategy, read, write]);
+}
+
+const share = (rps) => `${Math.round((rps / baseline.rps) * 100)}%`;
+const ms = (value) => (Number.isFinite(value) ? value.toFixed(2) : "?");
+console.log(
+  "\n| strategy | read rps | share of no-session | read p99 (ms) | write rps | write p99 (ms) | errors |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
+for (const [name, read, write] of rows) {
+  console.log(
+    `| ${name} | ${Math.round(read.rps)} | ${share(read.rps)} | ${ms(read.p99)} | ` +
+      `${write ? Math.round(write.rps) : "-"} | ${write ? ms(write.p99) : "-"} | ${read.errors + (write?.errors ?? 0)} |`,
+  );
+}
