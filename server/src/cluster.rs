@@ -117,7 +117,7 @@ impl Cluster {
         // One key for every instance: a cookie sealed by one must open on the others.
         let session_key = std::env::var("SESSION_KEY")
             .unwrap_or_else(|_| hex::encode(session_strategies::secrets::random_bytes::<64>()));
-        let instances = (0..settings.instances)
+        let instances: Vec<Managed> = (0..settings.instances)
             .map(|index| {
                 let name = format!("app-{}", index + 1);
                 let port = settings.base_port + index;
@@ -158,10 +158,11 @@ impl Cluster {
             "--save".to_owned(),
             String::new(),
         ]);
-        let upstreams: Vec<haproxy::Upstream> = (0..settings.instances)
-            .map(|index| haproxy::Upstream {
-                name: INSTANCE_NAMES[usize::from(index)],
-                port: settings.base_port + index,
+        let upstreams: Vec<haproxy::Upstream> = instances
+            .iter()
+            .map(|instance| haproxy::Upstream {
+                name: &instance.name,
+                port: instance.port,
             })
             .collect();
         let socket = dir.join("haproxy.sock");
@@ -224,11 +225,6 @@ impl Cluster {
             .find(|instance| instance.name == name)
     }
 }
-
-/// Instance names, as `&'static str` for the load balancer's configuration.
-const INSTANCE_NAMES: [&str; 9] = [
-    "app-1", "app-2", "app-3", "app-4", "app-5", "app-6", "app-7", "app-8", "app-9",
-];
 
 fn progress(message: String) {
     println!("==> {message}");

@@ -194,6 +194,24 @@ impl Visitor {
         }
     }
 
+    /// `count` tabs of this visitor each adding one of products 2 to 11 at once; each thread
+    /// answers its status.
+    fn adds_at_once(&self, count: i64) -> Vec<std::thread::JoinHandle<u16>> {
+        (0..count)
+            .map(|turn| {
+                let mut tab = self.clone();
+                std::thread::spawn(move || {
+                    tab.send(
+                        "POST",
+                        "/cart/items",
+                        Some(json!({"product_id": 2 + turn % 10, "quantity": 1})),
+                    )
+                    .status
+                })
+            })
+            .collect()
+    }
+
     /// A visitor under `strategy`, logged in as alice with product 1 in the cart.
     fn shopper(strategy: &str, sticky: bool) -> Self {
         let mut visitor = Self::new(sticky);
@@ -499,20 +517,7 @@ fn three_instances_behind_haproxy() {
     // 100 concurrent adds on one session (sticky for memory, round robin for the rest).
     for strategy in SERVER_SIDE {
         let visitor = Visitor::shopper(strategy, strategy == "memory");
-        let adds: Vec<_> = (0..100)
-            .map(|turn| {
-                let mut tab = visitor.clone();
-                std::thread::spawn(move || {
-                    tab.send(
-                        "POST",
-                        "/cart/items",
-                        Some(json!({"product_id": 2 + turn % 10, "quantity": 1})),
-                    )
-                    .status
-                })
-            })
-            .collect();
-        for add in adds {
+        for add in visitor.adds_at_once(100) {
             assert_eq!(add.join().unwrap(), 200, "{strategy}");
         }
         let reply = visitor.clone().session();
@@ -533,19 +538,7 @@ fn three_instances_behind_haproxy() {
     // A logout racing 50 writes: afterwards the old credential never loads again.
     for strategy in SERVER_SIDE {
         let mut visitor = Visitor::shopper(strategy, strategy == "memory");
-        let writes: Vec<_> = (0..50)
-            .map(|turn| {
-                let mut tab = visitor.clone();
-                std::thread::spawn(move || {
-                    tab.send(
-                        "POST",
-                        "/cart/items",
-                        Some(json!({"product_id": 2 + turn % 10, "quantity": 1})),
-                    )
-                    .status
-                })
-            })
-            .collect();
+        let writes = visitor.adds_at_once(50);
         let old = visitor.clone();
         assert_eq!(
             visitor.send("POST", "/logout", None).status,
