@@ -4,7 +4,7 @@
 // run against one server. Requests rotate over as many sessions as connections, as many
 // visitors would make them (one session written by every connection at once would measure
 // its write lock instead). Run by scripts/bench.sh, which builds and starts the release server.
-//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32]
+//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--only jwt,sql]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -102,7 +102,10 @@ function wrk(path, visitors = [{ cookie: "", query: "" }], { write = false } = {
   return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, errors };
 }
 
-const strategies = (await call("GET", "/api/v1/strategies")).body.map((strategy) => strategy.id);
+const only = args.only?.split(",");
+const strategies = (await call("GET", "/api/v1/strategies")).body
+  .map((strategy) => strategy.id)
+  .filter((id) => !only || only.includes(id));
 console.log(`==> wrk -t1 -c${connections} -d${seconds}s against ${base.origin}, one strategy after another`);
 const baseline = wrk("/api/v1/products");
 const rows = [["no session (GET /api/v1/products, guest)", baseline, null]];

@@ -17,7 +17,7 @@ use crate::{
     transport::{wire_name, Carrier},
 };
 use async_trait::async_trait;
-use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
+use axum_extra::extract::cookie::{Cookie, Key};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -89,8 +89,14 @@ impl CookieBackend {
             return Ok(None);
         };
         let started = Instant::now();
-        let cookie = PrivateCookieJar::from_headers(&request.headers, self.key.clone())
-            .get(&wire_name(request, SESSION_COOKIE));
+        // Only this cookie is decrypted (a jar would parse every cookie of the request again),
+        // under its wire name: the name is part of what the seal authenticates.
+        let cookie = cookie::CookieJar::new()
+            .private(&self.key)
+            .decrypt(Cookie::new(
+                wire_name(request, SESSION_COOKIE).into_owned(),
+                raw.clone(),
+            ));
         trace::step(started, || {
             (
                 format!("decrypt AES-256-GCM {} B", raw.len()),

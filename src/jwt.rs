@@ -128,7 +128,40 @@ struct Successor {
 /// The JWT strategy.
 pub struct JwtBackend {
     settings: JwtSettings,
+    /// What verification needs for each key, built once rather than on every request.
+    verifiers: Vec<Verifier>,
     revocations: Arc<dyn Revocations>,
+}
+
+/// One accepted key ready to verify with: its decoding key and the validation rules (pinned
+/// algorithm, issuer, audience, required claims, leeway), with and without the expiry check.
+struct Verifier {
+    kid: String,
+    key: DecodingKey,
+    checking_exp: Validation,
+    ignoring_exp: Validation,
+}
+
+impl Verifier {
+    fn new(key: &SigningKey, settings: &JwtSettings) -> Self {
+        let validation = |check_exp: bool| {
+            let mut validation = Validation::new(ALGORITHM);
+            validation.algorithms = vec![ALGORITHM];
+            validation.leeway = leeway(settings) as u64;
+            validation.validate_exp = check_exp;
+            validation.validate_nbf = true;
+            validation.set_issuer(&[&settings.issuer]);
+            validation.set_audience(&[&settings.audience]);
+            validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+            validation
+        };
+        Self {
+            kid: key.kid.clone(),
+            key: DecodingKey::from_secret(&key.secret),
+            checking_exp: validation(true),
+            ignoring_exp: validation(false),
+        }
+    }
 }
 
 /// A failed signature while trading a refresh token: the request cannot go on.
@@ -142,6 +175,11 @@ fn load_error(error: BackendError) -> LoadError {
 /// Refresh tokens are kept only as hashes: a leaked table grants nothing.
 pub fn refresh_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The clock skew allowed: [`LEEWAY_SECONDS`], never more than an access token lives.
+fn leeway(settings: &JwtSettings) -> i64 {
+    LEEWAY_SECONDS.min(settings.access_ttl.as_secs() as i64)
 }
 
 fn subject(data: &SessionData) -> String {
@@ -158,8 +196,14 @@ impl JwtBackend {
         if settings.keys.is_empty() {
             return Err(NoSigningKey);
         }
+        let verifiers = settings
+            .keys
+            .iter()
+            .map(|key| Verifier::new(key, &settings))
+            .collect();
         Ok(Self {
             settings,
+            verifiers,
             revocations,
         })
     }
@@ -209,12 +253,11 @@ impl JwtBackend {
     /// registered claim; `check_exp` is off only to read an expired token during a refresh.
     pub fn verify(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
         let started = Instant::now();
-        let claims = self.verify_untraced(token, check_exp);
+        let mut kid = None;
+        let claims = self.verify_untraced(token, check_exp, &mut kid);
         trace::step(started, || {
-            let kid: String = decode_header(token)
-                .ok()
-                .and_then(|header| header.kid)
-                .map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
+            let kid: String =
+                kid.map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
             (
                 format!("verify {ALGORITHM:?} kid={kid}"),
                 match &claims {
@@ -227,30 +270,33 @@ impl JwtBackend {
         claims
     }
 
-    fn verify_untraced(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
+    /// Verifies `token`, leaving the key id its header names in `kid` for the trace.
+    fn verify_untraced(
+        &self,
+        token: &str,
+        check_exp: bool,
+        kid: &mut Option<String>,
+    ) -> Result<Claims, ErrorKind> {
         let header = decode_header(token).map_err(|error| error.into_kind())?;
+        *kid = header.kid;
         if header.alg != ALGORITHM {
             return Err(ErrorKind::InvalidAlgorithm);
         }
         if header.typ.as_deref() != Some(TOKEN_TYPE) {
             return Err(ErrorKind::InvalidToken);
         }
-        let kid = header.kid.ok_or(ErrorKind::InvalidToken)?;
-        let key = self
-            .settings
-            .keys
+        let wanted = kid.as_deref().ok_or(ErrorKind::InvalidToken)?;
+        let verifier = self
+            .verifiers
             .iter()
-            .find(|key| key.kid == kid)
+            .find(|verifier| verifier.kid == wanted)
             .ok_or(ErrorKind::InvalidToken)?;
-        let mut validation = Validation::new(ALGORITHM);
-        validation.algorithms = vec![ALGORITHM];
-        validation.leeway = self.leeway() as u64;
-        validation.validate_exp = check_exp;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&self.settings.issuer]);
-        validation.set_audience(&[&self.settings.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        let claims = decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation)
+        let validation = if check_exp {
+            &verifier.checking_exp
+        } else {
+            &verifier.ignoring_exp
+        };
+        let claims = decode::<Claims>(token, &verifier.key, validation)
             .map_err(|error| error.into_kind())?
             .claims;
         if claims.session.format != FORMAT {
@@ -367,7 +413,7 @@ impl JwtBackend {
     /// The clock skew forgiven, in seconds: [`LEEWAY_SECONDS`], or less for tokens that live
     /// less.
     fn leeway(&self) -> i64 {
-        LEEWAY_SECONDS.min(self.settings.access_ttl.as_secs() as i64)
+        leeway(&self.settings)
     }
 
     /// Ends a family: every access token it ever issued is refused from now until the last

@@ -79,8 +79,7 @@ impl SessionRecords {
         }
         let data: SessionData = record
             .data
-            .get(DATA_FIELD)
-            .cloned()
+            .remove(DATA_FIELD)
             .and_then(|value| serde_json::from_value(value).ok())
             .ok_or(LoadError::Invalid("undecodable session record"))?;
         if data.format != FORMAT {
@@ -131,7 +130,7 @@ impl SessionRecords {
     /// The session stored under `id` now and its revision, from the source of truth, without
     /// counting as activity.
     pub async fn current(&self, id: Id) -> Result<Stored, LoadError> {
-        let Some((record, revision)) = self
+        let Some((mut record, revision)) = self
             .store
             .load_revision(&id)
             .await
@@ -144,8 +143,7 @@ impl SessionRecords {
         }
         Ok(record
             .data
-            .get(DATA_FIELD)
-            .cloned()
+            .remove(DATA_FIELD)
             .and_then(|value| serde_json::from_value::<SessionData>(value).ok())
             .filter(|data| data.format == FORMAT)
             .map_or(Stored::Gone, |data| Stored::Found(data, revision)))
