@@ -50,6 +50,8 @@ pub mod signed_url;
 #[cfg(feature = "server")]
 pub mod sql_store;
 #[cfg(feature = "server")]
+pub mod sqlite_reads;
+#[cfg(feature = "server")]
 pub mod store;
 pub mod strategy;
 #[cfg(feature = "server")]
