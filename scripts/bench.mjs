@@ -6,7 +6,7 @@
 // its write lock instead). Run by scripts/bench.sh, which builds and starts the release server.
 //   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--only jwt,sql]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +100,49 @@ function wrk(path, visitors = [{ cookie: "", query: "" }], { write = false } = {
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0) +
     [...output.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, match) => sum + Number(match[2]), 0);
   return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, errors };
+}
+
+if (args["probe-sweep"]) {
+  await probeSweep(args["probe-sweep"]);
+  process.exit(0);
+}
+
+/** Whether the SQL store's expired-session sweep stalls requests: one sql visitor reads and
+ * writes its cart back to back until the server's log (at `logPath`, sql_store at debug) shows
+ * a sweep, then compares the slowest request during the sweep with the rest. */
+async function probeSweep(logPath) {
+  const visitor = await session("sql");
+  const cookies = new Map(visitor.cookie.split("; ").map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+  // The log as text (colours stripped, should a terminal's log be given).
+  const log = () => readFileSync(logPath, "utf8").replace(/\x1b\[[0-9;]*m/g, "");
+  const seen = () => /swept expired sessions.*store_name="sqlite".*elapsed_ms=([\d.]+)/.exec(log());
+  const already = log().length;
+  const timings = [];
+  const started = performance.now();
+  let sweep = null;
+  for (let n = 0; !sweep && performance.now() - started < 180_000; n += 1) {
+    const write = n % 2 === 1;
+    const at = performance.now();
+    const reply = write
+      ? await call("PUT", "/api/v1/cart/items/3", { cookies, body: { quantity: ((n >> 1) % 2) + 1 } })
+      : await call("GET", "/api/v1/session", { cookies });
+    timings.push({ at, ms: performance.now() - at, write, ok: reply.status === 200 });
+    if (n % 20 === 0) {
+      const match = seen();
+      if (match && match.index >= already) sweep = { end: performance.now(), ms: Number(match[1]) };
+    }
+  }
+  if (!sweep) throw new Error("no sweep in the server log within 3 minutes");
+  const during = (t) => t.at + t.ms >= sweep.end - sweep.ms - 50 && t.at <= sweep.end;
+  const slowest = (list) => list.reduce((max, t) => Math.max(max, t.ms), 0).toFixed(1);
+  const row = (name, list) =>
+    `| ${name} | ${list.length} | ${slowest(list.filter((t) => !t.write))} | ` +
+    `${slowest(list.filter((t) => t.write))} | ${list.filter((t) => !t.ok).length} |`;
+  console.log(`\n==> the SQL sweep took ${sweep.ms.toFixed(0)} ms`);
+  console.log("| requests | count | slowest read (ms) | slowest write (ms) | failed |");
+  console.log("| --- | --- | --- | --- | --- |");
+  console.log(row("during the sweep", timings.filter(during)));
+  console.log(row("before and after", timings.filter((t) => !during(t))));
 }
 
 const only = args.only?.split(",");

@@ -46,7 +46,11 @@ impl MemoryRecords {
     /// A store whose expired records are swept in the background.
     pub fn swept() -> Self {
         let store = Self::default();
-        crate::sql_store::sweep(store.clone());
+        let swept = store.clone();
+        crate::sql_store::sweep("memory", crate::sql_store::SWEEP_PERIOD, move || {
+            let store = swept.clone();
+            async move { store.delete_expired().await }
+        });
         store
     }
 

@@ -44,6 +44,22 @@ pub fn parse_key(key: &SessionKey) -> Option<Id> {
     Id::from_str(&key.0).ok()
 }
 
+/// The record a store keeps for session `data`: what every store here writes, and what the
+/// scale benchmark's filler writes a million times.
+pub fn session_record(
+    id: Id,
+    data: &SessionData,
+    expiry_date: OffsetDateTime,
+) -> Result<Record, BackendError> {
+    let value =
+        serde_json::to_value(data).map_err(|error| BackendError::Encode(error.to_string()))?;
+    Ok(Record {
+        id,
+        data: HashMap::from([(DATA_FIELD.to_owned(), value)]),
+        expiry_date,
+    })
+}
+
 impl SessionRecords {
     /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
     pub fn new(store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
@@ -55,13 +71,7 @@ impl SessionRecords {
     }
 
     fn record(&self, id: Id, data: &SessionData) -> Result<Record, BackendError> {
-        let value =
-            serde_json::to_value(data).map_err(|error| BackendError::Encode(error.to_string()))?;
-        Ok(Record {
-            id,
-            data: HashMap::from([(DATA_FIELD.to_owned(), value)]),
-            expiry_date: OffsetDateTime::now_utc() + self.ttl,
-        })
+        session_record(id, data, OffsetDateTime::now_utc() + self.ttl)
     }
 
     /// The session stored under `id`, and when it expires. Reading counts as activity: a

@@ -51,6 +51,8 @@ pub struct Config {
     pub default_strategy: Strategy,
     /// Idle timeout of every session.
     pub session_ttl: Duration,
+    /// How often expired rows leave the SQL session store.
+    pub session_sweep: Duration,
     /// Absolute timeout of every session, counted from creation and again from login.
     pub session_max_age: Duration,
     /// `Secure` on every cookie; set `COOKIE_SECURE=true` behind HTTPS.
@@ -110,6 +112,13 @@ impl Config {
             None => Strategy::Memory,
         };
         let session_ttl = seconds("SESSION_TTL_SECONDS", 30 * 60)?;
+        let session_sweep = seconds("SESSION_SWEEP_SECONDS", 60)?;
+        if session_sweep.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "SESSION_SWEEP_SECONDS",
+                reason: "the sweep needs a period of at least one second".into(),
+            });
+        }
         let session_max_age = seconds("SESSION_MAX_AGE_SECONDS", 12 * 3600)?;
         let jwt_keys = match var("JWT_KEYS") {
             Some(list) => parse_jwt_keys(&list)?,
@@ -124,6 +133,7 @@ impl Config {
             instance_id: var("INSTANCE_ID").unwrap_or_else(|| "app-1".into()),
             default_strategy,
             session_ttl,
+            session_sweep,
             session_max_age,
             secure_cookies: var("COOKIE_SECURE")
                 .is_some_and(|value| value == "true" || value == "1"),
@@ -164,6 +174,7 @@ impl Config {
             instance_id: "test-1".into(),
             default_strategy: Strategy::Memory,
             session_ttl: Duration::from_secs(1800),
+            session_sweep: Duration::from_secs(60),
             session_max_age: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),

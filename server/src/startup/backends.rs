@@ -60,9 +60,10 @@ pub async fn registry(
     pool: &AnyPool,
     redis: Option<RedisPair>,
 ) -> Result<SessionRegistry, StartupError> {
-    let sql_sessions = sql_store::connect(&config.database_url)
-        .await
-        .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
+    let sql_sessions =
+        sql_store::connect_sweeping_every(&config.database_url, config.session_sweep)
+            .await
+            .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
     let ledger = SqlRevocations::new(pool.clone());
     tokio::spawn(sweep_ledger(ledger.clone()));
     let underneath: Arc<dyn Revocations> = match &redis {
