@@ -6,6 +6,7 @@
 //! and revoked families (logout) that verification checks: every token of a session names its
 //! family, so logout ends all of them, not only the last one.
 
+use crate::verified_tokens::VerifiedTokens;
 use crate::{
     backend::{
         BackendError, ClientChange, LoadError, Loaded, Saved, SessionBackend, SessionKey,
@@ -130,6 +131,9 @@ pub struct JwtBackend {
     settings: JwtSettings,
     /// What verification needs for each key, built once rather than on every request.
     verifiers: Vec<Verifier>,
+    /// Access tokens verified here (with the expiry checked), so that the same token on the
+    /// next request skips the signature and the JSON.
+    verified: VerifiedTokens<Claims>,
     revocations: Arc<dyn Revocations>,
 }
 
@@ -204,6 +208,7 @@ impl JwtBackend {
         Ok(Self {
             settings,
             verifiers,
+            verified: VerifiedTokens::default(),
             revocations,
         })
     }
@@ -253,8 +258,31 @@ impl JwtBackend {
     /// registered claim; `check_exp` is off only to read an expired token during a refresh.
     pub fn verify(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
         let started = Instant::now();
+        if check_exp {
+            if let Some(claims) = self.verified.get(token) {
+                // The signature was checked when this token first came; time was not.
+                let claims = if self.is_spent(&claims) {
+                    Err(ErrorKind::ExpiredSignature)
+                } else {
+                    Ok(claims)
+                };
+                trace::step(started, || {
+                    (
+                        format!("verify {ALGORITHM:?}: this exact token verified here before"),
+                        match &claims {
+                            Ok(_) => "ok, expiry checked again".into(),
+                            Err(_) => "expired".into(),
+                        },
+                    )
+                });
+                return claims;
+            }
+        }
         let mut kid = None;
         let claims = self.verify_untraced(token, check_exp, &mut kid);
+        if let (true, Ok(claims)) = (check_exp, &claims) {
+            self.verified.insert(token, claims.clone());
+        }
         trace::step(started, || {
             let kid: String =
                 kid.map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
@@ -302,8 +330,7 @@ impl JwtBackend {
         if claims.session.format != FORMAT {
             return Err(ErrorKind::InvalidToken);
         }
-        // jsonwebtoken accepts `exp + leeway == now`; a token is spent at that second.
-        if check_exp && claims.exp + self.leeway() <= now_unix() {
+        if check_exp && self.is_spent(&claims) {
             return Err(ErrorKind::ExpiredSignature);
         }
         Ok(claims)
@@ -414,6 +441,12 @@ impl JwtBackend {
     /// less.
     fn leeway(&self) -> i64 {
         leeway(&self.settings)
+    }
+
+    /// Whether `claims` are past their expiry and its leeway. jsonwebtoken accepts
+    /// `exp + leeway == now`; a token is spent at that second.
+    fn is_spent(&self, claims: &Claims) -> bool {
+        claims.exp + self.leeway() <= now_unix()
     }
 
     /// Ends a family: every access token it ever issued is refused from now until the last

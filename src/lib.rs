@@ -63,6 +63,8 @@ pub mod transport;
 #[cfg(feature = "server")]
 pub mod url_signer;
 pub mod url_token;
+#[cfg(feature = "server")]
+pub mod verified_tokens;
 
 #[cfg(feature = "server")]
 pub use backend::{

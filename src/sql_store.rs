@@ -300,7 +300,10 @@ mod tests {
     #[tokio::test]
     async fn the_sqlite_sweep_deletes_expired_rows_in_batches_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("sweep.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("sweep.db").display()
+        );
         // A period no test waits for: the sweep under test is called directly.
         let records = connect_untraced(&url, Duration::from_secs(3600))
             .await

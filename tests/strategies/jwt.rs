@@ -198,6 +198,29 @@ async fn a_wrong_audience_or_issuer_is_rejected() {
 }
 
 #[tokio::test]
+async fn a_token_verified_before_is_still_refused_once_it_expires() {
+    // Verified tokens are kept by their text (no second signature check), never their expiry.
+    let backend = backend().await;
+    let mut claims = valid_claims();
+    claims.exp = now_unix() - LEEWAY_SECONDS + 2;
+    let token = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
+    assert!(backend.load(&bearer(&token)).await.unwrap().is_some());
+    assert!(backend.load(&bearer(&token)).await.unwrap().is_some());
+    while now_unix() < claims.exp + LEEWAY_SECONDS {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        backend.load(&bearer(&token)).await,
+        Err(LoadError::Rejected { expired: true })
+    );
+    // The same bytes with one character of the signature changed were never verified.
+    let at = token.len() - 10;
+    let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
+    assert!(backend.load(&bearer(&forged)).await.is_err());
+}
+
+#[tokio::test]
 async fn an_expired_bearer_token_is_401_and_an_expired_cookie_a_notice() {
     let backend = backend().await;
     let mut claims = valid_claims();
