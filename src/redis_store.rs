@@ -29,7 +29,9 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Clone, Debug)]
 pub struct RedisConnection {
     client: Client,
-    config: Config,
+    /// Behind an `Arc`: the connection is cloned with the shop's state on every request, and
+    /// a `Config` holds strings.
+    config: Arc<Config>,
 }
 
 impl RedisConnection {
@@ -53,7 +55,10 @@ impl RedisConnection {
             .map_err(|error| error.to_string())?;
         // The handle only ends when the client quits; reconnection happens inside.
         let _connection = client.connect();
-        Ok(Self { client, config })
+        Ok(Self {
+            client,
+            config: Arc::new(config),
+        })
     }
 
     /// A separate connection to the same Redis for pub/sub (a subscribed connection can do
@@ -61,7 +66,7 @@ impl RedisConnection {
     pub fn subscriber(
         &self,
     ) -> Result<tower_sessions_redis_store::fred::clients::SubscriberClient, String> {
-        let mut config = self.config.clone();
+        let mut config = Config::clone(&self.config);
         config.database = None;
         Builder::from_config(config)
             .set_policy(ReconnectPolicy::new_constant(0, 1000))
