@@ -29,6 +29,8 @@ case "$mode" in
   watch) exec cargo leptos watch ;;
   serve) exec cargo leptos serve ;;
   release)
+    # Hashed asset names (target/release/hash.txt tells the server which), cached for a year.
+    export LEPTOS_HASH_FILES=true
     cargo leptos build --release
     node scripts/precompress.mjs target/site
     export LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies LEPTOS_ENV=PROD

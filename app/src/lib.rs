@@ -20,7 +20,7 @@ pub mod url_token;
 
 use components::{header::Header, inspector::Inspector, notice::NoticeBanner};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -42,12 +42,16 @@ use pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security::set_policy(&options);
+    let styles = options.clone();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // The stylesheet under its hashed name in a release build (`hash-files`), so
+                // that it can be cached for a year.
+                <HashedStylesheet options=styles id="leptos"/>
                 // A page whose URLs carry the session is served as plain HTML: links and forms
                 // then keep the token without any client-side state.
                 {url_token::url_token()
@@ -74,7 +78,6 @@ pub fn App() -> impl IntoView {
     state::ShopContext::provide();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/session-strategies.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Title text="Session Strategies"/>
         <Router>
