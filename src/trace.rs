@@ -143,6 +143,14 @@ const TOKEN_SEGMENT: usize = 24;
 /// `path` as logs and traces may show it: a segment long enough to be a token (a share or
 /// magic link's) is shortened to its first characters, so whoever reads a log cannot open it.
 pub fn redacted_path(path: &str) -> String {
+    // Every request is labelled: most paths have nothing to shorten, and no allocation per
+    // segment is needed to say so.
+    if path
+        .split('/')
+        .all(|segment| segment.len() <= TOKEN_SEGMENT)
+    {
+        return path.to_owned();
+    }
     path.split('/')
         .map(|segment| {
             if segment.len() > TOKEN_SEGMENT {
@@ -309,15 +317,14 @@ impl TraceBook {
         let mut book = self.lock();
         book.clock += 1;
         let touched = book.clock;
-        let mut ring = before
-            .and_then(|key| book.rings.remove(&key))
-            .unwrap_or(Ring {
-                requests: VecDeque::with_capacity(REQUESTS_KEPT),
-                touched,
-            });
+        let previous = before.and_then(|key| book.rings.remove(&key));
         let Some(after) = after else {
             return;
         };
+        let mut ring = previous.unwrap_or_else(|| Ring {
+            requests: VecDeque::with_capacity(REQUESTS_KEPT),
+            touched,
+        });
         if ring.requests.len() == REQUESTS_KEPT {
             ring.requests.pop_front();
         }
