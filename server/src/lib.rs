@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod asset_table;
 pub mod cluster;
 pub mod config;
 pub mod csrf;

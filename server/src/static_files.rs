@@ -5,11 +5,13 @@
 //! names carry a content hash (cargo-leptos `hash-files`) can be cached for a year; the rest
 //! are revalidated on every use. A path that names no file renders the app's 404 page.
 
+use crate::asset_table::AssetTable;
 use app::{shell, shop::AppState};
 use axum::{
     extract::Request, handler::Handler, middleware::Next, response::Response, routing::Router,
 };
 use http::{header::CACHE_CONTROL, HeaderValue, StatusCode};
+use std::{path::Path, sync::Arc};
 use tower_http::services::ServeDir;
 
 /// Everything no route matched: a file under the site root, else the app's 404 page.
@@ -22,11 +24,31 @@ pub fn service(state: &AppState) -> Router {
         .call_fallback_on_method_not_allowed(true)
         .fallback(not_found);
     let immutable = state.leptos_options.hash_files;
-    Router::new()
-        .fallback_service(files)
-        .layer(axum::middleware::from_fn(move |request, next| {
-            cache_policy(immutable, request, next)
-        }))
+    let router = Router::new().fallback_service(files);
+    // Hashed names never change their content, so they can be held in memory; unhashed ones
+    // (a debug build, `cargo leptos watch`) are rebuilt under the running server.
+    let router = if immutable {
+        let table = Arc::new(AssetTable::load(Path::new(
+            &*state.leptos_options.site_root,
+        )));
+        tracing::info!(files = table.len(), "hashed assets held in memory");
+        router.layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let table = table.clone();
+                async move {
+                    match table.answer(&request) {
+                        Some(response) => response,
+                        None => next.run(request).await,
+                    }
+                }
+            },
+        ))
+    } else {
+        router
+    };
+    router.layer(axum::middleware::from_fn(move |request, next| {
+        cache_policy(immutable, request, next)
+    }))
 }
 
 /// Hashed assets for a year; everything else revalidated (`no-cache` still stores, and asks).
