@@ -54,7 +54,8 @@ function call(method, path, { cookies = new Map(), body } = {}) {
   });
 }
 
-/** A logged-in session with two cart lines under `strategy`: its cookie header and URL query. */
+/** A logged-in session with two cart lines under `strategy`: its cookie header (and the cookies
+ * as a map, for `call`) and URL query. */
 async function session(strategy) {
   const cookies = new Map();
   let query = "";
@@ -70,7 +71,7 @@ async function session(strategy) {
   await step("POST", "/api/v1/cart/items", { product_id: 1, quantity: 2 });
   await step("POST", "/api/v1/cart/items", { product_id: 3, quantity: 1 });
   const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  return { cookie, query };
+  return { cookie, cookies, query };
 }
 
 /** Runs wrk over `visitors` ({cookie, query} each, in turn); requests per second, p99 in ms and
@@ -111,8 +112,7 @@ if (args["probe-sweep"]) {
  * writes its cart back to back until the server's log (at `logPath`, sql_store at debug) shows
  * a sweep, then compares the slowest request during the sweep with the rest. */
 async function probeSweep(logPath) {
-  const visitor = await session("sql");
-  const cookies = new Map(visitor.cookie.split("; ").map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+  const { cookies } = await session("sql");
   // The log as text (colours stripped, should a terminal's log be given).
   const log = () => readFileSync(logPath, "utf8").replace(/\x1b\[[0-9;]*m/g, "");
   const seen = () => /swept expired sessions.*store_name="sqlite".*elapsed_ms=([\d.]+)/.exec(log());

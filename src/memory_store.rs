@@ -46,11 +46,7 @@ impl MemoryRecords {
     /// A store whose expired records are swept in the background.
     pub fn swept() -> Self {
         let store = Self::default();
-        let swept = store.clone();
-        crate::sql_store::sweep("memory", crate::sql_store::SWEEP_PERIOD, move || {
-            let store = swept.clone();
-            async move { store.delete_expired().await }
-        });
+        crate::sql_store::sweep_expired("memory", store.clone(), crate::sql_store::SWEEP_PERIOD);
         store
     }
 

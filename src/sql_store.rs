@@ -56,11 +56,7 @@ async fn connect_untraced(
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
         let store = PostgresStore::new(pool.clone());
         store.migrate().await?;
-        let swept = store.clone();
-        sweep("postgres", period, move || {
-            let store = swept.clone();
-            async move { store.delete_expired().await }
-        });
+        sweep_expired("postgres", store.clone(), period);
         Ok(Arc::new(SqlRecords::Postgres(pool, store)))
     } else {
         // WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process
@@ -240,6 +236,17 @@ where
                 }
             }
         }
+    });
+}
+
+/// [`sweep`] with tower-sessions' own `delete_expired` of `store` as the pass.
+pub fn sweep_expired<S>(store_name: &'static str, store: S, period: Duration)
+where
+    S: ExpiredDeletion + Clone + 'static,
+{
+    sweep(store_name, period, move || {
+        let store = store.clone();
+        async move { store.delete_expired().await }
     });
 }
 

@@ -421,25 +421,21 @@ async fn hashed_assets_are_answered_from_memory_as_serve_dir_would() {
     .await;
     // Written after start: not in memory, still served (by ServeDir).
     std::fs::write(site.path().join("pkg/late.Cd34.css"), "body{}").unwrap();
-    let get = |path: &str, headers: &[(&str, &str)]| {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let fetch = |path: &str, headers: &[(&str, &str)]| {
         let mut request = http::Request::get(path);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        request.body(axum::body::Body::empty()).unwrap()
+        let request = request.body(axum::body::Body::empty()).unwrap();
+        client.app.clone().oneshot(request)
     };
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let body = |response: axum::response::Response| async move {
         response.into_body().collect().await.unwrap().to_bytes()
     };
 
-    let plain = client
-        .app
-        .clone()
-        .oneshot(get("/pkg/app.Ab12.js", &[]))
-        .await
-        .unwrap();
+    let plain = fetch("/pkg/app.Ab12.js", &[]).await.unwrap();
     assert_eq!(plain.status(), StatusCode::OK);
     assert_eq!(
         plain.headers()["cache-control"],
@@ -458,10 +454,7 @@ async fn hashed_assets_are_answered_from_memory_as_serve_dir_would() {
         ("br, gzip", "br", &b"brotli bytes"[..]),
         ("gzip, br;q=0", "gzip", &b"gzip bytes"[..]),
     ] {
-        let reply = client
-            .app
-            .clone()
-            .oneshot(get("/pkg/app.Ab12.js", &[("accept-encoding", accepted)]))
+        let reply = fetch("/pkg/app.Ab12.js", &[("accept-encoding", accepted)])
             .await
             .unwrap();
         assert_eq!(reply.headers()["content-encoding"], encoding);
@@ -469,29 +462,18 @@ async fn hashed_assets_are_answered_from_memory_as_serve_dir_would() {
         assert_eq!(body(reply).await, bytes);
     }
 
-    let again = client
-        .app
-        .clone()
-        .oneshot(get("/pkg/app.Ab12.js", &[("if-modified-since", &modified)]))
+    let again = fetch("/pkg/app.Ab12.js", &[("if-modified-since", &modified)])
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
-    let range = client
-        .app
-        .clone()
-        .oneshot(get("/pkg/app.Ab12.js", &[("range", "bytes=0-6")]))
+    let range = fetch("/pkg/app.Ab12.js", &[("range", "bytes=0-6")])
         .await
         .unwrap();
     assert_eq!(range.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(body(range).await, &script.as_bytes()[..7]);
 
-    let late = client
-        .app
-        .clone()
-        .oneshot(get("/pkg/late.Cd34.css", &[]))
-        .await
-        .unwrap();
+    let late = fetch("/pkg/late.Cd34.css", &[]).await.unwrap();
     assert_eq!(late.status(), StatusCode::OK);
     assert_eq!(body(late).await, &b"body{}"[..]);
 
