@@ -25,20 +25,22 @@ fi
 if [[ -d target/site ]]; then
   find target/site \( -name '*.br' -o -name '*.gz' \) -delete
 fi
+# `--split`: every page is a lazy route (app/src/routes.rs), its code a WebAssembly chunk of its
+# own. The browser build needs it: without it the lazy routes' imports are left unresolved.
 case "$mode" in
-  watch) exec cargo leptos watch ;;
-  serve) exec cargo leptos serve ;;
+  watch) exec cargo leptos watch --split ;;
+  serve) exec cargo leptos serve --split ;;
   release)
     # Hashed asset names (target/release/hash.txt tells the server which), cached for a year.
     export LEPTOS_HASH_FILES=true
-    cargo leptos build --release
+    cargo leptos build --release --split
     node scripts/precompress.mjs target/site
     export LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies LEPTOS_ENV=PROD
     export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
     exec target/release/server
     ;;
   cluster)
-    cargo leptos build
+    cargo leptos build --split
     mkdir -p target/cluster
     source scripts/lib/postgres.sh
     pg_dir=$(mktemp -d)

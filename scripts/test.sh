@@ -55,8 +55,8 @@ if [[ ! -x target/debug/server ]]; then
   exit 1
 fi
 
-step "cargo leptos build --frontend-only (WebAssembly bundle, CSS, assets)"
-cargo leptos build --frontend-only
+step "cargo leptos build --frontend-only --split (WebAssembly bundle and page chunks, CSS, assets)"
+cargo leptos build --frontend-only --split
 node scripts/precompress.mjs target/site
 
 step "Playwright end-to-end tests in Chromium"

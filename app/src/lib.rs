@@ -12,6 +12,7 @@ pub mod error;
 pub mod format;
 pub mod model;
 pub mod pages;
+pub mod routes;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod shop;
@@ -23,19 +24,12 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
-use pages::{
-    cart::CartPage,
-    catalog::CatalogPage,
-    cluster::ClusterPage,
-    compare::ComparePage,
-    guide::{GuideIndexPage, GuidePage},
-    login::LoginPage,
-    not_found::NotFound,
-    orders::OrdersPage,
-    outbox::OutboxPage,
-    sessions::SessionsPage,
+use pages::not_found::NotFound;
+use routes::{
+    CartRoute, CatalogRoute, ClusterRoute, CompareRoute, GuideIndexRoute, GuideRoute, LoginRoute,
+    OrdersRoute, OutboxRoute, SessionsRoute,
 };
 
 /// The HTML document around the app.
@@ -71,7 +65,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The app: header, notices and the pages. Pages render with `SsrMode::Async` so the HTML is
-/// complete when it arrives: the shop works with JavaScript disabled.
+/// complete when it arrives: the shop works with JavaScript disabled. Each page is a lazy
+/// route ([`routes`]): its code arrives with the first visit.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -87,30 +82,36 @@ pub fn App() -> impl IntoView {
             <Inspector/>
             <main id="main" class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=CatalogPage ssr=SsrMode::Async/>
-                    <Route path=path!("cart") view=CartPage ssr=SsrMode::Async/>
-                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("outbox") view=OutboxPage ssr=SsrMode::Async/>
-                    <Route path=path!("sessions") view=SessionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("compare") view=ComparePage ssr=SsrMode::Async/>
-                    <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async/>
-                    <Route path=path!("strategies") view=GuideIndexPage ssr=SsrMode::Async/>
-                    <Route path=path!("strategies/:id") view=GuidePage ssr=SsrMode::Async/>
+                    <Route path=path!("") view={Lazy::<CatalogRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("compare") view={Lazy::<CompareRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("cluster") view={Lazy::<ClusterRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("strategies") view={Lazy::<GuideIndexRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("strategies/:id") view={Lazy::<GuideRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
     }
 }
 
-/// The WebAssembly entry point.
+/// The WebAssembly entry point. Hydration waits for the current page's chunk (the lazy routes),
+/// so it finishes asynchronously.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Lets tests (and curious readers) tell the interactive page from its HTML fallback.
-    if let Some(root) = document().document_element() {
-        let _ = root.set_attribute("data-hydrated", "true");
-    }
+    // hydrate_from_async starts Leptos's executor itself; this future only has to be driven.
+    wasm_bindgen_futures::spawn_local(async {
+        let owner =
+            leptos::mount::hydrate_from_async(document().body().expect("a body"), App).await;
+        owner.forget();
+        // Lets tests (and curious readers) tell the interactive page from its HTML fallback.
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }
