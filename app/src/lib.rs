@@ -104,10 +104,13 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    let Some(body) = document().body() else {
+        // A document without a body (not one this server rendered): nothing to hydrate.
+        return;
+    };
     // hydrate_from_async starts Leptos's executor itself; this future only has to be driven.
     wasm_bindgen_futures::spawn_local(async {
-        let owner =
-            leptos::mount::hydrate_from_async(document().body().expect("a body"), App).await;
+        let owner = leptos::mount::hydrate_from_async(body, App).await;
         owner.forget();
         // Lets tests (and curious readers) tell the interactive page from its HTML fallback.
         if let Some(root) = document().document_element() {

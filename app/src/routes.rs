@@ -1,8 +1,8 @@
 //! The pages as lazily loaded routes: each page's code is its own WebAssembly chunk
 //! (`cargo leptos build --split`), fetched the first time the page is visited, so the first
 //! download holds the framework, the header and the inspector but not ten pages. On the
-//! server nothing changes: the page renders as before and its chunk is named in a
-//! `modulepreload` link, so hydration does not wait on a second round trip.
+//! server nothing changes: the page renders as before and its chunks are named in preload
+//! links, so hydration does not wait on a second round trip.
 
 use crate::pages::{
     cart::CartPage,
