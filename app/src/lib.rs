@@ -10,10 +10,12 @@ pub mod components;
 pub mod content_security;
 pub mod error;
 pub mod format;
+pub mod json_text;
 pub mod model;
 pub mod pages;
 pub mod routes;
 pub mod server_fns;
+pub mod server_resource;
 #[cfg(feature = "ssr")]
 pub mod shop;
 pub mod state;

@@ -1,5 +1,6 @@
 //! The shapes the browser and the JSON API see, shared by server and client.
 
+use crate::json_text::JsonText;
 use serde::{Deserialize, Serialize};
 use session_strategies::Strategy;
 
@@ -89,7 +90,7 @@ pub struct ClientArtifactView {
     pub flags: Option<String>,
     /// A JWT's header and claims, never its signature.
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
-    pub decoded: Option<serde_json::Value>,
+    pub decoded: Option<JsonText>,
 }
 
 /// The server's copy of the session (`GET /inspect`'s `server`).
@@ -101,7 +102,7 @@ pub struct ServerCopyView {
     pub ttl_seconds: i64,
     pub bytes: usize,
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
-    pub value: serde_json::Value,
+    pub value: JsonText,
 }
 
 /// One step the session layer took (`GET /inspect`'s `trace[].steps`).

@@ -5,6 +5,7 @@ use crate::{
     error::AppError,
     model::{InspectionView, SessionView, StrategyInfo},
     server_fns::*,
+    server_resource::{server_resource, ServerResource},
 };
 use leptos::prelude::*;
 
@@ -18,9 +19,9 @@ pub struct ShopContext {
     pub logout: ServerAction<Logout>,
     pub checkout: ServerAction<Checkout>,
     pub switch: ServerAction<SwitchStrategy>,
-    pub session: Resource<Result<SessionView, AppError>>,
-    pub strategies: Resource<Result<Vec<StrategyInfo>, AppError>>,
-    pub inspection: Resource<Result<InspectionView, AppError>>,
+    pub session: ServerResource<Result<SessionView, AppError>>,
+    pub strategies: ServerResource<Result<Vec<StrategyInfo>, AppError>>,
+    pub inspection: ServerResource<Result<InspectionView, AppError>>,
 }
 
 impl ShopContext {
@@ -46,9 +47,9 @@ impl ShopContext {
                 switch.version().get(),
             )
         };
-        let session = Resource::new(versions, |_| get_session());
-        let inspection = Resource::new(versions, |_| inspect_session());
-        let strategies = Resource::new(|| (), |_| list_strategies());
+        let session = server_resource(versions, |_| get_session());
+        let inspection = server_resource(versions, |_| inspect_session());
+        let strategies = server_resource(|| (), |_| list_strategies());
         let context = Self {
             add,
             set_quantity,

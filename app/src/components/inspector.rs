@@ -5,6 +5,7 @@
 
 use crate::{
     format::{format_countdown, format_micros},
+    json_text::JsonText,
     model::{ClientArtifactView, InspectionView, RequestTraceView, ServerCopyView},
     state::ShopContext,
 };
@@ -76,7 +77,7 @@ fn Countdown(until: i64, now: i64, #[prop(into)] testid: String) -> impl IntoVie
 
 #[component]
 fn ServerCopy(copy: ServerCopyView, now: i64) -> impl IntoView {
-    let json = serde_json::to_string_pretty(&copy.value).unwrap_or_default();
+    let json = copy.value.pretty();
     view! {
         <section aria-label="Server copy" data-testid="server-copy">
             <h3>"On the server: " {copy.store}</h3>
@@ -97,14 +98,8 @@ fn ServerCopy(copy: ServerCopyView, now: i64) -> impl IntoView {
 
 #[component]
 fn Artifact(artifact: ClientArtifactView, now: i64) -> impl IntoView {
-    let expires = artifact
-        .decoded
-        .as_ref()
-        .and_then(|decoded| decoded.pointer("/claims/exp"))
-        .and_then(serde_json::Value::as_i64);
-    let decoded = artifact
-        .decoded
-        .map(|decoded| serde_json::to_string_pretty(&decoded).unwrap_or_default());
+    let expires = artifact.decoded.as_ref().and_then(JsonText::claims_exp);
+    let decoded = artifact.decoded.as_ref().map(JsonText::pretty);
     view! {
         <li class="artifact" data-testid=format!("artifact-{}", artifact.name)>
             <p>

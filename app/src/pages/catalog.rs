@@ -1,6 +1,7 @@
 //! The catalog: every product with an add-to-cart form.
 
 use crate::server_fns::AddToCart;
+use crate::server_resource::server_resource;
 use crate::{
     components::error_message::{last_error, ActionError},
     format::format_price,
@@ -16,7 +17,7 @@ use server_fn::ServerFn;
 #[component]
 pub fn CatalogPage() -> impl IntoView {
     let shop = ShopContext::get();
-    let products = Resource::new(|| (), |_| list_products());
+    let products = server_resource(|| (), |_| list_products());
     view! {
         <Title text="Shop · Session Strategies"/>
         <h1>"Shop"</h1>

@@ -3,6 +3,7 @@
 //! controls that stop and start real processes; after each action, what it did to a session
 //! under each strategy, and why.
 
+use crate::server_resource::server_resource;
 use crate::{
     components::error_message::{last_error, ActionError},
     model::{ClusterOutcome, ClusterProcess, ClusterView},
@@ -17,7 +18,7 @@ use server_fn::ServerFn;
 pub fn ClusterPage() -> impl IntoView {
     let act = ServerAction::<ClusterAct>::new();
     let mode = ServerAction::<ClusterMode>::new();
-    let state = Resource::new(
+    let state = server_resource(
         move || (act.version().get(), mode.version().get()),
         |_| cluster_state(),
     );

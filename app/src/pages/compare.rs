@@ -6,6 +6,7 @@ use crate::{
     format::format_micros,
     model::{CompareRow, CompareView, LatencyView, LATENCY_ROUNDS},
     server_fns::{compare_strategies, measure_latency},
+    server_resource::server_resource,
     url_token::url_token,
 };
 use leptos::{prelude::*, task::spawn_local};
@@ -15,7 +16,7 @@ use session_strategies::Strategy;
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
-    let compare = Resource::new(|| (), |_| compare_strategies());
+    let compare = server_resource(|| (), |_| compare_strategies());
     view! {
         <Title text="Compare · Session Strategies"/>
         <h1>"Compare the strategies"</h1>
@@ -119,7 +120,7 @@ fn LatencyRun() -> impl IntoView {
         .get("run")
         .is_some_and(|run| run == "latency");
     // Without JavaScript: the whole run, measured while the page renders.
-    let rendered = Resource::new(
+    let rendered = server_resource(
         move || requested,
         |requested| async move {
             let mut results = Vec::new();

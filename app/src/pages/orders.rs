@@ -1,5 +1,6 @@
 //! The logged-in user's orders, newest first.
 
+use crate::server_resource::server_resource;
 use crate::{
     error::ErrorCode, format::format_price, server_fns::list_orders, state::ShopContext,
     url_token::link,
@@ -10,7 +11,7 @@ use leptos_meta::Title;
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     let shop = ShopContext::get();
-    let orders = Resource::new(
+    let orders = server_resource(
         move || {
             (
                 shop.checkout.version().get(),

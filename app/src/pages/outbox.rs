@@ -1,13 +1,14 @@
 //! `/outbox`: the demo's mailbox, where the magic login links the shop "sends" arrive. On with
 //! `DEMO_OUTBOX=true` (the run command's default); a deployment leaves it off.
 
+use crate::server_resource::server_resource;
 use crate::{pages::not_found::NotFound, server_fns::list_outbox};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let messages = Resource::new(|| (), |_| list_outbox());
+    let messages = server_resource(|| (), |_| list_outbox());
     view! {
         <Suspense fallback=|| view! { <p>"Opening the outbox…"</p> }>
             {move || Suspend::new(async move {

@@ -1,6 +1,7 @@
 //! `/sessions`: every session of the signed-in user, whatever strategy keeps it, with where
 //! and when it was last seen; end one, or all but this one.
 
+use crate::server_resource::server_resource;
 use crate::{
     components::error_message::{last_error, ActionError},
     model::SessionListing,
@@ -15,7 +16,7 @@ use server_fn::ServerFn;
 pub fn SessionsPage() -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
     let everywhere = ServerAction::<LogOutEverywhere>::new();
-    let sessions = Resource::new(
+    let sessions = server_resource(
         move || (end.version().get(), everywhere.version().get()),
         |_| list_sessions(),
     );

@@ -3,6 +3,7 @@
 use super::Shop;
 use crate::{
     error::AppError,
+    json_text::JsonText,
     model::{ClientArtifactView, InspectionView, RequestTraceView, ServerCopyView, TraceStepView},
 };
 use http::request::Parts;
@@ -15,27 +16,34 @@ pub async fn inspect(
     request: &Parts,
 ) -> Result<InspectionView, AppError> {
     let inspection = inspect::inspect(&shop.registry, session, request).await?;
-    Ok(InspectionView {
-        strategy: inspection.strategy,
-        client: inspection
-            .client
-            .into_iter()
-            .map(|artifact| ClientArtifactView {
+    let client = inspection
+        .client
+        .into_iter()
+        .map(|artifact| {
+            Ok(ClientArtifactView {
                 transport: artifact.transport.to_owned(),
                 name: artifact.name,
                 bytes: artifact.bytes,
                 preview: artifact.preview,
                 flags: artifact.flags,
-                decoded: artifact.decoded,
+                decoded: artifact.decoded.as_ref().map(json_text).transpose()?,
             })
-            .collect(),
-        server: inspection.server.map(|copy| ServerCopyView {
+        })
+        .collect::<Result<_, AppError>>()?;
+    let server = match inspection.server {
+        Some(copy) => Some(ServerCopyView {
+            value: json_text(&copy.value)?,
             store: copy.store,
             key: copy.key,
             ttl_seconds: copy.ttl_seconds,
             bytes: copy.bytes,
-            value: copy.value,
         }),
+        None => None,
+    };
+    Ok(InspectionView {
+        strategy: inspection.strategy,
+        client,
+        server,
         instance: shop.instance.to_string(),
         trace: inspection
             .trace
@@ -59,4 +67,9 @@ pub async fn inspect(
             .collect(),
         inspected_at: now_unix(),
     })
+}
+
+/// A value as the text the inspector prints.
+fn json_text(value: &serde_json::Value) -> Result<JsonText, AppError> {
+    JsonText::of(value).map_err(AppError::internal)
 }
