@@ -28,7 +28,14 @@
     var now = Math.floor(Date.now() / 1000);
     document.querySelectorAll("time[data-until]").forEach(function (clock) {
       var text = format(Number(clock.dataset.until) - now);
-      if (clock.textContent !== text) clock.textContent = text;
+      // The text node's data only: the server writes a marker comment beside it that hydration
+      // looks for (and may not have reached yet); setting textContent would remove it.
+      var node = clock.firstChild;
+      if (node && node.nodeType === Node.TEXT_NODE) {
+        if (node.data !== text) node.data = text;
+      } else if (!node) {
+        clock.appendChild(document.createTextNode(text));
+      }
     });
     remember();
   }

@@ -109,3 +109,25 @@ test("the inspector drawer stays as the user left it", async ({ page }) => {
   await page.reload();
   await expect(page.getByTestId("inspector")).not.toHaveAttribute("open");
 });
+
+test("a countdown that ticks before the WebAssembly arrives does not break hydration", async ({ page }) => {
+  const shop = new ShopPage(page);
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  await shop.gotoCatalog();
+  await shop.addToCart("Green Tea", 1);
+  // The memory store's copy now shows a ticking time to live. Hold the WebAssembly back long
+  // enough for /inspector.js to tick it before hydration reaches it.
+  await page.route("**/*.wasm", async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await route.continue();
+  });
+  await page.reload();
+  await expect(page.locator("html[data-hydrated=true]")).toBeAttached({ timeout: 20_000 });
+  await expect(page.getByTestId("server-ttl-countdown")).toHaveText(/^\d+:\d\d$/);
+  expect(errors).toEqual([]);
+  await shop.gotoCart();
+});
