@@ -3,11 +3,11 @@
 //! controls that stop and start real processes; after each action, what it did to a session
 //! under each strategy, and why.
 
-use crate::server_resource::server_resource;
 use crate::{
     components::error_message::{last_error, ActionError},
     model::{ClusterOutcome, ClusterProcess, ClusterView},
     server_fns::{cluster_state, ClusterAct, ClusterMode},
+    server_resource::server_resource,
     url_token::form_action,
 };
 use leptos::prelude::*;

@@ -1,9 +1,8 @@
 //! The logged-in user's orders, newest first.
 
-use crate::server_resource::server_resource;
 use crate::{
-    error::ErrorCode, format::format_price, server_fns::list_orders, state::ShopContext,
-    url_token::link,
+    error::ErrorCode, format::format_price, server_fns::list_orders,
+    server_resource::server_resource, state::ShopContext, url_token::link,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

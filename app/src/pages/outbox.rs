@@ -1,8 +1,9 @@
 //! `/outbox`: the demo's mailbox, where the magic login links the shop "sends" arrive. On with
 //! `DEMO_OUTBOX=true` (the run command's default); a deployment leaves it off.
 
-use crate::server_resource::server_resource;
-use crate::{pages::not_found::NotFound, server_fns::list_outbox};
+use crate::{
+    pages::not_found::NotFound, server_fns::list_outbox, server_resource::server_resource,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

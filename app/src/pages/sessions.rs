@@ -1,11 +1,11 @@
 //! `/sessions`: every session of the signed-in user, whatever strategy keeps it, with where
 //! and when it was last seen; end one, or all but this one.
 
-use crate::server_resource::server_resource;
 use crate::{
     components::error_message::{last_error, ActionError},
     model::SessionListing,
     server_fns::{list_sessions, EndSession, LogOutEverywhere},
+    server_resource::server_resource,
     url_token::{form_action, link},
 };
 use leptos::prelude::*;
