@@ -26,11 +26,6 @@ impl JsonText {
         serde_json::value::to_raw_value(value).map(Self)
     }
 
-    /// The text as it arrived.
-    pub fn as_str(&self) -> &str {
-        self.0.get()
-    }
-
     /// The text indented two spaces per level, as `serde_json::to_string_pretty` writes it.
     pub fn pretty(&self) -> String {
         indent(self.0.get())

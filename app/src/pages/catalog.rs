@@ -1,12 +1,12 @@
 //! The catalog: every product with an add-to-cart form.
 
 use crate::server_fns::AddToCart;
-use crate::server_resource::server_resource;
 use crate::{
     components::error_message::{last_error, ActionError},
     format::format_price,
     model::Product,
     server_fns::list_products,
+    server_resource::server_resource,
     state::ShopContext,
     url_token::form_action,
 };
