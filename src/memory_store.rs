@@ -4,7 +4,11 @@
 //! every [`SWEEP_PERIOD`](crate::sql_store::SWEEP_PERIOD), so an abandoned session costs memory
 //! for at most its idle timeout and a minute.
 
-use crate::record_store::{RecordStore, Revision};
+use crate::data::SessionData;
+use crate::{
+    record_store::{RecordStore, Revision, StoredSession},
+    store::session_in_record,
+};
 use async_trait::async_trait;
 use std::{
     collections::HashMap,
@@ -27,14 +31,28 @@ pub struct MemoryRecords {
 /// saved again under its id never matches a revision read before.
 #[derive(Debug, Default)]
 struct Records {
-    by_id: HashMap<Id, (Record, u64)>,
+    by_id: HashMap<Id, Entry>,
     last_revision: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: Record,
+    revision: u64,
+    /// The record's session, decoded once when it was written: reads outnumber writes, and a
+    /// read then copies a few strings instead of the record's JSON tree.
+    session: Option<SessionData>,
 }
 
 impl Records {
     fn put(&mut self, record: Record) {
         self.last_revision += 1;
-        self.by_id.insert(record.id, (record, self.last_revision));
+        let entry = Entry {
+            session: session_in_record(&record),
+            revision: self.last_revision,
+            record,
+        };
+        self.by_id.insert(entry.record.id, entry);
     }
 }
 
@@ -85,7 +103,7 @@ impl SessionStore for MemoryRecords {
     /// An expired record still loads until it is swept, so the session layer can tell the
     /// visitor it expired rather than that it never existed.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        Ok(self.lock().by_id.get(id).map(|(record, _)| record.clone()))
+        Ok(self.lock().by_id.get(id).map(|entry| entry.record.clone()))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -96,12 +114,19 @@ impl SessionStore for MemoryRecords {
 
 #[async_trait]
 impl RecordStore for MemoryRecords {
+    async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
+        Ok(self.lock().by_id.get(id).map(|entry| StoredSession {
+            data: entry.session.clone(),
+            expiry_date: entry.record.expiry_date,
+        }))
+    }
+
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
         Ok(self
             .lock()
             .by_id
             .get(id)
-            .map(|(record, counter)| (record.clone(), revision(*counter))))
+            .map(|entry| (entry.record.clone(), revision(entry.revision))))
     }
 
     async fn replace(&self, record: &Record, expected: &Revision) -> session_store::Result<bool> {
@@ -109,7 +134,7 @@ impl RecordStore for MemoryRecords {
         let current = records
             .by_id
             .get(&record.id)
-            .map(|(_, counter)| revision(*counter));
+            .map(|entry| revision(entry.revision));
         if current.as_ref() != Some(expected) {
             return Ok(false);
         }
@@ -124,7 +149,7 @@ impl ExpiredDeletion for MemoryRecords {
         let now = OffsetDateTime::now_utc();
         self.lock()
             .by_id
-            .retain(|_, (record, _)| record.expiry_date > now);
+            .retain(|_, entry| entry.record.expiry_date > now);
         Ok(())
     }
 }
@@ -132,6 +157,7 @@ impl ExpiredDeletion for MemoryRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::session_record;
 
     fn record(expiry_date: OffsetDateTime) -> Record {
         Record {
@@ -153,5 +179,48 @@ mod tests {
         assert_eq!(store.len(), 1);
         assert!(store.load(&expired.id).await.unwrap().is_none());
         assert!(store.load(&live.id).await.unwrap().is_some());
+    }
+
+    fn later() -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::minutes(5)
+    }
+
+    /// A read answers from the copy decoded at write time: it must follow every write, a
+    /// compare-and-set included, and disappear with the record.
+    #[tokio::test]
+    async fn a_read_sees_the_session_as_last_written() {
+        let store = MemoryRecords::default();
+        let first = SessionData::guest();
+        let mut record = session_record(Id::default(), &first, later()).unwrap();
+        store.create(&mut record).await.unwrap();
+        let read = store.load_session(&record.id).await.unwrap().unwrap();
+        assert_eq!(read.data, Some(first.clone()));
+        assert_eq!(read.expiry_date, record.expiry_date);
+
+        let (_, revision) = store.load_revision(&record.id).await.unwrap().unwrap();
+        let mut second = first.clone();
+        second.revision += 1;
+        second.login = Some("handle".into());
+        let replacement = session_record(record.id, &second, later()).unwrap();
+        assert!(store.replace(&replacement, &revision).await.unwrap());
+        let read = store.load_session(&record.id).await.unwrap().unwrap();
+        assert_eq!(read.data, Some(second));
+        assert_eq!(read.expiry_date, replacement.expiry_date);
+
+        store.delete(&record.id).await.unwrap();
+        assert!(store.load_session(&record.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_record_that_does_not_decode_reads_as_no_session() {
+        let store = MemoryRecords::default();
+        let mut record = Record {
+            id: Id::default(),
+            data: HashMap::from([("session".to_owned(), serde_json::json!({"v": "x"}))]),
+            expiry_date: later(),
+        };
+        store.create(&mut record).await.unwrap();
+        let read = store.load_session(&record.id).await.unwrap().unwrap();
+        assert_eq!(read.data, None);
     }
 }

@@ -171,6 +171,11 @@ impl Session {
         self.state().data.clone()
     }
 
+    /// The handle of the login this session belongs to, without copying the rest of the data.
+    pub fn login(&self) -> Option<String> {
+        self.state().data.login.clone()
+    }
+
     pub fn notice(&self) -> Option<Notice> {
         self.state().notice
     }

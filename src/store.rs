@@ -16,6 +16,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use http::request::Parts;
+use serde::Deserialize;
 use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -60,6 +61,17 @@ pub fn session_record(
     })
 }
 
+/// The session a record holds, if it decodes; `record_store`'s readers and the inspector read
+/// the one field [`session_record`] writes.
+pub fn session_of_record(mut record: Record) -> Option<SessionData> {
+    serde_json::from_value(record.data.remove(DATA_FIELD)?).ok()
+}
+
+/// The same, from a borrowed record (a store that keeps records in memory).
+pub fn session_in_record(record: &Record) -> Option<SessionData> {
+    SessionData::deserialize(record.data.get(DATA_FIELD)?).ok()
+}
+
 impl SessionRecords {
     /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
     pub fn new(store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
@@ -80,17 +92,16 @@ impl SessionRecords {
     pub async fn load(&self, id: Id) -> Result<(Loaded, bool), LoadError> {
         let mut record = self
             .store
-            .load(&id)
+            .load_session(&id)
             .await
             .map_err(|error| LoadError::Unavailable(unavailable(error)))?
             .ok_or(LoadError::Unknown)?;
         if record.expiry_date <= OffsetDateTime::now_utc() {
             return Err(LoadError::Expired);
         }
-        let data: SessionData = record
+        let data = record
             .data
-            .remove(DATA_FIELD)
-            .and_then(|value| serde_json::from_value(value).ok())
+            .take()
             .ok_or(LoadError::Invalid("undecodable session record"))?;
         if data.format != FORMAT {
             return Err(LoadError::Invalid("session record of another format"));
@@ -140,7 +151,7 @@ impl SessionRecords {
     /// The session stored under `id` now and its revision, from the source of truth, without
     /// counting as activity.
     pub async fn current(&self, id: Id) -> Result<Stored, LoadError> {
-        let Some((mut record, revision)) = self
+        let Some((record, revision)) = self
             .store
             .load_revision(&id)
             .await
@@ -151,10 +162,7 @@ impl SessionRecords {
         if record.expiry_date <= OffsetDateTime::now_utc() {
             return Ok(Stored::Gone);
         }
-        Ok(record
-            .data
-            .remove(DATA_FIELD)
-            .and_then(|value| serde_json::from_value::<SessionData>(value).ok())
+        Ok(session_of_record(record)
             .filter(|data| data.format == FORMAT)
             .map_or(Stored::Gone, |data| Stored::Found(data, revision)))
     }

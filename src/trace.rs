@@ -249,6 +249,15 @@ struct Ring {
     touched: u64,
 }
 
+impl Ring {
+    fn empty() -> Self {
+        Self {
+            requests: VecDeque::with_capacity(REQUESTS_KEPT),
+            touched: 0,
+        }
+    }
+}
+
 impl TraceBook {
     /// A book whose entries name `instance`.
     pub fn for_instance(instance: &str) -> Self {
@@ -317,20 +326,24 @@ impl TraceBook {
         let mut book = self.lock();
         book.clock += 1;
         let touched = book.clock;
-        let previous = before.and_then(|key| book.rings.remove(&key));
         let Some(after) = after else {
+            if let Some(before) = before {
+                book.rings.remove(&before);
+            }
             return;
         };
-        let mut ring = previous.unwrap_or_else(|| Ring {
-            requests: VecDeque::with_capacity(REQUESTS_KEPT),
-            touched,
-        });
+        // Most requests keep their credential: their ring stays where it is.
+        if before != Some(after) {
+            let previous = before.and_then(|key| book.rings.remove(&key));
+            book.rings
+                .insert(after, previous.unwrap_or_else(Ring::empty));
+        }
+        let ring = book.rings.entry(after).or_insert_with(Ring::empty);
         if ring.requests.len() == REQUESTS_KEPT {
             ring.requests.pop_front();
         }
         ring.requests.push_back(entry);
         ring.touched = touched;
-        book.rings.insert(after, ring);
         if book.rings.len() > SESSIONS_KEPT {
             book.forget_oldest();
         }

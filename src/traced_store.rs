@@ -2,7 +2,7 @@
 //! the way the store's own engineers would name it (`redis GET`, `sql SELECT`).
 
 use crate::{
-    record_store::{RecordStore, Revision},
+    record_store::{RecordStore, Revision, StoredSession},
     trace::{self, outcome, short},
 };
 use async_trait::async_trait;
@@ -79,6 +79,15 @@ impl TracedStore {
     }
 }
 
+/// `hit`, `miss` or `error: …`: how a read came out.
+fn lookup_outcome<T>(result: &session_store::Result<Option<T>>) -> String {
+    match result {
+        Ok(Some(_)) => "hit".into(),
+        Ok(None) => "miss".into(),
+        Err(error) => format!("error: {error}"),
+    }
+}
+
 #[async_trait]
 impl SessionStore for TracedStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -105,11 +114,7 @@ impl SessionStore for TracedStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         trace::timed(
             || self.operation(self.verbs.load, id),
-            |result: &session_store::Result<Option<Record>>| match result {
-                Ok(Some(_)) => "hit".into(),
-                Ok(None) => "miss".into(),
-                Err(error) => format!("error: {error}"),
-            },
+            lookup_outcome,
             self.store.load(id),
         )
         .await
@@ -127,14 +132,20 @@ impl SessionStore for TracedStore {
 
 #[async_trait]
 impl RecordStore for TracedStore {
+    /// Traced as the store's load: to the reader it is one.
+    async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
+        trace::timed(
+            || self.operation(self.verbs.load, id),
+            lookup_outcome,
+            self.store.load_session(id),
+        )
+        .await
+    }
+
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
         trace::timed(
             || self.operation(self.verbs.load, id),
-            |result: &session_store::Result<Option<(Record, Revision)>>| match result {
-                Ok(Some(_)) => "hit".into(),
-                Ok(None) => "miss".into(),
-                Err(error) => format!("error: {error}"),
-            },
+            lookup_outcome,
             self.store.load_revision(id),
         )
         .await

@@ -28,7 +28,7 @@ mod ssr {
             .ok_or_else(|| AppError::internal("the app state is not provided"))?;
         let parts = use_context::<Parts>()
             .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
-        Ok((state.shop, session_of(&parts.extensions)?))
+        Ok((state.shop.clone(), session_of(&parts.extensions)?))
     }
 
     /// Who is asking, for the login limits and "Your sessions".

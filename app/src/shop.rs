@@ -24,9 +24,28 @@ use std::sync::Arc;
 
 pub use catalog::Catalog;
 
-/// What every handler needs, shared by all requests.
+/// What every handler needs, shared by all requests: one `Arc`, because axum clones the state
+/// for every request, once per middleware layer and again for each `State` extractor (cloning
+/// the fields one by one, some twenty `Arc`s and strings, was a twentieth of a request's CPU).
 #[derive(Clone)]
-pub struct Shop {
+pub struct Shop(Arc<ShopServices>);
+
+impl Shop {
+    pub fn new(services: ShopServices) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for Shop {
+    type Target = ShopServices;
+
+    fn deref(&self) -> &ShopServices {
+        &self.0
+    }
+}
+
+/// The shop's services and settings, behind [`Shop`].
+pub struct ShopServices {
     pub pool: AnyPool,
     pub catalog: Catalog,
     pub registry: SessionRegistry,
@@ -93,11 +112,43 @@ pub fn client_address(request: &http::request::Parts) -> Option<String> {
     }
 }
 
-/// The axum state: Leptos needs its options in it.
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
+/// The axum state: Leptos needs its options in it. Cheap to clone, for the same reason as
+/// [`Shop`]; the options are cloned only for the page routes that ask for them.
+#[derive(Clone)]
+pub struct AppState(Arc<AppParts>);
+
+pub struct AppParts {
     pub leptos_options: LeptosOptions,
     pub shop: Shop,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, shop: Shop) -> Self {
+        Self(Arc::new(AppParts {
+            leptos_options,
+            shop,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Shop {
+    fn from_ref(state: &AppState) -> Self {
+        state.shop.clone()
+    }
 }
 
 /// Session errors in the API's error shape, for the session layer and the `Session` extractor.

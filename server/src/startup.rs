@@ -12,7 +12,7 @@ use crate::{
 use app::{
     error::AppError,
     shell,
-    shop::{accounts, AppState, Catalog, Shop},
+    shop::{accounts, AppState, Catalog, Shop, ShopServices},
     App,
 };
 use axum::{extract::FromRef, middleware::from_fn_with_state, Router};
@@ -53,10 +53,7 @@ pub async fn build(config: Config) -> Result<Router, StartupError> {
     std::fs::create_dir_all(&config.data_dir).map_err(StartupError::DataDir)?;
     let pool = connect(&config.database_url).await?;
     let shop = prepare_shop(&config, pool).await?;
-    Ok(app(AppState {
-        leptos_options: config.leptos_options.clone(),
-        shop,
-    }))
+    Ok(app(AppState::new(config.leptos_options.clone(), shop)))
 }
 
 /// Opens the shop database: SQLite (the file is created if needed) or PostgreSQL.
@@ -92,7 +89,7 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
     let login_attempts = Attempts::new(shared_redis.clone(), config.login_limits.window);
     let measurements = Attempts::new(shared_redis, std::time::Duration::from_secs(60));
     let registry = backends::registry(config, &pool, redis).await?;
-    Ok(Shop {
+    Ok(Shop::new(ShopServices {
         pool,
         catalog,
         registry,
@@ -107,7 +104,7 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         login_limits: config.login_limits,
         measurements,
         measurements_per_minute: config.measurements_per_minute,
-    })
+    }))
 }
 
 /// Deletes old demo mail and spent one-off links that have expired, now and then.

@@ -85,7 +85,7 @@ pub async fn record_login(
 /// once a minute per login and instance, and off the request's path.
 pub fn seen(shop: &Shop, session: &Session) {
     static LAST: OnceLock<Mutex<HashMap<String, Instant>>> = OnceLock::new();
-    let Some(handle) = session.data().login else {
+    let Some(handle) = session.login() else {
         return;
     };
     {
@@ -127,7 +127,7 @@ pub fn seen(shop: &Shop, session: &Session) {
 
 /// Notes that the login in `session` now lives under another strategy.
 pub async fn moved(shop: &Shop, session: &Session) -> Result<(), AppError> {
-    let Some(handle) = session.data().login else {
+    let Some(handle) = session.login() else {
         return Ok(());
     };
     sqlx::query("UPDATE user_sessions SET strategy = $2, last_seen = $3 WHERE handle = $1")
