@@ -15,6 +15,7 @@ use crate::{
     strategy::Strategy,
     trace,
     transport::{wire_name, Carrier},
+    verified_tokens::VerifiedTokens,
 };
 use async_trait::async_trait;
 use axum_extra::extract::cookie::{Cookie, Key};
@@ -34,7 +35,7 @@ const CARRIERS: &[Carrier] = &[Carrier::Cookie(SESSION_COOKIE)];
 
 /// The plaintext inside the cookie: the idle expiry and the family travel encrypted with the
 /// data, so the client can neither extend the one nor change the other.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Payload {
     exp: i64,
     /// The login's family, for logged-in sessions: what logout revokes.
@@ -48,6 +49,11 @@ pub struct CookieBackend {
     key: Key,
     ttl: Duration,
     revocations: Arc<dyn Revocations>,
+    /// Cookies opened here, by their exact wire name and value: a browser sends the same sealed
+    /// cookie until the next save, and decrypting and parsing it again was a twentieth of a
+    /// read. The same bytes always open to the same payload; its expiry and its family's
+    /// revocation are checked on every use all the same ([`SessionBackend::load`]).
+    opened: VerifiedTokens<Payload>,
 }
 
 impl CookieBackend {
@@ -58,6 +64,7 @@ impl CookieBackend {
             key,
             ttl,
             revocations,
+            opened: VerifiedTokens::default(),
         }
     }
 
@@ -89,14 +96,23 @@ impl CookieBackend {
             return Ok(None);
         };
         let started = Instant::now();
+        // The name is part of what the seal authenticates, so it is part of the cache's key.
+        let wire = wire_name(request, SESSION_COOKIE);
+        let exact = format!("{wire}={raw}");
+        if let Some(payload) = self.opened.get(&exact) {
+            trace::step(started, || {
+                (
+                    format!("decrypt AES-256-GCM {} B", raw.len()),
+                    "ok: this exact cookie opened here before".into(),
+                )
+            });
+            return Ok(Some(payload));
+        }
         // Only this cookie is decrypted (a jar would parse every cookie of the request again),
-        // under its wire name: the name is part of what the seal authenticates.
+        // under its wire name.
         let cookie = cookie::CookieJar::new()
             .private(&self.key)
-            .decrypt(Cookie::new(
-                wire_name(request, SESSION_COOKIE).into_owned(),
-                raw.clone(),
-            ));
+            .decrypt(Cookie::new(wire.into_owned(), raw.clone()));
         trace::step(started, || {
             (
                 format!("decrypt AES-256-GCM {} B", raw.len()),
@@ -109,9 +125,10 @@ impl CookieBackend {
             )
         });
         let cookie = cookie.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
-        serde_json::from_str(cookie.value())
-            .map(Some)
-            .map_err(|_| LoadError::Invalid("undecodable session cookie"))
+        let payload: Payload = serde_json::from_str(cookie.value())
+            .map_err(|_| LoadError::Invalid("undecodable session cookie"))?;
+        self.opened.insert(&exact, payload.clone());
+        Ok(Some(payload))
     }
 }
 

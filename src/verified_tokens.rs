@@ -5,7 +5,9 @@
 //! sixth of a JWT read. A token's signature and static claims (algorithm, key, issuer,
 //! audience, not-before in the past) verify the same way every time for the same bytes, so the
 //! result is kept, as Envoy's `jwt_authn` filter keeps verified tokens. What changes with time
-//! is not kept: callers check the expiry, and revocation, on every use.
+//! is not kept: callers check the expiry, and revocation, on every use. The cookie strategy keeps
+//! the sealed cookies it opened the same way (decryption authenticates them as a signature
+//! check does).
 
 use std::{collections::HashMap, sync::Mutex};
 

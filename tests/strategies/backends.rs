@@ -332,6 +332,26 @@ macro_rules! conformance {
                 }
             }
 
+            /// Whatever a backend keeps of a credential it has read (a decoded copy, a
+            /// verified token, an opened cookie) must not outlive the session.
+            #[tokio::test]
+            async fn a_session_read_before_it_was_destroyed_no_longer_loads() {
+                let backend = backend().await;
+                let strategy = backend.strategy();
+                let saved = backend.save(&sample(), None, false).await.unwrap();
+                let client = ClientState::after(backend.as_ref(), &saved.client);
+                for _ in 0..2 {
+                    let loaded = backend.load(&request(strategy, &client)).await.unwrap();
+                    assert_eq!(loaded.unwrap().data, sample());
+                }
+                backend.destroy(saved.key.as_ref()).await.unwrap();
+                if saved.key.is_some() {
+                    let (notice, data) = notice_for(backend.clone(), &client).await;
+                    assert_eq!(notice, Some(Notice::SessionInvalid));
+                    assert!(data.is_blank());
+                }
+            }
+
             #[tokio::test]
             async fn rotation_issues_a_new_credential_and_retires_the_old_key() {
                 let backend = backend().await;
