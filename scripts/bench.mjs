@@ -4,7 +4,9 @@
 // run against one server. Requests rotate over as many sessions as connections, as many
 // visitors would make them (one session written by every connection at once would measure
 // its write lock instead). Run by scripts/bench.sh, which builds and starts the release server.
-//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--only jwt,sql]
+// Reads are measured in rounds (--rounds, default 3), each right after a no-session run: the
+// table gives medians, and each round's share in brackets.
+//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--rounds 3] [--only jwt,sql]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -149,26 +151,59 @@ const only = args.only?.split(",");
 const strategies = (await call("GET", "/api/v1/strategies")).body
   .map((strategy) => strategy.id)
   .filter((id) => !only || only.includes(id));
-console.log(`==> wrk -t1 -c${connections} -d${seconds}s against ${base.origin}, one strategy after another`);
-const baseline = wrk("/api/v1/products");
-const rows = [["no session (GET /api/v1/products, guest)", baseline, null]];
+// On a machine shared with other work a run's throughput moves by a third from one run to the
+// next, all routes alike: every read is paired with a no-session run just before it, the share
+// is taken within the pair, and the table shows the median of the rounds.
+const rounds = Number(args.rounds ?? 3);
+console.log(
+  `==> wrk -t1 -c${connections} -d${seconds}s against ${base.origin}: ${rounds} rounds, ` +
+    "each read right after a no-session run",
+);
+const visitorsOf = new Map();
 for (const strategy of strategies) {
   const visitors = [];
   for (let index = 0; index < connections; index += 1) visitors.push(await session(strategy));
-  const read = wrk("/api/v1/session", visitors);
-  const write = wrk("/api/v1/cart/items/3", visitors, { write: true });
-  rows.push([strategy, read, write]);
+  visitorsOf.set(strategy, visitors);
 }
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const baselines = [];
+const pairs = new Map(strategies.map((strategy) => [strategy, []]));
+for (let round = 1; round <= rounds; round += 1) {
+  for (const strategy of strategies) {
+    const baseline = wrk("/api/v1/products");
+    const read = wrk("/api/v1/session", visitorsOf.get(strategy));
+    baselines.push(baseline);
+    pairs.get(strategy).push({ read, share: read.rps / baseline.rps });
+  }
+  console.log(`    round ${round} of ${rounds} done`);
+}
+const writes = new Map(
+  strategies.map((strategy) => [strategy, wrk("/api/v1/cart/items/3", visitorsOf.get(strategy), { write: true })]),
+);
 
-const share = (rps) => `${Math.round((rps / baseline.rps) * 100)}%`;
 const ms = (value) => (Number.isFinite(value) ? value.toFixed(2) : "?");
 console.log(
   "\n| strategy | read rps | share of no-session | read p99 (ms) | write rps | write p99 (ms) | errors |",
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
-for (const [name, read, write] of rows) {
+const errorsOf = (runs) => runs.reduce((sum, run) => sum + run.errors, 0);
+console.log(
+  `| no session (GET /api/v1/products, guest) | ${Math.round(median(baselines.map((b) => b.rps)))} | 100% | ` +
+    `${ms(median(baselines.map((b) => b.p99)))} | - | - | ${errorsOf(baselines)} |`,
+);
+for (const strategy of strategies) {
+  const runs = pairs.get(strategy);
+  const reads = runs.map((run) => run.read);
+  const write = writes.get(strategy);
+  const shares = runs.map((run) => Math.round(run.share * 100));
   console.log(
-    `| ${name} | ${Math.round(read.rps)} | ${share(read.rps)} | ${ms(read.p99)} | ` +
-      `${write ? Math.round(write.rps) : "-"} | ${write ? ms(write.p99) : "-"} | ${read.errors + (write?.errors ?? 0)} |`,
+    `| ${strategy} | ${Math.round(median(reads.map((r) => r.rps)))} | ` +
+      `${Math.round(median(runs.map((run) => run.share)) * 100)}% (${shares.join(", ")}) | ` +
+      `${ms(median(reads.map((r) => r.p99)))} | ${Math.round(write.rps)} | ${ms(write.p99)} | ` +
+      `${errorsOf(reads) + write.errors} |`,
   );
 }
