@@ -99,10 +99,11 @@ impl CookieBackend {
         // The name is part of what the seal authenticates, so it is part of the cache's key.
         let wire = wire_name(request, SESSION_COOKIE);
         let exact = format!("{wire}={raw}");
+        let operation = || format!("decrypt AES-256-GCM {} B", raw.len());
         if let Some(payload) = self.opened.get(&exact) {
             trace::step(started, || {
                 (
-                    format!("decrypt AES-256-GCM {} B", raw.len()),
+                    operation(),
                     "ok: this exact cookie opened here before".into(),
                 )
             });
@@ -115,7 +116,7 @@ impl CookieBackend {
             .decrypt(Cookie::new(wire.into_owned(), raw.clone()));
         trace::step(started, || {
             (
-                format!("decrypt AES-256-GCM {} B", raw.len()),
+                operation(),
                 if cookie.is_some() {
                     "ok"
                 } else {

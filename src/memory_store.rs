@@ -4,10 +4,10 @@
 //! every [`SWEEP_PERIOD`](crate::sql_store::SWEEP_PERIOD), so an abandoned session costs memory
 //! for at most its idle timeout and a minute.
 
-use crate::data::SessionData;
 use crate::{
+    data::SessionData,
     record_store::{RecordStore, Revision, StoredSession},
-    store::session_in_record,
+    store::session_of_record,
 };
 use async_trait::async_trait;
 use std::{
@@ -48,7 +48,7 @@ impl Records {
     fn put(&mut self, record: Record) {
         self.last_revision += 1;
         let entry = Entry {
-            session: session_in_record(&record),
+            session: session_of_record(&record),
             revision: self.last_revision,
             record,
         };

@@ -43,8 +43,8 @@ pub struct StoredSession {
 impl StoredSession {
     pub fn of(record: Record) -> Self {
         Self {
+            data: crate::store::session_of_record(&record),
             expiry_date: record.expiry_date,
-            data: crate::store::session_of_record(record),
         }
     }
 }

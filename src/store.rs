@@ -61,14 +61,8 @@ pub fn session_record(
     })
 }
 
-/// The session a record holds, if it decodes; `record_store`'s readers and the inspector read
-/// the one field [`session_record`] writes.
-pub fn session_of_record(mut record: Record) -> Option<SessionData> {
-    serde_json::from_value(record.data.remove(DATA_FIELD)?).ok()
-}
-
-/// The same, from a borrowed record (a store that keeps records in memory).
-pub fn session_in_record(record: &Record) -> Option<SessionData> {
+/// The session a record holds (the one field [`session_record`] writes), if it decodes.
+pub fn session_of_record(record: &Record) -> Option<SessionData> {
     SessionData::deserialize(record.data.get(DATA_FIELD)?).ok()
 }
 
@@ -162,7 +156,7 @@ impl SessionRecords {
         if record.expiry_date <= OffsetDateTime::now_utc() {
             return Ok(Stored::Gone);
         }
-        Ok(session_of_record(record)
+        Ok(session_of_record(&record)
             .filter(|data| data.format == FORMAT)
             .map_or(Stored::Gone, |data| Stored::Found(data, revision)))
     }

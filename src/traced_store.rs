@@ -77,6 +77,16 @@ impl TracedStore {
     fn operation(&self, verb: &str, id: &Id) -> String {
         format!("{} {verb} {}", self.verbs.name, short(&id.to_string()))
     }
+
+    /// Times a read of the record under `id` (a plain load, a decoded one, one with its
+    /// revision: to the trace all are the store's load) and records whether it found one.
+    async fn lookup<T>(
+        &self,
+        id: &Id,
+        read: impl std::future::Future<Output = session_store::Result<Option<T>>>,
+    ) -> session_store::Result<Option<T>> {
+        trace::timed(|| self.operation(self.verbs.load, id), lookup_outcome, read).await
+    }
 }
 
 /// `hit`, `miss` or `error: …`: how a read came out.
@@ -112,12 +122,7 @@ impl SessionStore for TracedStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        trace::timed(
-            || self.operation(self.verbs.load, id),
-            lookup_outcome,
-            self.store.load(id),
-        )
-        .await
+        self.lookup(id, self.store.load(id)).await
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -132,23 +137,12 @@ impl SessionStore for TracedStore {
 
 #[async_trait]
 impl RecordStore for TracedStore {
-    /// Traced as the store's load: to the reader it is one.
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
-        trace::timed(
-            || self.operation(self.verbs.load, id),
-            lookup_outcome,
-            self.store.load_session(id),
-        )
-        .await
+        self.lookup(id, self.store.load_session(id)).await
     }
 
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
-        trace::timed(
-            || self.operation(self.verbs.load, id),
-            lookup_outcome,
-            self.store.load_revision(id),
-        )
-        .await
+        self.lookup(id, self.store.load_revision(id)).await
     }
 
     async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
