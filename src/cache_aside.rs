@@ -13,7 +13,7 @@
 //! a downed Redis can be served stale.
 
 use crate::{
-    record_store::{RecordStore, Revision},
+    record_store::{RecordStore, Revision, StoredSession},
     redis_store::RedisConnection,
     trace::{self, short},
 };
@@ -40,9 +40,10 @@ pub const CHANGED_MARK_TTL: Duration = Duration::from_secs(1);
 const CHANGED_MARK: &str = "#changed";
 const GONE_MARK: &str = "#gone";
 
-/// What the cache holds for a session.
-enum Cached {
-    Record(Record),
+/// What the cache holds for a session, its copy decoded as the read needs it (a whole
+/// `Record`, or only the session).
+enum Cached<T> {
+    Copy(T),
     /// Nothing usable: read SQL and fill.
     Miss,
     /// Written moments ago: read SQL, do not fill.
@@ -74,7 +75,8 @@ impl CacheAsideStore {
         Self { cache, store }
     }
 
-    async fn cache_get(&self, id: &Id) -> Cached {
+    /// The cached copy of session `id`, decoded by `decode` (`None`: undecodable, a miss).
+    async fn cache_get<T>(&self, id: &Id, decode: impl FnOnce(&str) -> Option<T>) -> Cached<T> {
         let started = std::time::Instant::now();
         let operation = || format!("redis GET cache:{}", short(&id.to_string()));
         if !self.cache.is_connected() {
@@ -87,9 +89,9 @@ impl CacheAsideStore {
                 (Cached::Changed, "changed moments ago: read SQL".to_owned())
             }
             Ok(Some(value)) if value == GONE_MARK => (Cached::Gone, "gone (logged out)".to_owned()),
-            Ok(Some(json)) => match serde_json::from_str(&json) {
-                Ok(record) => (Cached::Record(record), "hit".to_owned()),
-                Err(_) => (Cached::Miss, "undecodable, treated as a miss".to_owned()),
+            Ok(Some(json)) => match decode(&json) {
+                Some(copy) => (Cached::Copy(copy), "hit".to_owned()),
+                None => (Cached::Miss, "undecodable, treated as a miss".to_owned()),
             },
             Ok(None) => (Cached::Miss, "miss".to_owned()),
             Err(error) => {
@@ -187,17 +189,12 @@ impl SessionStore for CacheAsideStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self.cache_get(id).await {
-            Cached::Record(record) => Ok(Some(record)),
+        let decode = |json: &str| serde_json::from_str(json).ok();
+        match self.cache_get(id, decode).await {
+            Cached::Copy(record) => Ok(Some(record)),
             Cached::Gone => Ok(None),
             Cached::Changed => self.store.load(id).await,
-            Cached::Miss => {
-                let record = self.store.load(id).await?;
-                if let Some(record) = &record {
-                    self.cache_put(record).await;
-                }
-                Ok(record)
-            }
+            Cached::Miss => self.load_and_fill(id).await,
         }
     }
 
@@ -208,9 +205,30 @@ impl SessionStore for CacheAsideStore {
     }
 }
 
+impl CacheAsideStore {
+    /// A miss: the record from SQL, and into the cache if no one marked it meanwhile.
+    async fn load_and_fill(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let record = self.store.load(id).await?;
+        if let Some(record) = &record {
+            self.cache_put(record).await;
+        }
+        Ok(record)
+    }
+}
+
 /// Writes are ordered by SQL, the source of truth; the cache never takes part in them.
 #[async_trait]
 impl RecordStore for CacheAsideStore {
+    /// As `load`, with a hit decoded straight into the session ([`StoredSession::from_json`]).
+    async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
+        match self.cache_get(id, StoredSession::from_json).await {
+            Cached::Copy(stored) => Ok(Some(stored)),
+            Cached::Gone => Ok(None),
+            Cached::Changed => self.store.load_session(id).await,
+            Cached::Miss => Ok(self.load_and_fill(id).await?.map(StoredSession::of)),
+        }
+    }
+
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
         self.store.load_revision(id).await
     }

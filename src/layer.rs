@@ -9,7 +9,8 @@ use crate::{
     strategy::Strategy,
     trace::{self, now_ms, TraceKey, Tracing},
     transport::{
-        bearer_token, presented_bytes, request_cookie, Carrier, HostPrefixedCookies, HOST_PREFIX,
+        bearer_token, presented_bytes, request_cookie, Carrier, HostPrefixedCookies,
+        RequestCookies, HOST_PREFIX,
     },
 };
 use axum::{
@@ -51,6 +52,7 @@ pub async fn session_layer(
     if layer.registry.secure_cookies() {
         parts.extensions.insert(HostPrefixedCookies);
     }
+    parts.extensions.insert(RequestCookies::of(&parts.headers));
     let arrived_ms = now_ms();
     let label = trace::request_label(&parts);
     let session = match open_session(&layer.registry, &parts).await {

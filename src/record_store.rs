@@ -11,6 +11,7 @@
 
 use crate::data::SessionData;
 use async_trait::async_trait;
+use serde::{de::IgnoredAny, Deserialize};
 use time::OffsetDateTime;
 use tower_sessions::{
     session::{Id, Record},
@@ -47,6 +48,55 @@ impl StoredSession {
             expiry_date: record.expiry_date,
         }
     }
+
+    /// The session in a record serialized as MessagePack, as the Redis and SQL stores keep it.
+    /// Decoded in one pass into the session's own types ([`RecordSession`]); a record that
+    /// does not fit that shape takes the general way (decode the `Record`, then its session),
+    /// so the outcome is always that of [`Self::of`]: an error only where the record itself
+    /// does not decode.
+    pub fn from_msgpack(bytes: &[u8]) -> Result<Self, rmp_serde::decode::Error> {
+        match rmp_serde::from_slice::<RecordSession>(bytes) {
+            Ok(direct) => Ok(direct.into()),
+            Err(_) => rmp_serde::from_slice::<Record>(bytes).map(Self::of),
+        }
+    }
+
+    /// The session in a record serialized as JSON (cache-aside's cached copies); `None` where
+    /// the record itself does not decode.
+    pub fn from_json(json: &str) -> Option<Self> {
+        match serde_json::from_str::<RecordSession>(json) {
+            Ok(direct) => Some(direct.into()),
+            Err(_) => serde_json::from_str::<Record>(json).ok().map(Self::of),
+        }
+    }
+}
+
+/// What a session read needs of a serialized `Record`, decoded straight from its bytes:
+/// decoding the whole record builds a JSON tree of its data (a map of `serde_json::Value`s)
+/// that is then decoded again into a [`SessionData`], a sixth of a Redis or cache-aside read.
+/// Fields in `Record`'s order: MessagePack writes a struct as an array.
+#[derive(Deserialize)]
+struct RecordSession {
+    #[serde(rename = "id")]
+    _id: IgnoredAny,
+    data: SessionField,
+    expiry_date: OffsetDateTime,
+}
+
+/// A record's data map, of which a read needs the one field the session is stored under
+/// ([`crate::store::session_record`]); other fields are skipped.
+#[derive(Deserialize)]
+struct SessionField {
+    session: SessionData,
+}
+
+impl From<RecordSession> for StoredSession {
+    fn from(direct: RecordSession) -> Self {
+        Self {
+            data: Some(direct.data.session),
+            expiry_date: direct.expiry_date,
+        }
+    }
 }
 
 /// A session store with a conditional write.
@@ -67,4 +117,60 @@ pub trait RecordStore: SessionStore {
     /// Writes `record` if the store still holds it at `revision`. `false`, with nothing
     /// written, when another write came first or the record was deleted.
     async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{ProductId, Quantity, SessionUser};
+    use std::collections::HashMap;
+
+    /// A logged-in session with two cart lines, as a store writes it.
+    fn record() -> Record {
+        let mut data = SessionData::guest();
+        data.user = Some(SessionUser {
+            id: 1,
+            username: "alice".into(),
+        });
+        data.login = Some("handle".into());
+        for (product, quantity) in [(1, 2), (3, 1)] {
+            let quantity = Quantity::try_from(quantity).unwrap();
+            data.add_item(ProductId(product), quantity).unwrap();
+        }
+        let expiry = OffsetDateTime::from_unix_timestamp(2_000_000_000).unwrap();
+        crate::store::session_record(Id::default(), &data, expiry).unwrap()
+    }
+
+    fn same(read: StoredSession, record: &Record) {
+        let general = StoredSession::of(record.clone());
+        assert!(general.data.is_some());
+        assert_eq!(read.data, general.data);
+        assert_eq!(read.expiry_date, general.expiry_date);
+    }
+
+    #[test]
+    fn a_stored_record_decodes_in_one_pass_to_what_the_general_way_gives() {
+        let record = record();
+        let bytes = rmp_serde::to_vec(&record).unwrap();
+        // The one-pass shape itself must fit, or every read would quietly take the slow way.
+        rmp_serde::from_slice::<RecordSession>(&bytes).unwrap();
+        same(StoredSession::from_msgpack(&bytes).unwrap(), &record);
+        let json = serde_json::to_string(&record).unwrap();
+        serde_json::from_str::<RecordSession>(&json).unwrap();
+        same(StoredSession::from_json(&json).unwrap(), &record);
+    }
+
+    #[test]
+    fn a_record_whose_session_does_not_decode_reads_as_no_session_until_it_expires() {
+        let mut record = record();
+        record.data = HashMap::from([("session".to_owned(), serde_json::json!({"v": "x"}))]);
+        let read = StoredSession::from_msgpack(&rmp_serde::to_vec(&record).unwrap()).unwrap();
+        assert_eq!(read.data, None);
+        assert_eq!(read.expiry_date, record.expiry_date);
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(StoredSession::from_json(&json).unwrap().data, None);
+        // Bytes that are no record at all are an error (MessagePack) or nothing (JSON).
+        assert!(StoredSession::from_msgpack(b"\xc1garbage").is_err());
+        assert!(StoredSession::from_json("#changed").is_none());
+    }
 }

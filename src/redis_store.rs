@@ -4,7 +4,7 @@
 
 use crate::{
     backend::{Availability, Unavailable},
-    record_store::{RecordStore, Revision},
+    record_store::{RecordStore, Revision, StoredSession},
 };
 use async_trait::async_trait;
 use std::{sync::Arc, time::Duration};
@@ -150,6 +150,17 @@ impl SessionStore for RedisRecords {
 
 #[async_trait]
 impl RecordStore for RedisRecords {
+    /// One GET, as `load`, and the session decoded straight from the stored bytes.
+    async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
+        let bytes: Option<Vec<u8>> = self.client.get(id_key(id)).await.map_err(redis_error)?;
+        bytes
+            .map(|bytes| {
+                StoredSession::from_msgpack(&bytes)
+                    .map_err(|error| session_store::Error::Decode(error.to_string()))
+            })
+            .transpose()
+    }
+
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
         let bytes: Option<Vec<u8>> = self.client.get(id.to_string()).await.map_err(redis_error)?;
         let Some(bytes) = bytes else {

@@ -2,7 +2,7 @@
 //! task that deletes expired rows.
 
 use crate::{
-    record_store::{RecordStore, Revision},
+    record_store::{RecordStore, Revision, StoredSession},
     sqlite_reads::SqliteReads,
     traced_store::{TracedStore, SQL},
 };
@@ -166,6 +166,16 @@ impl SessionStore for SqlRecords {
 
 #[async_trait]
 impl RecordStore for SqlRecords {
+    /// As `load`, with the session decoded straight from the stored bytes.
+    async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
+        let Some(bytes) = self.stored_bytes(id).await? else {
+            return Ok(None);
+        };
+        let stored = StoredSession::from_msgpack(&bytes)
+            .map_err(|error| session_store::Error::Decode(error.to_string()))?;
+        Ok((stored.expiry_date > OffsetDateTime::now_utc()).then_some(stored))
+    }
+
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
         let Some(bytes) = self.stored_bytes(id).await? else {
             return Ok(None);
