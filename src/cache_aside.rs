@@ -103,6 +103,15 @@ impl CacheAsideStore {
         cached
     }
 
+    /// A miss: the record from SQL, and into the cache if no one marked it meanwhile.
+    async fn load_and_fill(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let record = self.store.load(id).await?;
+        if let Some(record) = &record {
+            self.cache_put(record).await;
+        }
+        Ok(record)
+    }
+
     async fn cache_put(&self, record: &Record) {
         if !self.cache.is_connected() {
             return;
@@ -202,17 +211,6 @@ impl SessionStore for CacheAsideStore {
         self.store.delete(id).await?;
         self.cache_mark(id, GONE_MARK, CACHE_TTL).await;
         Ok(())
-    }
-}
-
-impl CacheAsideStore {
-    /// A miss: the record from SQL, and into the cache if no one marked it meanwhile.
-    async fn load_and_fill(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let record = self.store.load(id).await?;
-        if let Some(record) = &record {
-            self.cache_put(record).await;
-        }
-        Ok(record)
     }
 }
 
