@@ -4,7 +4,7 @@
 
 use crate::{
     backend::{Availability, Unavailable},
-    record_store::{RecordStore, Revision, StoredSession},
+    record_store::{record_from_msgpack, RecordStore, Revision, StoredSession},
 };
 use async_trait::async_trait;
 use std::{sync::Arc, time::Duration};
@@ -154,20 +154,16 @@ impl RecordStore for RedisRecords {
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
         let bytes: Option<Vec<u8>> = self.client.get(id_key(id)).await.map_err(redis_error)?;
         bytes
-            .map(|bytes| {
-                StoredSession::from_msgpack(&bytes)
-                    .map_err(|error| session_store::Error::Decode(error.to_string()))
-            })
+            .map(|bytes| StoredSession::from_msgpack(&bytes))
             .transpose()
     }
 
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
-        let bytes: Option<Vec<u8>> = self.client.get(id.to_string()).await.map_err(redis_error)?;
+        let bytes: Option<Vec<u8>> = self.client.get(id_key(id)).await.map_err(redis_error)?;
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let record = rmp_serde::from_slice(&bytes)
-            .map_err(|error| session_store::Error::Decode(error.to_string()))?;
+        let record = record_from_msgpack(&bytes)?;
         Ok(Some((record, Revision::new(bytes))))
     }
 

@@ -2,7 +2,7 @@
 //! task that deletes expired rows.
 
 use crate::{
-    record_store::{RecordStore, Revision, StoredSession},
+    record_store::{record_from_msgpack, RecordStore, Revision, StoredSession},
     sqlite_reads::SqliteReads,
     traced_store::{TracedStore, SQL},
 };
@@ -129,10 +129,6 @@ impl SqlRecords {
     }
 }
 
-fn decode(bytes: &[u8]) -> session_store::Result<Record> {
-    rmp_serde::from_slice(bytes).map_err(|error| session_store::Error::Decode(error.to_string()))
-}
-
 fn sql_error(error: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
@@ -152,7 +148,7 @@ impl SessionStore for SqlRecords {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self.stored_bytes(id).await? {
             Some(bytes) => {
-                let record = decode(&bytes)?;
+                let record = record_from_msgpack(&bytes)?;
                 Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
             }
             None => Ok(None),
@@ -171,8 +167,7 @@ impl RecordStore for SqlRecords {
         let Some(bytes) = self.stored_bytes(id).await? else {
             return Ok(None);
         };
-        let stored = StoredSession::from_msgpack(&bytes)
-            .map_err(|error| session_store::Error::Decode(error.to_string()))?;
+        let stored = StoredSession::from_msgpack(&bytes)?;
         Ok((stored.expiry_date > OffsetDateTime::now_utc()).then_some(stored))
     }
 
@@ -180,7 +175,7 @@ impl RecordStore for SqlRecords {
         let Some(bytes) = self.stored_bytes(id).await? else {
             return Ok(None);
         };
-        Ok(Some((decode(&bytes)?, Revision::new(bytes))))
+        Ok(Some((record_from_msgpack(&bytes)?, Revision::new(bytes))))
     }
 
     async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
