@@ -33,6 +33,10 @@ pub struct Loaded {
     pub expires_at: i64,
     /// What the client must change although nothing was saved (a token refreshed in passing).
     pub client: Vec<ClientChange>,
+    /// The server copy's revision as this request read it, where the store can tell: the
+    /// request's first write tries its compare-and-set on it and reads the copy again only
+    /// if another write came first (a guess, never trusted: the store checks it).
+    pub revision: Option<Revision>,
 }
 
 /// The result of a save: where the session now is and what the client must carry.

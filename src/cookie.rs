@@ -165,6 +165,7 @@ impl SessionBackend for CookieBackend {
             key: payload.fam.map(SessionKey),
             expires_at: payload.exp,
             client: Vec::new(),
+            revision: None,
         };
         let remaining = payload.exp as f64
             - time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;

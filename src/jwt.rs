@@ -502,6 +502,7 @@ impl JwtBackend {
                     expires_at: claims.exp,
                     data: claims.session,
                     client,
+                    revision: None,
                 });
             }
             RefreshUse::Fresh { family, .. } | RefreshUse::Reused { family } => {
@@ -544,6 +545,7 @@ impl JwtBackend {
             expires_at: claims.exp,
             data: claims.session,
             client,
+            revision: None,
         })
     }
 
@@ -618,6 +620,7 @@ impl SessionBackend for JwtBackend {
             expires_at: claims.exp,
             data: claims.session,
             client: Vec::new(),
+            revision: None,
         }))
     }
 

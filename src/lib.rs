@@ -52,6 +52,8 @@ pub mod sql_store;
 #[cfg(feature = "server")]
 pub mod sqlite_reads;
 #[cfg(feature = "server")]
+pub mod sqlite_writes;
+#[cfg(feature = "server")]
 pub mod store;
 pub mod strategy;
 #[cfg(feature = "server")]

@@ -118,6 +118,7 @@ impl RecordStore for MemoryRecords {
         Ok(self.lock().by_id.get(id).map(|entry| StoredSession {
             data: entry.session.clone(),
             expiry_date: entry.record.expiry_date,
+            revision: Some(revision(entry.revision)),
         }))
     }
 

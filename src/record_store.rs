@@ -39,6 +39,10 @@ impl Revision {
 pub struct StoredSession {
     pub data: Option<SessionData>,
     pub expiry_date: OffsetDateTime,
+    /// The revision this copy was read at, where the read came from the store's source of
+    /// truth (as [`RecordStore::load_revision`] would give it): a write in the same request
+    /// can try its compare-and-set on it before reading again.
+    pub revision: Option<Revision>,
 }
 
 impl StoredSession {
@@ -46,6 +50,15 @@ impl StoredSession {
         Self {
             data: crate::store::session_of_record(&record),
             expiry_date: record.expiry_date,
+            revision: None,
+        }
+    }
+
+    /// This copy, read at `revision`.
+    pub fn at(self, revision: Revision) -> Self {
+        Self {
+            revision: Some(revision),
+            ..self
         }
     }
 
@@ -101,6 +114,7 @@ impl From<RecordSession> for StoredSession {
         Self {
             data: Some(direct.data.session),
             expiry_date: direct.expiry_date,
+            revision: None,
         }
     }
 }

@@ -154,7 +154,7 @@ impl RecordStore for RedisRecords {
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
         let bytes: Option<Vec<u8>> = self.client.get(id_key(id)).await.map_err(redis_error)?;
         bytes
-            .map(|bytes| StoredSession::from_msgpack(&bytes))
+            .map(|bytes| Ok(StoredSession::from_msgpack(&bytes)?.at(Revision::new(bytes))))
             .transpose()
     }
 

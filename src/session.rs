@@ -82,6 +82,12 @@ struct State {
     /// The server copy `data` was read from by [`Session::change`]: the next commit writes
     /// only over that copy (compare-and-set), never over a newer one or a deleted one.
     revision: Option<Revision>,
+    /// The revision of the server copy this request loaded, with the strategy and key it was
+    /// loaded under, until something is stored: [`Session::change`]'s first attempt applies
+    /// the change to `data` and writes over that revision, instead of reading the copy again
+    /// (a write read the same row twice). The store checks it, so a stale guess costs one
+    /// conflict and the usual read.
+    loaded_revision: Option<(Strategy, SessionKey, Revision)>,
     /// What the response must tell the client: cookies to set or remove, credentials.
     client: Vec<ClientChange>,
     /// The session moved to another strategy during this request: the layer updates the
@@ -106,20 +112,26 @@ impl Session {
         notice: Option<Notice>,
         tracing: Tracing,
     ) -> Self {
-        let (data, key, expires_at, client) = match loaded {
+        let (data, key, expires_at, client, revision) = match loaded {
             Some(loaded) => (
                 loaded.data,
                 loaded.key,
                 Some(loaded.expires_at),
                 loaded.client,
+                loaded.revision,
             ),
             None => (
                 SessionData::guest_for(registry.max_age()),
                 None,
                 None,
                 Vec::new(),
+                None,
             ),
         };
+        let loaded_revision = key
+            .clone()
+            .zip(revision)
+            .map(|(key, revision)| (strategy, key, revision));
         let mut state = State {
             strategy,
             carriers: carriers_of(&registry, strategy),
@@ -134,6 +146,7 @@ impl Session {
             dirty: false,
             rotate: false,
             revision: None,
+            loaded_revision,
             client: Vec::new(),
             switched: false,
         };
@@ -269,7 +282,10 @@ impl Session {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if let Some(key) = &key {
+            let guessed = self.state().take_loaded_revision(strategy, key.as_ref());
+            if let Some(revision) = guessed.clone() {
+                self.state().revision = Some(revision);
+            } else if let Some(key) = &key {
                 let backend = self.inner.registry.get(strategy)?;
                 let stored = trace::within(&self.inner.tracing.trace, backend.stored(key))
                     .await
@@ -302,6 +318,11 @@ impl Session {
                         let mut state = self.state();
                         state.data = before.0;
                         state.dirty = false;
+                    }
+                    if error == SessionError::Conflict && guessed.is_some() {
+                        // Written since this request loaded it: read it now, as a first try.
+                        attempt -= 1;
+                        continue;
                     }
                     if error == SessionError::Conflict && attempt < WRITE_ATTEMPTS {
                         // Another write came first: let it finish, then re-read and re-apply.
@@ -439,6 +460,7 @@ impl Session {
         state.carriers = backend.carriers();
         state.data = loaded.data;
         state.key = loaded.key;
+        state.loaded_revision = None;
         state.expires_at = Some(loaded.expires_at);
         state.notice = None;
         state.dirty = false;
@@ -465,7 +487,12 @@ impl Session {
         };
         data.touch();
         let backend = self.inner.registry.get(strategy)?;
-        let revision = self.state().revision.take();
+        let revision = {
+            let mut state = self.state();
+            // Whatever happens now, the loaded copy is no longer known to be the stored one.
+            state.loaded_revision = None;
+            state.revision.take()
+        };
         let saving = async {
             match (&key, &revision) {
                 (Some(key), Some(revision)) if !rotate => {
@@ -504,6 +531,17 @@ impl Session {
 }
 
 impl State {
+    /// The revision the session was loaded at, once, if `data` is still that copy: nothing
+    /// stored or pending since, same strategy and key.
+    fn take_loaded_revision(
+        &mut self,
+        strategy: Strategy,
+        key: Option<&SessionKey>,
+    ) -> Option<Revision> {
+        let (loaded_strategy, loaded_key, revision) = self.loaded_revision.take()?;
+        (!self.dirty && loaded_strategy == strategy && Some(&loaded_key) == key).then_some(revision)
+    }
+
     /// Takes in what a backend told the client: credentials are remembered for the response
     /// body, everything is queued for the layer.
     fn receive(&mut self, changes: Vec<ClientChange>) {

@@ -4,6 +4,7 @@
 use crate::{
     record_store::{record_from_msgpack, RecordStore, Revision, StoredSession},
     sqlite_reads::SqliteReads,
+    sqlite_writes::SqliteWrites,
     traced_store::{TracedStore, SQL},
 };
 use async_trait::async_trait;
@@ -59,59 +60,79 @@ async fn connect_untraced(
         sweep_expired("postgres", store.clone(), period);
         Ok(Arc::new(SqlRecords::Postgres(pool, store)))
     } else {
-        // WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process
-        // (not of the machine) without an fsync per write, SQLite's advice for WAL.
-        let options = SqliteConnectOptions::from_str(url)?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal);
-        let reads = SqliteReads::for_file(options.get_filename());
-        // A SQLite connection is a file handle in this process: it cannot go stale the way a
-        // network connection can, so sqlx's ping before every acquire (a second trip to the
-        // connection's worker thread, a third of a read's cost) buys nothing. Each connection
-        // is a thread; four keep both cores busy without the threads taking turns.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
-        let store = SqliteStore::new(pool.clone());
-        store.migrate().await?;
-        sqlx::query(EXPIRY_INDEX).execute(&pool).await?;
-        let swept = pool.clone();
-        sweep("sqlite", period, move || {
-            let pool = swept.clone();
-            async move { sweep_sqlite(&pool).await }
-        });
-        Ok(Arc::new(SqlRecords::Sqlite(pool, store, reads)))
+        Ok(connect_sqlite(url, period).await?)
     }
 }
 
-/// Sessions in SQL: tower-sessions' store for its own operations, plus the conditional
-/// replace, an `UPDATE` that matches the row only while it holds the bytes read. SQLite reads
-/// of a database file go through [`SqliteReads`], on the calling thread.
+/// The SQLite store at `url`, its table made, sweeping every `period`.
+async fn connect_sqlite(url: &str, period: Duration) -> Result<Arc<SqlRecords>, sqlx::Error> {
+    // WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process
+    // (not of the machine) without an fsync per write, SQLite's advice for WAL.
+    let options = SqliteConnectOptions::from_str(url)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let reads = SqliteReads::for_file(options.get_filename());
+    // A SQLite connection is a file handle in this process: it cannot go stale the way a
+    // network connection can, so sqlx's ping before every acquire (a second trip to the
+    // connection's worker thread, a third of a read's cost) buys nothing. Each connection
+    // is a thread; four keep both cores busy without the threads taking turns.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .test_before_acquire(false)
+        .connect_with(options.clone())
+        .await?;
+    let store = SqliteStore::new(pool.clone());
+    store.migrate().await?;
+    sqlx::query(EXPIRY_INDEX).execute(&pool).await?;
+    let records = Arc::new(match reads {
+        // A file: the pool has made the table, and this process reads and writes
+        // sessions on its own connections from now on.
+        Some(reads) => {
+            pool.close().await;
+            let writes = SqliteWrites::open(options.get_filename())
+                .map_err(|error| sqlx::Error::Configuration(error.into()))?;
+            SqlRecords::SqliteFile(reads, writes)
+        }
+        // In memory: only the pool's connections see the database.
+        None => SqlRecords::SqliteMemory(pool, store),
+    });
+    let swept = records.clone();
+    sweep("sqlite", period, move || {
+        let records = swept.clone();
+        async move { records.sweep_sqlite().await }
+    });
+    Ok(records)
+}
+
+/// Sessions in SQL, in tower-sessions' table: its store for its own operations, plus the
+/// conditional replace, an `UPDATE` that matches the row only while it holds the bytes read.
 #[derive(Debug)]
 pub enum SqlRecords {
-    Sqlite(SqlitePool, SqliteStore, Option<SqliteReads>),
+    /// A SQLite database file, read and written on the calling thread ([`SqliteReads`],
+    /// [`SqliteWrites`]) with the statements of tower-sessions' SQLite store.
+    SqliteFile(SqliteReads, SqliteWrites),
+    /// An in-memory SQLite database (tests), which only the pool's connections can see.
+    SqliteMemory(SqlitePool, SqliteStore),
     Postgres(PgPool, PostgresStore),
 }
 
 impl SqlRecords {
-    fn store(&self) -> &dyn SessionStore {
+    /// tower-sessions' store, for the operations done its way; `None` for a SQLite file.
+    fn store(&self) -> Option<&dyn SessionStore> {
         match self {
-            Self::Sqlite(_, store, _) => store,
-            Self::Postgres(_, store) => store,
+            Self::SqliteFile(..) => None,
+            Self::SqliteMemory(_, store) => Some(store),
+            Self::Postgres(_, store) => Some(store),
         }
     }
 
     /// The stored bytes of session `id`, expired or not.
     async fn stored_bytes(&self, id: &Id) -> session_store::Result<Option<Vec<u8>>> {
         let row: Option<(Vec<u8>,)> = match self {
-            Self::Sqlite(_, _, Some(reads)) => {
-                return reads
-                    .data(&id.to_string())
-                    .map_err(|error| session_store::Error::Backend(error.to_string()));
+            Self::SqliteFile(reads, _) => {
+                return reads.data(&id.to_string()).map_err(sqlite_error);
             }
-            Self::Sqlite(pool, _, None) => {
+            Self::SqliteMemory(pool, _) => {
                 sqlx::query_as("select data from tower_sessions where id = ?")
                     .bind(id.to_string())
                     .fetch_optional(pool)
@@ -133,14 +154,59 @@ fn sql_error(error: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
+fn sqlite_error(error: rusqlite::Error) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
+    rmp_serde::to_vec(record).map_err(|error| session_store::Error::Encode(error.to_string()))
+}
+
+/// A record's row values as tower-sessions' SQL stores write them: its MessagePack bytes, and
+/// its expiry as sqlx encodes a time for SQLite (RFC 3339 text, which the sweep compares).
+fn row_values(record: &Record) -> session_store::Result<(Vec<u8>, String)> {
+    let bytes = encode(record)?;
+    let expiry = record
+        .expiry_date
+        .format(&Rfc3339)
+        .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+    Ok((bytes, expiry))
+}
+
 #[async_trait]
 impl SessionStore for SqlRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store().create(record).await
+        let Self::SqliteFile(_, writes) = self else {
+            return self
+                .store()
+                .expect("not a SQLite file")
+                .create(record)
+                .await;
+        };
+        // As tower-sessions' stores: a new id until one is free (a clash is 2^-128 likely).
+        loop {
+            let (bytes, expiry) = row_values(record)?;
+            let id = record.id.to_string();
+            if writes
+                .insert(&id, &bytes, &expiry)
+                .await
+                .map_err(sqlite_error)?
+            {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store().save(record).await
+        let Self::SqliteFile(_, writes) = self else {
+            return self.store().expect("not a SQLite file").save(record).await;
+        };
+        let (bytes, expiry) = row_values(record)?;
+        writes
+            .upsert(&record.id.to_string(), &bytes, &expiry)
+            .await
+            .map_err(sqlite_error)
     }
 
     /// A live record: as tower-sessions' stores load it (`where expiry_date > now`), with
@@ -156,7 +222,10 @@ impl SessionStore for SqlRecords {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.store().delete(id).await
+        let Self::SqliteFile(_, writes) = self else {
+            return self.store().expect("not a SQLite file").delete(id).await;
+        };
+        writes.delete(&id.to_string()).await.map_err(sqlite_error)
     }
 }
 
@@ -167,7 +236,7 @@ impl RecordStore for SqlRecords {
         let Some(bytes) = self.stored_bytes(id).await? else {
             return Ok(None);
         };
-        let stored = StoredSession::from_msgpack(&bytes)?;
+        let stored = StoredSession::from_msgpack(&bytes)?.at(Revision::new(bytes));
         Ok((stored.expiry_date > OffsetDateTime::now_utc()).then_some(stored))
     }
 
@@ -179,14 +248,19 @@ impl RecordStore for SqlRecords {
     }
 
     async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {
-        let bytes = rmp_serde::to_vec(record)
-            .map_err(|error| session_store::Error::Encode(error.to_string()))?;
         let result = match self {
-            Self::Sqlite(pool, ..) => sqlx::query(
+            Self::SqliteFile(_, writes) => {
+                let (bytes, expiry) = row_values(record)?;
+                return writes
+                    .replace(&record.id.to_string(), &bytes, &expiry, revision.bytes())
+                    .await
+                    .map_err(sqlite_error);
+            }
+            Self::SqliteMemory(pool, _) => sqlx::query(
                 "update tower_sessions set data = ?, expiry_date = ? \
                      where id = ? and data = ?",
             )
-            .bind(bytes)
+            .bind(encode(record)?)
             .bind(record.expiry_date)
             .bind(record.id.to_string())
             .bind(revision.bytes())
@@ -197,7 +271,7 @@ impl RecordStore for SqlRecords {
                 r#"update "tower_sessions"."session" set data = $1, expiry_date = $2
                        where id = $3 and data = $4"#,
             )
-            .bind(bytes)
+            .bind(encode(record)?)
             .bind(record.expiry_date)
             .bind(record.id.to_string())
             .bind(revision.bytes())
@@ -268,32 +342,42 @@ const SWEEP_BATCH_ROWS: u64 = 1000;
 /// Between batches, so that request writes waiting on SQLite's write lock get it.
 const SWEEP_PAUSE: Duration = Duration::from_millis(20);
 
-/// Deletes SQLite's expired sessions a batch at a time. SQLite has one writer at a time:
-/// tower-sessions' sweep (one `DELETE` over every row, `datetime()` applied to each) kept
-/// request writes waiting for all of it, 1.6 s at a million sessions. Batches through an index
-/// hold the lock for milliseconds each.
-async fn sweep_sqlite(pool: &SqlitePool) -> session_store::Result<()> {
-    // Rows hold the expiry as RFC 3339 text in UTC (sqlx's encoding), which sorts by time
-    // except within one second (`12.9Z` sorts after `12.91Z`). A bound of the whole second
-    // before the current one only ever matches rows already expired.
-    let second_ago = OffsetDateTime::now_utc() - Duration::from_secs(1);
-    let bound = second_ago
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|bound| bound.format(&Rfc3339).ok())
-        .ok_or_else(|| session_store::Error::Encode("an unprintable time".into()))?;
-    loop {
-        let deleted = sqlx::query(SWEEP_BATCH)
-            .bind(&bound)
-            .bind(SWEEP_BATCH_ROWS as i64)
-            .execute(pool)
-            .await
-            .map_err(sql_error)?
-            .rows_affected();
-        if deleted < SWEEP_BATCH_ROWS {
-            return Ok(());
+impl SqlRecords {
+    /// Deletes SQLite's expired sessions a batch at a time. SQLite has one writer at a time:
+    /// tower-sessions' sweep (one `DELETE` over every row, `datetime()` applied to each) kept
+    /// request writes waiting for all of it, 1.6 s at a million sessions. Batches through an
+    /// index hold the lock for milliseconds each.
+    async fn sweep_sqlite(&self) -> session_store::Result<()> {
+        // Rows hold the expiry as RFC 3339 text in UTC (sqlx's encoding), which sorts by time
+        // except within one second (`12.9Z` sorts after `12.91Z`). A bound of the whole second
+        // before the current one only ever matches rows already expired.
+        let second_ago = OffsetDateTime::now_utc() - Duration::from_secs(1);
+        let bound = second_ago
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|bound| bound.format(&Rfc3339).ok())
+            .ok_or_else(|| session_store::Error::Encode("an unprintable time".into()))?;
+        loop {
+            let deleted = match self {
+                Self::SqliteFile(_, writes) => writes
+                    .delete_batch(SWEEP_BATCH, &bound, SWEEP_BATCH_ROWS)
+                    .await
+                    .map_err(sqlite_error)? as u64,
+                Self::SqliteMemory(pool, _) => sqlx::query(SWEEP_BATCH)
+                    .bind(&bound)
+                    .bind(SWEEP_BATCH_ROWS as i64)
+                    .execute(pool)
+                    .await
+                    .map_err(sql_error)?
+                    .rows_affected(),
+                // PostgreSQL runs tower-sessions' own sweep.
+                Self::Postgres(..) => return Ok(()),
+            };
+            if deleted < SWEEP_BATCH_ROWS {
+                return Ok(());
+            }
+            tokio::time::sleep(SWEEP_PAUSE).await;
         }
-        tokio::time::sleep(SWEEP_PAUSE).await;
     }
 }
 
@@ -317,9 +401,10 @@ mod tests {
             dir.path().join("sweep.db").display()
         );
         // A period no test waits for: the sweep under test is called directly.
-        let records = connect_untraced(&url, Duration::from_secs(3600))
+        let records = connect_sqlite(&url, Duration::from_secs(3600))
             .await
             .unwrap();
+        assert!(matches!(*records, SqlRecords::SqliteFile(..)));
         let pool = SqlitePool::connect(&url).await.unwrap();
         let now = OffsetDateTime::now_utc();
         let record = |expiry_date| Record {
@@ -339,7 +424,7 @@ mod tests {
         records.save(&live).await.unwrap();
         let within_the_second = record(OffsetDateTime::now_utc() + Duration::from_millis(300));
         records.save(&within_the_second).await.unwrap();
-        sweep_sqlite(&pool).await.unwrap();
+        records.sweep_sqlite().await.unwrap();
         assert_eq!(count(&pool).await, 2);
         assert!(records.load(&live.id).await.unwrap().is_some());
     }

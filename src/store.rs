@@ -103,6 +103,8 @@ impl SessionRecords {
         let now = OffsetDateTime::now_utc();
         let mut renew = record.expiry_date - now < self.ttl / 2;
         if renew {
+            // The stored copy changes (or another write changed it): the revision read is old.
+            record.revision = None;
             match self.extend(id).await {
                 Some(expiry) => record.expiry_date = expiry,
                 None => renew = false,
@@ -114,6 +116,7 @@ impl SessionRecords {
                 key: Some(SessionKey(id.to_string())),
                 expires_at: record.expiry_date.unix_timestamp(),
                 client: Vec::new(),
+                revision: record.revision,
             },
             renew,
         ))

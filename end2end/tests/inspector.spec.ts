@@ -98,6 +98,9 @@ test("the inspector drawer stays as the user left it", async ({ page }) => {
   await expect(inspector).not.toHaveAttribute("open");
   await inspector.locator("summary").click();
   await expect(inspector).toHaveAttribute("open", "");
+  // The drawer's `toggle` event (which stores the choice) fires a task after the click.
+  const remembered = () => page.evaluate(() => localStorage.getItem("inspector-open"));
+  await expect.poll(remembered).toBe("1");
   await shop.gotoCart();
   await expect(page.getByTestId("inspector")).toHaveAttribute("open", "");
   await page.reload();
@@ -106,6 +109,7 @@ test("the inspector drawer stays as the user left it", async ({ page }) => {
   await page.getByTestId("inspector").locator("summary").focus();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("inspector")).not.toHaveAttribute("open");
+  await expect.poll(remembered).toBe("0");
   await page.reload();
   await expect(page.getByTestId("inspector")).not.toHaveAttribute("open");
 });

@@ -247,6 +247,58 @@ macro_rules! conformance {
                 );
             }
 
+            /// A load names the revision it read where the store can tell, and a request's
+            /// first write tries its compare-and-set on it before reading the copy again:
+            /// that revision must be the stored one, and a write landing in between must
+            /// make the change land on the newer copy, nothing lost and nothing resurrected.
+            #[tokio::test]
+            async fn a_change_after_another_write_lands_on_the_newer_copy() {
+                let backend = backend().await;
+                let strategy = backend.strategy();
+                let saved = backend.save(&sample(), None, false).await.unwrap();
+                let client = ClientState::after(backend.as_ref(), &saved.client);
+                let key = saved.key.clone();
+                let loaded = backend
+                    .load(&request(strategy, &client))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let Some(Stored::Found(_, current)) = (match &key {
+                    Some(key) => Some(backend.stored(key).await.unwrap()),
+                    None => None,
+                }) else {
+                    assert_eq!(loaded.revision, None, "{strategy}: nothing stored to name");
+                    return;
+                };
+                let key = key.unwrap();
+                if let Some(revision) = &loaded.revision {
+                    assert_eq!(
+                        revision, &current,
+                        "{strategy}: the load names the stored one"
+                    );
+                }
+                let registry = SessionRegistry::new(strategy, vec![backend.clone()]);
+                let session = open_session(&registry, &request(strategy, &client))
+                    .await
+                    .unwrap();
+                // Another request (or instance) empties the cart after this one loaded it.
+                let mut emptied = sample();
+                emptied.clear_cart();
+                backend.replace(&emptied, &key, &current).await.unwrap();
+                session
+                    .change(|data| {
+                        data.add_item(ProductId(5), Quantity::try_from(1).unwrap())
+                            .map_err(|_| session_strategies::SessionError::Conflict)
+                    })
+                    .await
+                    .unwrap();
+                let Stored::Found(stored, _) = backend.stored(&key).await.unwrap() else {
+                    panic!("{strategy}: the session is still there");
+                };
+                assert_eq!(stored.item_count(), 1, "{strategy}: {:?}", stored.cart);
+                assert!(stored.quantity_of(ProductId(5)).is_some(), "{strategy}");
+            }
+
             #[tokio::test]
             async fn a_saved_session_loads_back_equal() {
                 let backend = backend().await;
