@@ -257,8 +257,11 @@ impl Session {
     /// Applies `change` and stores the result. If `change` fails nothing happens; if storing
     /// fails the data goes back to what it was and the error is returned.
     ///
-    /// Where the server keeps the session, the change is applied to the copy stored now, not
-    /// the one this request loaded, and stored with a compare-and-set on that copy's revision:
+    /// Where the server keeps the session, the change is applied to the copy stored now, and
+    /// stored with a compare-and-set on that copy's revision. The first try takes the copy
+    /// this request loaded to be the one stored now, when the store named its revision and
+    /// nothing was stored since (one read fewer per write); the compare-and-set proves it or
+    /// fails, and then the copy is read again without counting that try. In every case,
     /// when another write (from this instance or any other) lands in between, the change is
     /// applied again to the newer copy, up to [`WRITE_ATTEMPTS`] times, then the answer is
     /// [`SessionError::Conflict`]. This instance's own writes to one session also take turns,

@@ -72,10 +72,11 @@ async fn connect_sqlite(url: &str, period: Duration) -> Result<Arc<SqlRecords>, 
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
     let reads = SqliteReads::for_file(options.get_filename());
-    // A SQLite connection is a file handle in this process: it cannot go stale the way a
-    // network connection can, so sqlx's ping before every acquire (a second trip to the
-    // connection's worker thread, a third of a read's cost) buys nothing. Each connection
-    // is a thread; four keep both cores busy without the threads taking turns.
+    // The pool makes the table; then, for a file, it is closed and sessions are read and
+    // written on connections of this crate (SqliteReads, SqliteWrites); only an in-memory
+    // database keeps it. A SQLite connection is a file handle in this process: it cannot go
+    // stale the way a network connection can, so sqlx's ping before every acquire (a second
+    // trip to the connection's worker thread) buys nothing.
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .test_before_acquire(false)

@@ -4,7 +4,8 @@
 //! thread and a wake-up back, and returning the connection to the pool pings it (another
 //! round trip). For a primary-key `SELECT`, which SQLite answers from its page cache in a few
 //! microseconds, those hops cost several times the query. Reads therefore go through
-//! read-only connections of this module, on the thread that asks; writes stay with sqlx's pool.
+//! read-only connections of this module, on the thread that asks; writes go to the one writer of
+//! [`crate::sqlite_writes`].
 //! In WAL mode a reader never waits for a writer, so a read blocks its thread only for the
 //! query itself (the busy timeout covers SQLite's rare recovery locks).
 
