@@ -285,8 +285,9 @@ impl Session {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let guessed = self.state().take_loaded_revision(strategy, key.as_ref());
-            if let Some(revision) = guessed.clone() {
+            let loaded_revision = self.state().take_loaded_revision(strategy, key.as_ref());
+            let guessed = loaded_revision.is_some();
+            if let Some(revision) = loaded_revision {
                 self.state().revision = Some(revision);
             } else if let Some(key) = &key {
                 let backend = self.inner.registry.get(strategy)?;
@@ -322,7 +323,7 @@ impl Session {
                         state.data = before.0;
                         state.dirty = false;
                     }
-                    if error == SessionError::Conflict && guessed.is_some() {
+                    if error == SessionError::Conflict && guessed {
                         // Written since this request loaded it: read it now, as a first try.
                         attempt -= 1;
                         continue;

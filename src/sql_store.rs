@@ -117,13 +117,18 @@ pub enum SqlRecords {
     Postgres(PgPool, PostgresStore),
 }
 
+/// Who writes a store's rows: this crate's SQLite writer, or tower-sessions' store.
+enum Writer<'a> {
+    Own(&'a SqliteWrites),
+    TowerSessions(&'a dyn SessionStore),
+}
+
 impl SqlRecords {
-    /// tower-sessions' store, for the operations done its way; `None` for a SQLite file.
-    fn store(&self) -> Option<&dyn SessionStore> {
+    fn writer(&self) -> Writer<'_> {
         match self {
-            Self::SqliteFile(..) => None,
-            Self::SqliteMemory(_, store) => Some(store),
-            Self::Postgres(_, store) => Some(store),
+            Self::SqliteFile(_, writes) => Writer::Own(writes),
+            Self::SqliteMemory(_, store) => Writer::TowerSessions(store),
+            Self::Postgres(_, store) => Writer::TowerSessions(store),
         }
     }
 
@@ -177,12 +182,9 @@ fn row_values(record: &Record) -> session_store::Result<(Vec<u8>, String)> {
 #[async_trait]
 impl SessionStore for SqlRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let Self::SqliteFile(_, writes) = self else {
-            return self
-                .store()
-                .expect("not a SQLite file")
-                .create(record)
-                .await;
+        let writes = match self.writer() {
+            Writer::Own(writes) => writes,
+            Writer::TowerSessions(store) => return store.create(record).await,
         };
         // As tower-sessions' stores: a new id until one is free (a clash is 2^-128 likely).
         loop {
@@ -200,8 +202,9 @@ impl SessionStore for SqlRecords {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let Self::SqliteFile(_, writes) = self else {
-            return self.store().expect("not a SQLite file").save(record).await;
+        let writes = match self.writer() {
+            Writer::Own(writes) => writes,
+            Writer::TowerSessions(store) => return store.save(record).await,
         };
         let (bytes, expiry) = row_values(record)?;
         writes
@@ -223,8 +226,9 @@ impl SessionStore for SqlRecords {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let Self::SqliteFile(_, writes) = self else {
-            return self.store().expect("not a SQLite file").delete(id).await;
+        let writes = match self.writer() {
+            Writer::Own(writes) => writes,
+            Writer::TowerSessions(store) => return store.delete(id).await,
         };
         writes.delete(&id.to_string()).await.map_err(sqlite_error)
     }

@@ -154,15 +154,14 @@ fn blob(value: &[u8]) -> Value {
 /// runs them, several in one transaction.
 fn write_in_groups(connection: &Connection, queue: &Receiver<Job>) {
     while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        group.extend(queue.try_iter().take(MOST_PER_GROUP - 1));
-        if let [_] = group.as_slice() {
+        let others: Vec<Job> = queue.try_iter().take(MOST_PER_GROUP - 1).collect();
+        if others.is_empty() {
             // Alone: no transaction of its own to open and commit.
-            let job = group.pop().expect("one job");
-            let outcome = run(connection, &job);
-            let _ = job.reply.send(outcome);
+            let outcome = run(connection, &first);
+            let _ = first.reply.send(outcome);
             continue;
         }
+        let group: Vec<Job> = std::iter::once(first).chain(others).collect();
         if let Err(error) = connection.execute_batch("begin immediate") {
             answer_all(group, &error);
             continue;

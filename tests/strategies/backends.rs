@@ -257,20 +257,19 @@ macro_rules! conformance {
                 let strategy = backend.strategy();
                 let saved = backend.save(&sample(), None, false).await.unwrap();
                 let client = ClientState::after(backend.as_ref(), &saved.client);
-                let key = saved.key.clone();
                 let loaded = backend
                     .load(&request(strategy, &client))
                     .await
                     .unwrap()
                     .unwrap();
-                let Some(Stored::Found(_, current)) = (match &key {
-                    Some(key) => Some(backend.stored(key).await.unwrap()),
-                    None => None,
-                }) else {
+                let stored = match &saved.key {
+                    Some(key) => backend.stored(key).await.unwrap(),
+                    None => Stored::NotKept,
+                };
+                let (Some(key), Stored::Found(_, current)) = (saved.key, stored) else {
                     assert_eq!(loaded.revision, None, "{strategy}: nothing stored to name");
                     return;
                 };
-                let key = key.unwrap();
                 if let Some(revision) = &loaded.revision {
                     assert_eq!(
                         revision, &current,
