@@ -14,10 +14,10 @@
 //! - signed URL: the store id; the signed token is a `Credential` for the URL, no cookie.
 
 pub use crate::record_store::Revision;
-use crate::{data::SessionData, strategy::Strategy, transport::Carrier};
+use crate::{data::SessionData, strategy::Strategy, trace::TraceKey, transport::Carrier};
 use async_trait::async_trait;
 use http::request::Parts;
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 /// What a backend needs to find a session again on the server (a store id, a token id).
 /// Opaque outside the backend that made it.
@@ -168,15 +168,21 @@ pub trait SessionBackend: Send + Sync + 'static {
     fn recognizes(&self, request: &Parts) -> bool {
         self.carriers()
             .iter()
-            .any(|carrier| !carrier.is_cookie() && carrier.read(request).is_some())
+            .any(|carrier| !carrier.is_cookie() && carrier.peek(request).is_some())
     }
 
     /// The value that names the session in this request (the first carrier present), so that
     /// the session can be followed across requests without an id of its own (the trace).
-    fn presented_credential(&self, request: &Parts) -> Option<String> {
+    fn presented_credential<'r>(&self, request: &'r Parts) -> Option<Cow<'r, str>> {
         self.carriers()
             .iter()
-            .find_map(|carrier| carrier.read(request))
+            .find_map(|carrier| carrier.peek(request))
+    }
+
+    /// Names the trace ring of the session `credential` stands for: by default a hash of the
+    /// whole credential ([`TraceKey::of`]).
+    fn trace_key(&self, credential: &str) -> TraceKey {
+        TraceKey::of(credential)
     }
 
     /// Finds the session the request carries: `Ok(None)` when it carries none.

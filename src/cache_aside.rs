@@ -80,7 +80,7 @@ impl CacheAsideStore {
         let started = std::time::Instant::now();
         let operation = || format!("redis GET cache:{}", short(&id.to_string()));
         if !self.cache.is_connected() {
-            trace::step(started, || (operation(), "skipped: cache down".into()));
+            trace::step(started, || (operation(), "skipped: cache down"));
             return Cached::Miss;
         }
         let key = cache_key(id);
@@ -162,7 +162,7 @@ impl CacheAsideStore {
         };
         if !self.cache.is_connected() {
             // Not worth a timeout per write; a stale copy expires within CACHE_TTL.
-            trace::step(started, || (operation(), "skipped: cache down".into()));
+            trace::step(started, || (operation(), "skipped: cache down"));
             return;
         }
         let result: Result<(), _> = self

@@ -92,7 +92,7 @@ impl CookieBackend {
     }
 
     fn open(&self, request: &Parts) -> Result<Option<Payload>, LoadError> {
-        let Some(raw) = CARRIERS[0].read(request) else {
+        let Some(raw) = CARRIERS[0].peek(request) else {
             return Ok(None);
         };
         let started = Instant::now();
@@ -102,10 +102,7 @@ impl CookieBackend {
         let operation = || format!("decrypt AES-256-GCM {} B", raw.len());
         if let Some(payload) = self.opened.get(&exact) {
             trace::step(started, || {
-                (
-                    operation(),
-                    "ok: this exact cookie opened here before".into(),
-                )
+                (operation(), "ok: this exact cookie opened here before")
             });
             return Ok(Some(payload));
         }
@@ -113,7 +110,7 @@ impl CookieBackend {
         // under its wire name.
         let cookie = cookie::CookieJar::new()
             .private(&self.key)
-            .decrypt(Cookie::new(wire.into_owned(), raw.clone()));
+            .decrypt(Cookie::new(wire.into_owned(), raw.clone().into_owned()));
         trace::step(started, || {
             (
                 operation(),
@@ -121,8 +118,7 @@ impl CookieBackend {
                     "ok"
                 } else {
                     "does not decrypt"
-                }
-                .into(),
+                },
             )
         });
         let cookie = cookie.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
@@ -206,8 +202,7 @@ impl SessionBackend for CookieBackend {
                     "too large for a cookie"
                 } else {
                     "ok"
-                }
-                .into(),
+                },
             )
         });
         if bytes > COOKIE_LIMIT {

@@ -7,7 +7,7 @@ use crate::{
     registry::SessionRegistry,
     session::{ClientUpdate, Notice, RejectWith, Session},
     strategy::Strategy,
-    trace::{self, now_ms, TraceKey, Tracing},
+    trace::{self, now_ms, Tracing},
     transport::{
         bearer_token, presented_bytes, request_cookie, Carrier, HostPrefixedCookies,
         RequestCookies, HOST_PREFIX,
@@ -94,12 +94,13 @@ fn record_trace(
 ) {
     let tracing = session.tracing();
     let strategy = session.strategy();
+    let Ok(backend) = registry.get(strategy) else {
+        return;
+    };
     // The cookie that names the session, if the strategy keeps one.
-    let primary = registry.get(strategy).ok().and_then(|backend| {
-        backend.carriers().iter().find_map(|carrier| match carrier {
-            Carrier::Cookie(name) => Some(*name),
-            _ => None,
-        })
+    let primary = backend.carriers().iter().find_map(|carrier| match carrier {
+        Carrier::Cookie(name) => Some(*name),
+        _ => None,
     });
     let mut after = if update.switched_to.is_some() {
         None
@@ -108,15 +109,15 @@ fn record_trace(
     };
     for change in &update.changes {
         match change {
-            ClientChange::Credential(value) => after = Some(TraceKey::of(value)),
+            ClientChange::Credential(value) => after = Some(backend.trace_key(value)),
             ClientChange::SetCookie { name, value, .. } if Some(*name) == primary => {
-                after = Some(TraceKey::of(value));
+                after = Some(backend.trace_key(value));
             }
             ClientChange::RemoveCookie { name } if Some(*name) == primary => after = None,
             _ => {}
         }
     }
-    let entry = tracing.trace.entry(label, strategy.id(), arrived_ms);
+    let entry = tracing.trace.finish(label, strategy.id(), arrived_ms);
     registry.traces().record(tracing.ring, after, entry);
 }
 
@@ -151,7 +152,7 @@ pub async fn open_session(
         trace: Default::default(),
         ring: backend
             .presented_credential(request)
-            .map(|value| TraceKey::of(&value)),
+            .map(|value| backend.trace_key(&value)),
     };
     backend
         .availability()

@@ -114,7 +114,7 @@ impl SqlRevocations {
     /// Every revocation still in force, for the in-memory mirrors.
     pub async fn live_revocations(&self) -> Result<Vec<(String, i64)>, Unavailable> {
         let rows = trace::timed(
-            || "sql SELECT revoked_families (all live)".into(),
+            || "sql SELECT revoked_families (all live)",
             outcome,
             sqlx::query("SELECT family, expires_at FROM revoked_families WHERE expires_at > $1")
                 .bind(crate::data::now_unix())
@@ -152,7 +152,7 @@ impl Revocations for SqlRevocations {
         .await
         .map_err(Unavailable::new)?;
         trace::timed(
-            || "sql UPDATE refresh_tokens SET revoked".into(),
+            || "sql UPDATE refresh_tokens SET revoked",
             outcome,
             sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
                 .bind(family)
@@ -189,7 +189,7 @@ impl Revocations for SqlRevocations {
         expires_at: i64,
     ) -> Result<(), Unavailable> {
         trace::timed(
-            || "sql INSERT refresh_tokens".into(),
+            || "sql INSERT refresh_tokens",
             outcome,
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, family, subject, expires_at, used, revoked) \
@@ -212,7 +212,7 @@ impl Revocations for SqlRevocations {
         grace: std::time::Duration,
     ) -> Result<RefreshUse, Unavailable> {
         trace::timed(
-            || "sql UPDATE refresh_tokens SET used".into(),
+            || "sql UPDATE refresh_tokens SET used",
             |result: &Result<RefreshUse, Unavailable>| match result {
                 Ok(outcome) => outcome.label().into(),
                 Err(error) => format!("error: {error}"),
@@ -224,7 +224,7 @@ impl Revocations for SqlRevocations {
 
     async fn record_successor(&self, token_hash: &str, sealed: &str) -> Result<(), Unavailable> {
         trace::timed(
-            || "sql UPDATE refresh_tokens SET successor".into(),
+            || "sql UPDATE refresh_tokens SET successor",
             outcome,
             sqlx::query("UPDATE refresh_tokens SET successor = $2 WHERE token_hash = $1")
                 .bind(token_hash)
@@ -311,7 +311,7 @@ impl SqlRevocations {
 }
 
 /// A revocation lookup's outcome for the trace.
-fn revoked<E: std::fmt::Display>(result: &Result<bool, E>) -> String {
+fn revoked<E: std::fmt::Display>(result: &Result<bool, E>) -> trace::Label {
     match result {
         Ok(true) => "revoked".into(),
         Ok(false) => "not revoked".into(),

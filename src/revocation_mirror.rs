@@ -218,12 +218,12 @@ async fn resync(mirror: MirroredRevocations) {
     }
 }
 
-fn describe(arrival: Option<Arrival>) -> String {
+fn describe(arrival: Option<Arrival>) -> trace::Label {
     match arrival {
         None => "not revoked".into(),
         Some(Arrival::Local) => "revoked (here)".into(),
         Some(Arrival::Announced { after_ms }) => {
-            format!("revoked (announced through Redis, arrived {after_ms} ms after)")
+            format!("revoked (announced through Redis, arrived {after_ms} ms after)").into()
         }
         Some(Arrival::Synced) => "revoked (read from SQL)".into(),
     }
@@ -260,7 +260,7 @@ impl Revocations for MirroredRevocations {
         let arrival = self.arrival(family);
         trace::step(started, || {
             (
-                format!("memory mirror revoked:{}", short(family)),
+                format!("memory mirror revoked:{}", trace::Short(family)),
                 describe(arrival),
             )
         });

@@ -74,7 +74,7 @@ impl SessionBackend for SignedUrlBackend {
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
-        let Some(token) = CARRIERS[0].read(request) else {
+        let Some(token) = CARRIERS[0].peek(request) else {
             return Ok(None);
         };
         let payload = self
@@ -94,7 +94,7 @@ impl SessionBackend for SignedUrlBackend {
         let token = if renewed {
             self.token_for(id, loaded.expires_at)
         } else {
-            token
+            token.into_owned()
         };
         loaded.client = vec![ClientChange::Credential(token)];
         Ok(Some(loaded))

@@ -341,7 +341,7 @@ impl SessionBackend for StoreBackend {
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
-        let Some(raw) = CARRIERS[0].read(request) else {
+        let Some(raw) = CARRIERS[0].peek(request) else {
             return Ok(None);
         };
         let id = Id::from_str(&raw).map_err(|_| LoadError::Invalid("malformed session id"))?;

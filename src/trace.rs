@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::{
+    borrow::Cow,
     collections::{HashMap, VecDeque},
     future::Future,
     sync::{Arc, Mutex, MutexGuard},
@@ -28,13 +29,17 @@ tokio::task_local! {
     static CURRENT: Trace;
 }
 
+/// Text of a trace: most labels and outcomes are fixed (`ok`, `not revoked`) and are kept
+/// without a copy, as every request records a few of them and the ring drops as many.
+pub type Label = Cow<'static, str>;
+
 /// One thing a backend did, how it came out and how long it took.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceStep {
     /// What was done, as an engineer would write it: `redis GET cache:3fa2c1…`.
-    pub operation: String,
+    pub operation: Label,
     /// `hit`, `miss`, `ok`, `expired`, `error: …`.
-    pub outcome: String,
+    pub outcome: Label,
     pub micros: f64,
 }
 
@@ -43,13 +48,14 @@ pub struct TraceStep {
 pub struct RequestTrace {
     /// `GET /cart`.
     pub request: String,
-    pub strategy: String,
+    pub strategy: Label,
     /// Unix milliseconds when the request arrived.
     pub at_ms: i64,
     pub steps: Vec<TraceStep>,
     /// Time spent in the steps, in microseconds.
     pub session_micros: f64,
-    /// The instance that served it.
+    /// The instance that served it (filled in when the entry is read or shared: a ring in
+    /// this process holds only this instance's entries).
     #[serde(default)]
     pub instance: String,
 }
@@ -79,11 +85,21 @@ impl Trace {
     }
 
     /// The steps so far as one request's entry.
-    pub fn entry(&self, request: String, strategy: &str, at_ms: i64) -> RequestTrace {
-        let steps = self.steps();
-        RequestTrace {
+    pub fn entry(&self, request: String, strategy: &'static str, at_ms: i64) -> RequestTrace {
+        RequestTrace::of(request, strategy, at_ms, self.steps())
+    }
+
+    /// The request's steps as its entry, taking them: the request has ended.
+    pub fn finish(&self, request: String, strategy: &'static str, at_ms: i64) -> RequestTrace {
+        RequestTrace::of(request, strategy, at_ms, std::mem::take(&mut *self.lock()))
+    }
+}
+
+impl RequestTrace {
+    fn of(request: String, strategy: &'static str, at_ms: i64, steps: Vec<TraceStep>) -> Self {
+        Self {
             request,
-            strategy: strategy.to_owned(),
+            strategy: Cow::Borrowed(strategy),
             at_ms,
             session_micros: steps.iter().map(|step| step.micros).sum(),
             steps,
@@ -106,22 +122,22 @@ pub async fn within<F: Future>(trace: &Trace, future: F) -> F::Output {
 
 /// Records a step that started at `started`, if a trace is current. `describe` runs only then,
 /// so nothing is formatted when nobody records.
-pub fn step(started: Instant, describe: impl FnOnce() -> (String, String)) {
+pub fn step<O: Into<Label>, U: Into<Label>>(started: Instant, describe: impl FnOnce() -> (O, U)) {
     let micros = started.elapsed().as_nanos() as f64 / 1000.0;
     let _ = CURRENT.try_with(|trace| {
         let (operation, outcome) = describe();
         trace.push(TraceStep {
-            operation,
-            outcome,
+            operation: operation.into(),
+            outcome: outcome.into(),
             micros: (micros * 10.0).round() / 10.0,
         });
     });
 }
 
 /// Times `future` and records it as `operation`, its outcome told by `outcome`.
-pub async fn timed<T>(
-    operation: impl FnOnce() -> String,
-    outcome: impl FnOnce(&T) -> String,
+pub async fn timed<T, O: Into<Label>, U: Into<Label>>(
+    operation: impl FnOnce() -> O,
+    outcome: impl FnOnce(&T) -> U,
     future: impl Future<Output = T>,
 ) -> T {
     let started = Instant::now();
@@ -164,18 +180,28 @@ pub fn redacted_path(path: &str) -> String {
 }
 
 /// `ok`, or `error: …`: how a step that can fail came out.
-pub fn outcome<T, E: std::fmt::Display>(result: &Result<T, E>) -> String {
+pub fn outcome<T, E: std::fmt::Display>(result: &Result<T, E>) -> Label {
     match result {
         Ok(_) => "ok".into(),
-        Err(error) => format!("error: {error}"),
+        Err(error) => format!("error: {error}").into(),
     }
 }
 
 /// The first characters of a secret id: enough to tell sessions apart in a trace, too few to
 /// be one.
 pub fn short(id: &str) -> String {
-    let head: String = id.chars().take(6).collect();
-    format!("{head}…")
+    Short(id).to_string()
+}
+
+/// [`short`] inside a `format!`, without a string of its own.
+pub struct Short<'a>(pub &'a str);
+
+impl std::fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        self.0.chars().take(6).try_for_each(|c| f.write_char(c))?;
+        f.write_char('…')
+    }
 }
 
 /// Unix milliseconds now.
@@ -303,25 +329,24 @@ impl TraceBook {
                 Err(error) => tracing::debug!(%error, "shared traces unreadable; local ones shown"),
             }
         }
-        self.lock()
+        let mut requests: Vec<RequestTrace> = self
+            .lock()
             .rings
             .get(&key)
             .map(|ring| ring.requests.iter().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for request in &mut requests {
+            request.instance = self.instance.to_string();
+        }
+        requests
     }
 
     /// Adds a request to the ring of the session it arrived with (`before`) and files the ring
     /// under the credential the client holds after it (`after`): a new token or a rotated id
     /// keeps its history, a session that ended loses it.
-    pub fn record(
-        &self,
-        before: Option<TraceKey>,
-        after: Option<TraceKey>,
-        mut entry: RequestTrace,
-    ) {
-        entry.instance = self.instance.to_string();
+    pub fn record(&self, before: Option<TraceKey>, after: Option<TraceKey>, entry: RequestTrace) {
         if let Some(redis) = self.shared.as_ref().filter(|redis| redis.is_connected()) {
-            record_shared(redis.clone(), before, after, &entry);
+            record_shared(redis.clone(), before, after, &entry, &self.instance);
         }
         let mut book = self.lock();
         book.clock += 1;
@@ -357,9 +382,14 @@ fn record_shared(
     before: Option<TraceKey>,
     after: Option<TraceKey>,
     entry: &RequestTrace,
+    instance: &str,
 ) {
     use tower_sessions_redis_store::fred::interfaces::{KeysInterface, LuaInterface};
-    let Ok(json) = serde_json::to_string(entry) else {
+    let entry = RequestTrace {
+        instance: instance.to_owned(),
+        ..entry.clone()
+    };
+    let Ok(json) = serde_json::to_string(&entry) else {
         return;
     };
     tokio::spawn(async move {
@@ -465,10 +495,10 @@ mod tests {
 
     #[tokio::test]
     async fn steps_are_recorded_only_inside_a_trace() {
-        step(Instant::now(), || unreachable!("nobody is recording"));
+        step::<&str, &str>(Instant::now(), || unreachable!("nobody is recording"));
         let trace = Trace::default();
         within(&trace, async {
-            step(Instant::now(), || ("sign".into(), "ok".into()));
+            step(Instant::now(), || ("sign", "ok"));
         })
         .await;
         assert_eq!(trace.steps()[0].operation, "sign");

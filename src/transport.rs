@@ -14,6 +14,7 @@ use http::{
     request::Parts,
     HeaderMap, Request,
 };
+use std::borrow::Cow;
 
 /// One way a credential reaches the server with every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,10 +33,17 @@ const BEARER_SCHEME: &str = "Bearer";
 impl Carrier {
     /// The credential this carrier brings in `request`, if any.
     pub fn read(self, request: &Parts) -> Option<String> {
+        self.peek(request).map(Cow::into_owned)
+    }
+
+    /// The credential this carrier brings in `request`, borrowed from the request where it
+    /// can be: a JWT is most of a kilobyte, and a read looks at it four or five times (the
+    /// strategy, the trace, the backend, the bytes carried).
+    pub fn peek(self, request: &Parts) -> Option<Cow<'_, str>> {
         match self {
-            Carrier::Cookie(name) => request_cookie(request, name),
-            Carrier::Bearer => bearer_token(request).map(str::to_owned),
-            Carrier::UrlParam(name) => query_param(request, name),
+            Carrier::Cookie(name) => peek_cookie(request, name),
+            Carrier::Bearer => bearer_token(request).map(Cow::Borrowed),
+            Carrier::UrlParam(name) => query_value(request, name).map(Cow::Borrowed),
         }
     }
 
@@ -110,14 +118,20 @@ pub fn wire_name<'a>(request: &Parts, name: &'a str) -> std::borrow::Cow<'a, str
 /// (a test's, the measurements' synthetic ones) is scanned for the name, decoding only that
 /// pair.
 pub fn request_cookie(request: &Parts, name: &str) -> Option<String> {
+    peek_cookie(request, name).map(Cow::into_owned)
+}
+
+/// [`request_cookie`], borrowed from the layer's [`RequestCookies`] when it parsed them.
+fn peek_cookie<'r>(request: &'r Parts, name: &str) -> Option<Cow<'r, str>> {
     let wanted = wire_name(request, name);
     if let Some(cookies) = request.extensions.get::<RequestCookies>() {
-        return cookies.get(&wanted).map(str::to_owned);
+        return cookies.get(&wanted).map(Cow::Borrowed);
     }
     cookie_pairs(&request.headers)
         .filter(|(pair_name, _)| *pair_name == wanted)
         .filter_map(|(_, pair)| decoded_value(pair))
         .next_back()
+        .map(Cow::Owned)
 }
 
 /// A request's cookies, parsed once by the session layer and kept in the request's
@@ -160,12 +174,14 @@ fn cookie_pairs(headers: &HeaderMap) -> impl DoubleEndedIterator<Item = (&str, &
 fn decoded_value(pair: &str) -> Option<String> {
     // Percent-decoding walks the value byte by byte: only a value with a `%` needs it (base64
     // credentials never do).
-    let cookie = if pair.contains('%') {
-        Cookie::parse_encoded(pair).ok()?
-    } else {
-        Cookie::parse(pair).ok()?
-    };
-    Some(cookie.value().to_owned())
+    if pair.contains('%') {
+        return Some(Cookie::parse_encoded(pair).ok()?.value().to_owned());
+    }
+    // What `Cookie::parse` does with a pair that has no attributes (a `Cookie` header's pairs
+    // never do), without building a cookie around a kilobyte of JWT: split at the first `=`,
+    // trim both sides, refuse an empty name.
+    let (name, value) = pair.split_once('=')?;
+    (!name.trim().is_empty()).then(|| value.trim().to_owned())
 }
 
 /// The token of an `Authorization: Bearer` header. Another scheme (`Basic`, say) is not a
@@ -180,10 +196,14 @@ pub fn bearer_token(request: &Parts) -> Option<&str> {
 
 /// The raw value of query parameter `name`, if present (the first one).
 pub fn query_param(request: &Parts, name: &str) -> Option<String> {
+    query_value(request, name).map(str::to_owned)
+}
+
+fn query_value<'r>(request: &'r Parts, name: &str) -> Option<&'r str> {
     let query = request.uri.query()?;
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| value.to_owned())
+        (key == name).then_some(value)
     })
 }
 
@@ -214,7 +234,7 @@ pub fn presented_bytes(carriers: &[Carrier], request: &Parts) -> usize {
         .iter()
         .filter_map(|carrier| {
             carrier
-                .read(request)
+                .peek(request)
                 .map(|value| carrier.wire_bytes(&value))
         })
         .sum()

@@ -50,7 +50,7 @@ pub async fn inspect(
             .into_iter()
             .map(|request| RequestTraceView {
                 request: request.request,
-                strategy: request.strategy,
+                strategy: request.strategy.into_owned(),
                 at_ms: request.at_ms,
                 session_micros: request.session_micros,
                 instance: request.instance,
@@ -58,8 +58,8 @@ pub async fn inspect(
                     .steps
                     .into_iter()
                     .map(|step| TraceStepView {
-                        operation: step.operation,
-                        outcome: step.outcome,
+                        operation: step.operation.into_owned(),
+                        outcome: step.outcome.into_owned(),
                         micros: step.micros,
                     })
                     .collect(),
