@@ -3,7 +3,7 @@
 
 use crate::{
     record_store::{RecordStore, Revision, StoredSession},
-    trace::{self, outcome, short},
+    trace::{self, outcome},
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -75,7 +75,8 @@ impl TracedStore {
     }
 
     fn operation(&self, verb: &str, id: &Id) -> String {
-        format!("{} {verb} {}", self.verbs.name, short(&id.to_string()))
+        let id = id.to_string();
+        format!("{} {verb} {}", self.verbs.name, trace::Short(&id))
     }
 
     /// Times a read of the record under `id` (a plain load, a decoded one, one with its
@@ -90,11 +91,11 @@ impl TracedStore {
 }
 
 /// `hit`, `miss` or `error: …`: how a read came out.
-fn lookup_outcome<T>(result: &session_store::Result<Option<T>>) -> String {
+fn lookup_outcome<T>(result: &session_store::Result<Option<T>>) -> trace::Label {
     match result {
         Ok(Some(_)) => "hit".into(),
         Ok(None) => "miss".into(),
-        Err(error) => format!("error: {error}"),
+        Err(error) => format!("error: {error}").into(),
     }
 }
 

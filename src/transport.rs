@@ -14,7 +14,7 @@ use http::{
     request::Parts,
     HeaderMap, Request,
 };
-use std::borrow::Cow;
+use std::{borrow::Cow, ops::Range};
 
 /// One way a credential reaches the server with every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,32 +131,47 @@ fn peek_cookie<'r>(request: &'r Parts, name: &str) -> Option<Cow<'r, str>> {
         .filter(|(pair_name, _)| *pair_name == wanted)
         .filter_map(|(_, pair)| decoded_value(pair))
         .next_back()
-        .map(Cow::Owned)
 }
 
 /// A request's cookies, parsed once by the session layer and kept in the request's
 /// extensions: scanning and decoding the header for each of the five or six cookie reads of a
-/// request was a fourteenth of a JWT session read. Names are kept as sent (wire names).
+/// request was a fourteenth of a JWT session read. Names are kept as sent (wire names), names
+/// and values back to back in one string (one copy of the header, not two per cookie).
 #[derive(Clone, Debug, Default)]
-pub struct RequestCookies(Vec<(String, String)>);
+pub struct RequestCookies {
+    text: String,
+    /// Each cookie's name and value, as ranges of `text`, in the order sent.
+    pairs: Vec<(Range<usize>, Range<usize>)>,
+}
 
 impl RequestCookies {
     /// Every cookie in `headers` that a `CookieJar` would accept, in order.
     pub fn of(headers: &HeaderMap) -> Self {
-        Self(
-            cookie_pairs(headers)
-                .filter_map(|(name, pair)| Some((name.to_owned(), decoded_value(pair)?)))
-                .collect(),
-        )
+        let mut cookies = Self::default();
+        for (name, pair) in cookie_pairs(headers) {
+            let Some(value) = decoded_value(pair) else {
+                continue;
+            };
+            let name = cookies.push(name);
+            let value = cookies.push(&value);
+            cookies.pairs.push((name, value));
+        }
+        cookies
+    }
+
+    fn push(&mut self, part: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(part);
+        start..self.text.len()
     }
 
     /// The value of the last cookie sent under `wire_name`.
     fn get(&self, wire_name: &str) -> Option<&str> {
-        self.0
+        self.pairs
             .iter()
             .rev()
-            .find(|(name, _)| name == wire_name)
-            .map(|(_, value)| value.as_str())
+            .find(|(name, _)| self.text.get(name.clone()) == Some(wire_name))
+            .and_then(|(_, value)| self.text.get(value.clone()))
     }
 }
 
@@ -171,17 +186,19 @@ fn cookie_pairs(headers: &HeaderMap) -> impl DoubleEndedIterator<Item = (&str, &
 }
 
 /// A pair's value as a `CookieJar` decodes it, or `None` where the jar would drop the pair.
-fn decoded_value(pair: &str) -> Option<String> {
+fn decoded_value(pair: &str) -> Option<Cow<'_, str>> {
     // Percent-decoding walks the value byte by byte: only a value with a `%` needs it (base64
     // credentials never do).
     if pair.contains('%') {
-        return Some(Cookie::parse_encoded(pair).ok()?.value().to_owned());
+        return Some(Cow::Owned(
+            Cookie::parse_encoded(pair).ok()?.value().to_owned(),
+        ));
     }
     // What `Cookie::parse` does with a pair that has no attributes (a `Cookie` header's pairs
     // never do), without building a cookie around a kilobyte of JWT: split at the first `=`,
     // trim both sides, refuse an empty name.
     let (name, value) = pair.split_once('=')?;
-    (!name.trim().is_empty()).then(|| value.trim().to_owned())
+    (!name.trim().is_empty()).then(|| Cow::Borrowed(value.trim()))
 }
 
 /// The token of an `Authorization: Bearer` header. Another scheme (`Basic`, say) is not a
