@@ -149,7 +149,13 @@ pub async fn timed<T, O: Into<Label>, U: Into<Label>>(
 /// How a trace names a request: `GET /cart`. The path only, a URL strategy's query holding the
 /// session itself, and with any token in it shortened ([`redacted_path`]).
 pub fn request_label(request: &http::request::Parts) -> String {
-    format!("{} {}", request.method, redacted_path(request.uri.path()))
+    let method = request.method.as_str();
+    let path = redacted_path(request.uri.path());
+    let mut label = String::with_capacity(method.len() + 1 + path.len());
+    label.push_str(method);
+    label.push(' ');
+    label.push_str(&path);
+    label
 }
 
 /// Longer path segments than this are taken for tokens (a signed link's is over 40 characters;
@@ -158,14 +164,14 @@ const TOKEN_SEGMENT: usize = 24;
 
 /// `path` as logs and traces may show it: a segment long enough to be a token (a share or
 /// magic link's) is shortened to its first characters, so whoever reads a log cannot open it.
-pub fn redacted_path(path: &str) -> String {
-    // Every request is labelled: most paths have nothing to shorten, and no allocation per
-    // segment is needed to say so.
+pub fn redacted_path(path: &str) -> Cow<'_, str> {
+    // Every request is labelled: most paths have nothing to shorten, and no allocation is
+    // needed to say so.
     if path
         .split('/')
         .all(|segment| segment.len() <= TOKEN_SEGMENT)
     {
-        return path.to_owned();
+        return Cow::Borrowed(path);
     }
     path.split('/')
         .map(|segment| {
@@ -177,6 +183,7 @@ pub fn redacted_path(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+        .into()
 }
 
 /// `ok`, or `error: …`: how a step that can fail came out.
@@ -266,7 +273,8 @@ fn shared_key(key: TraceKey) -> String {
 
 #[derive(Default)]
 struct Book {
-    rings: HashMap<TraceKey, Ring>,
+    /// Keys are hashes already; foldhash reads them faster than SipHash.
+    rings: HashMap<TraceKey, Ring, foldhash::fast::RandomState>,
     clock: u64,
 }
 

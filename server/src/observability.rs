@@ -19,16 +19,24 @@ pub async fn stamp_and_log(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
-    let path = session_strategies::trace::redacted_path(request.uri().path());
+    // What the log line names, only when it is written (a server logging at `warn` serves tens
+    // of thousands of requests a second).
+    let logged = tracing::enabled!(tracing::Level::INFO).then(|| {
+        (
+            request.method().clone(),
+            session_strategies::trace::redacted_path(request.uri().path()).into_owned(),
+        )
+    });
     let mut response = next.run(request).await;
     response.headers_mut().insert(INSTANCE_HEADER, instance);
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    if let Some((method, path)) = logged {
+        tracing::info!(
+            %method,
+            path,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
     response
 }
