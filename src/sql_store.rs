@@ -343,9 +343,12 @@ const EXPIRY_INDEX: &str =
 /// One batch of SQLite's sweep: expired rows, oldest first, through the expiry index.
 const SWEEP_BATCH: &str = "delete from tower_sessions where id in \
      (select id from tower_sessions where expiry_date < ?1 order by expiry_date limit ?2)";
-const SWEEP_BATCH_ROWS: u64 = 1000;
-/// Between batches, so that request writes waiting on SQLite's write lock get it.
-const SWEEP_PAUSE: Duration = Duration::from_millis(20);
+/// Rows per batch: a request's write queued behind a batch waits for all of it, and the pages a
+/// batch dirties (expired rows lie all over the table and both indexes) are what the next
+/// checkpoint copies. 250 rows take a few milliseconds.
+const SWEEP_BATCH_ROWS: u64 = 250;
+/// Between batches, so that request writes and the checkpointer keep up.
+const SWEEP_PAUSE: Duration = Duration::from_millis(10);
 
 impl SqlRecords {
     /// Deletes SQLite's expired sessions a batch at a time. SQLite has one writer at a time:
