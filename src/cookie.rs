@@ -110,7 +110,7 @@ impl CookieBackend {
         // under its wire name.
         let cookie = cookie::CookieJar::new()
             .private(&self.key)
-            .decrypt(Cookie::new(wire.into_owned(), raw.clone().into_owned()));
+            .decrypt(Cookie::new(wire.into_owned(), raw.to_string()));
         trace::step(started, || {
             (
                 operation(),

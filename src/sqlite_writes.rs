@@ -407,23 +407,26 @@ mod tests {
         }
     }
 
+    /// Rows in the database at `path`, its log included.
+    fn rows(path: &Path) -> rusqlite::Result<i64> {
+        Connection::open(path)?
+            .query_row("select count(*) from tower_sessions", [], |row| row.get(0))
+    }
+
     /// Rows in the database file itself, as a copy of it without its log shows them.
     fn rows_in_the_file(path: &Path) -> Option<i64> {
         let copy = tempfile::tempdir().ok()?;
         let file = copy.path().join("copy.db");
         std::fs::copy(path, &file).ok()?;
-        Connection::open(&file)
-            .ok()?
-            .query_row("select count(*) from tower_sessions", [], |row| row.get(0))
-            .ok()
+        rows(&file).ok()
     }
 
     #[tokio::test]
     async fn writes_reach_the_database_file_through_the_checkpointer() {
         let (_dir, path) = database();
         let writes = SqliteWrites::open(&path).unwrap();
-        // Far fewer pages than SQLite's automatic checkpoint waits for (a thousand): only a
-        // checkpointer copies them into the file while the connections stay open.
+        // Far fewer pages than the writer's own checkpoint waits for (RESTART_AT_PAGES): only
+        // the checkpointer copies them into the file while the connections stay open.
         for n in 0..50 {
             let id = format!("s{n}");
             writes
@@ -473,14 +476,7 @@ mod tests {
             log < 2 * u64::from(RESTART_AT_PAGES) * page,
             "the log grew to {log} bytes"
         );
-        assert_eq!(rows_in_the_log_and_file(&path), 24_000);
-    }
-
-    fn rows_in_the_log_and_file(path: &Path) -> i64 {
-        Connection::open(path)
-            .unwrap()
-            .query_row("select count(*) from tower_sessions", [], |row| row.get(0))
-            .unwrap()
+        assert_eq!(rows(&path).unwrap(), 24_000);
     }
 
     #[tokio::test]

@@ -149,13 +149,7 @@ pub async fn timed<T, O: Into<Label>, U: Into<Label>>(
 /// How a trace names a request: `GET /cart`. The path only, a URL strategy's query holding the
 /// session itself, and with any token in it shortened ([`redacted_path`]).
 pub fn request_label(request: &http::request::Parts) -> String {
-    let method = request.method.as_str();
-    let path = redacted_path(request.uri.path());
-    let mut label = String::with_capacity(method.len() + 1 + path.len());
-    label.push_str(method);
-    label.push(' ');
-    label.push_str(&path);
-    label
+    format!("{} {}", request.method, redacted_path(request.uri.path()))
 }
 
 /// Longer path segments than this are taken for tokens (a signed link's is over 40 characters;
