@@ -13,8 +13,8 @@ use crate::{
     revocation::Revocations,
     secrets::random_id,
     strategy::Strategy,
-    trace,
-    transport::{wire_name, Carrier},
+    trace::{self, TraceKey},
+    transport::Carrier,
     verified_tokens::VerifiedTokens,
 };
 use async_trait::async_trait;
@@ -32,6 +32,8 @@ pub const SESSION_COOKIE: &str = "session";
 /// What browsers promise to keep of one cookie, name and value together (RFC 6265 section 6.1).
 pub const COOKIE_LIMIT: usize = 4096;
 const CARRIERS: &[Carrier] = &[Carrier::Cookie(SESSION_COOKIE)];
+/// How many of a sealed cookie's last characters name it ([`SessionBackend::trace_key`]).
+const SEALED_TAIL: usize = 24;
 
 /// The plaintext inside the cookie: the idle expiry and the family travel encrypted with the
 /// data, so the client can neither extend the one nor change the other.
@@ -49,10 +51,11 @@ pub struct CookieBackend {
     key: Key,
     ttl: Duration,
     revocations: Arc<dyn Revocations>,
-    /// Cookies opened here, by their exact wire name and value: a browser sends the same sealed
-    /// cookie until the next save, and decrypting and parsing it again was a twentieth of a
-    /// read. The same bytes always open to the same payload; its expiry and its family's
-    /// revocation are checked on every use all the same ([`SessionBackend::load`]).
+    /// Cookies opened here, by their exact value: a browser sends the same sealed cookie until
+    /// the next save, and decrypting and parsing it again was a twentieth of a read. The same
+    /// bytes always open to the same payload (every value is sealed under the same name,
+    /// [`SESSION_COOKIE`]); its expiry and its family's revocation are checked on every use
+    /// all the same ([`SessionBackend::load`]).
     opened: VerifiedTokens<Payload>,
 }
 
@@ -96,21 +99,21 @@ impl CookieBackend {
             return Ok(None);
         };
         let started = Instant::now();
-        // The name is part of what the seal authenticates, so it is part of the cache's key.
-        let wire = wire_name(request, SESSION_COOKIE);
-        let exact = format!("{wire}={raw}");
         let operation = || format!("decrypt AES-256-GCM {} B", raw.len());
-        if let Some(payload) = self.opened.get(&exact) {
+        if let Some(payload) = self.opened.get(&raw) {
             trace::step(started, || {
                 (operation(), "ok: this exact cookie opened here before")
             });
             return Ok(Some(payload));
         }
-        // Only this cookie is decrypted (a jar would parse every cookie of the request again),
-        // under its wire name.
+        // Only this cookie is decrypted (a jar would parse every cookie of the request again).
+        // It was sealed under its name, `session`, whatever name it travels under: over HTTPS
+        // it travels as `__Host-session`, and [`Carrier::peek`] reads only that name then, so a
+        // value planted under the plain name is never read. (Opening it under the name it
+        // travelled under refused every cookie over HTTPS.)
         let cookie = cookie::CookieJar::new()
             .private(&self.key)
-            .decrypt(Cookie::new(wire.into_owned(), raw.to_string()));
+            .decrypt(Cookie::new(SESSION_COOKIE, raw.to_string()));
         trace::step(started, || {
             (
                 operation(),
@@ -124,7 +127,7 @@ impl CookieBackend {
         let cookie = cookie.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
         let payload: Payload = serde_json::from_str(cookie.value())
             .map_err(|_| LoadError::Invalid("undecodable session cookie"))?;
-        self.opened.insert(&exact, payload.clone());
+        self.opened.insert(&raw, payload.clone());
         Ok(Some(payload))
     }
 }
@@ -137,6 +140,15 @@ impl SessionBackend for CookieBackend {
 
     fn carriers(&self) -> &'static [Carrier] {
         CARRIERS
+    }
+
+    /// A sealed cookie ends with its AES-GCM tag (16 bytes, the last 24 base64 characters
+    /// cover it), a MAC over a ciphertext sealed under a fresh nonce: it names the cookie as
+    /// well as the whole value does, and hashing the whole value for every read was a
+    /// fiftieth of the read.
+    fn trace_key(&self, credential: &str) -> TraceKey {
+        let tail = credential.len().saturating_sub(SEALED_TAIL);
+        TraceKey::of(credential.get(tail..).unwrap_or(credential))
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {

@@ -478,6 +478,76 @@ async fn a_cookie_from_another_key_is_invalid() {
     ));
 }
 
+/// The trace ring of a cookie session is named by the seal's tail (its AES-GCM tag): every
+/// save seals afresh, so each save names a new ring, and a value whose tag differs is another.
+#[tokio::test]
+async fn a_sealed_cookie_is_traced_under_its_tag() {
+    let backend = cookie(TTL).await;
+    let sealed = || async {
+        let saved = backend.save(&sample(), None, false).await.unwrap();
+        saved
+            .client
+            .iter()
+            .find_map(|change| match change {
+                session_strategies::backend::ClientChange::SetCookie { value, .. } => {
+                    Some(value.clone())
+                }
+                _ => None,
+            })
+            .expect("the cookie strategy sets its cookie")
+    };
+    let (first, second) = (sealed().await, sealed().await);
+    assert_ne!(first, second, "a fresh nonce on every seal");
+    let key = |value: &str| backend.trace_key(value);
+    assert_eq!(key(&first), key(&first.clone()));
+    assert_ne!(key(&first), key(&second));
+    let mut retagged = first.clone();
+    let last = retagged.pop().unwrap();
+    retagged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_ne!(key(&first), key(&retagged));
+}
+
+/// Over HTTPS the sealed cookie travels as `__Host-session` and opens under that name; the
+/// same value under the plain name is not read there (a subdomain or a plain-HTTP page can
+/// plant that one), nor the prefixed name where cookies are not prefixed. It once was sealed
+/// under `session` and opened under the name it travelled under, which refused every cookie
+/// over HTTPS.
+#[tokio::test]
+async fn a_sealed_cookie_opens_under_its_https_name_and_only_there() {
+    use session_strategies::transport::HostPrefixedCookies;
+    let backend = cookie(TTL).await;
+    let saved = backend.save(&sample(), None, false).await.unwrap();
+    let value = ClientState::after(backend.as_ref(), &saved.client).cookies[0]
+        .1
+        .clone();
+    let sent = |name: &str, https: bool| {
+        let (mut parts, ()) = Request::builder()
+            .header(COOKIE, format!("{name}={value}"))
+            .body(())
+            .unwrap()
+            .into_parts();
+        if https {
+            parts.extensions.insert(HostPrefixedCookies);
+        }
+        parts
+    };
+    let loaded = backend.load(&sent("__Host-session", true)).await.unwrap();
+    assert_eq!(loaded.map(|loaded| loaded.data), Some(sample()));
+    assert!(backend
+        .load(&sent("session", true))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(backend
+        .load(&sent("__Host-session", false))
+        .await
+        .unwrap()
+        .is_none());
+    // Read twice: the second answer comes from the opened-cookie cache, and agrees.
+    let again = backend.load(&sent("__Host-session", true)).await.unwrap();
+    assert_eq!(again.map(|loaded| loaded.data), Some(sample()));
+}
+
 #[tokio::test]
 async fn a_cart_too_big_for_a_cookie_is_refused_with_its_size() {
     let backend = cookie(TTL).await;

@@ -366,6 +366,52 @@ async fn over_https_every_cookie_is_secure_and_host_prefixed() {
     assert_eq!(planted.body["user"], serde_json::Value::Null);
 }
 
+/// Over HTTPS every strategy that keeps its session in a cookie keeps it under the `__Host-`
+/// name, and reads it back: the user stays logged in with the cart they filled.
+#[tokio::test]
+async fn over_https_every_cookie_strategy_keeps_its_session() {
+    for strategy in ["memory", "cookie", "jwt", "redis", "sql", "cache-aside"] {
+        let mut client = Client::configured(|config| {
+            config.secure_cookies = true;
+        })
+        .await;
+        let switched = client.switch(strategy).await;
+        assert_eq!(
+            switched.status,
+            StatusCode::OK,
+            "{strategy}: {}",
+            switched.body
+        );
+        let login = client.login("alice", "wonderland").await;
+        assert_eq!(login.status, StatusCode::OK, "{strategy}: {}", login.body);
+        client.add(3, 2).await;
+        for _ in 0..2 {
+            let reply = client.send(Method::GET, "/session", None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
+            assert_eq!(
+                reply.body["user"]["username"], "alice",
+                "{strategy}: {}",
+                reply.body
+            );
+            assert_eq!(reply.body["notice"], serde_json::Value::Null, "{strategy}");
+            assert_eq!(
+                reply.body["cart"]["items"].as_array().map(Vec::len),
+                Some(1),
+                "{strategy}: {}",
+                reply.body
+            );
+        }
+        assert!(
+            client
+                .cookies
+                .keys()
+                .all(|name| name.starts_with("__Host-")),
+            "{strategy}: {:?}",
+            client.cookies.keys().collect::<Vec<_>>()
+        );
+    }
+}
+
 #[tokio::test]
 async fn ending_a_session_or_every_other_one_reaches_every_strategy() {
     let first = Client::new().await;
