@@ -6,7 +6,11 @@
 // its write lock instead). Run by scripts/bench.sh, which builds and starts the release server.
 // Reads are measured in rounds (--rounds, default 3), each right after a no-session run: the
 // table gives medians, and each round's share in brackets.
+// Given the server's and Redis's process ids (--server-pid, --redis-pid, as scripts/bench.sh
+// passes them), it also gives the CPU time each spent per request, from /proc: on a machine
+// whose speed moves from one run to the next the shares move with it, this much less.
 //   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--rounds 3] [--only jwt,sql]
+//     [--server-pid PID] [--redis-pid PID]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -23,6 +27,19 @@ const base = new URL(args.url ?? "http://127.0.0.1:3600");
 const seconds = Number(args.seconds ?? 5);
 const connections = Number(args.connections ?? 32);
 const scratch = mkdtempSync(join(tmpdir(), "bench-"));
+const measured = [args["server-pid"], args["redis-pid"]].map((pid) => (pid ? Number(pid) : null));
+// Clock ticks per second for /proc/<pid>/stat's times (`getconf CLK_TCK`; 100 on Linux).
+const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** CPU time (user + system) process `pid` has used, in seconds; null without a pid. */
+function cpuSeconds(pid) {
+  if (!pid) return null;
+  // Fields after the command (which is in parentheses and may hold spaces): utime is the 14th
+  // field of the line, stime the 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
 
 function call(method, path, { cookies = new Map(), body } = {}) {
   return new Promise((resolve, reject) => {
@@ -92,17 +109,24 @@ function wrk(path, visitors = [{ cookie: "", query: "" }], { write = false } = {
       `  if cookie ~= "" then h["Cookie"] = cookie end\n  return h\nend\n` +
       `request = function()\n  n = n + 1\n  local v = visitors[n % #visitors + 1]\n  return ${call}\nend\n`,
   );
+  const before = measured.map(cpuSeconds);
   const output = execFileSync(
     "wrk",
     ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, base.origin],
     { encoding: "utf8" },
+  );
+  const after = measured.map(cpuSeconds);
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+  // Microseconds of CPU per request, server and Redis; NaN where not measured.
+  const [serverUs, redisUs] = before.map((start, index) =>
+    start === null || !requests ? NaN : ((after[index] - start) * 1e6) / requests,
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
   const scale = { us: 0.001, ms: 1, s: 1000 };
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0) +
     [...output.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, match) => sum + Number(match[2]), 0);
-  return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, errors };
+  return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, errors, serverUs, redisUs };
 }
 
 if (args["probe-sweep"]) {
@@ -186,14 +210,25 @@ const writes = new Map(
 );
 
 const ms = (value) => (Number.isFinite(value) ? value.toFixed(2) : "?");
+const cpu = measured[0] !== null;
+const cpuHeader = cpu ? " server CPU µs / read | Redis CPU µs / read | server CPU µs / write |" : "";
 console.log(
-  "\n| strategy | read rps | share of no-session | read p99 (ms) | write rps | write p99 (ms) | errors |",
+  "\n| strategy | read rps | share of no-session | read p99 (ms) | write rps | write p99 (ms) | errors |" +
+    cpuHeader,
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log(`| --- | --- | --- | --- | --- | --- | --- |${cpu ? " --- | --- | --- |" : ""}`);
+const us = (value) => (Number.isFinite(value) ? value.toFixed(1) : "-");
+// Medians over the rounds, as the shares.
+const cpuCells = (reads, write) =>
+  cpu
+    ? ` ${us(median(reads.map((r) => r.serverUs)))} | ${us(median(reads.map((r) => r.redisUs)))} | ` +
+      `${write ? us(write.serverUs) : "-"} |`
+    : "";
 const errorsOf = (runs) => runs.reduce((sum, run) => sum + run.errors, 0);
 console.log(
   `| no session (GET /api/v1/products, guest) | ${Math.round(median(baselines.map((b) => b.rps)))} | 100% | ` +
-    `${ms(median(baselines.map((b) => b.p99)))} | - | - | ${errorsOf(baselines)} |`,
+    `${ms(median(baselines.map((b) => b.p99)))} | - | - | ${errorsOf(baselines)} |` +
+    cpuCells(baselines, null),
 );
 for (const strategy of strategies) {
   const runs = pairs.get(strategy);
@@ -204,6 +239,7 @@ for (const strategy of strategies) {
     `| ${strategy} | ${Math.round(median(reads.map((r) => r.rps)))} | ` +
       `${Math.round(median(runs.map((run) => run.share)) * 100)}% (${shares.join(", ")}) | ` +
       `${ms(median(reads.map((r) => r.p99)))} | ${Math.round(write.rps)} | ${ms(write.p99)} | ` +
-      `${errorsOf(reads) + write.errors} |`,
+      `${errorsOf(reads) + write.errors} |` +
+      cpuCells(reads, write),
   );
 }

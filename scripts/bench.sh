@@ -60,7 +60,8 @@ start_server() {
 
 if [[ -z "$scale" ]]; then
   start_server
-  node scripts/bench.mjs --url http://127.0.0.1:3600 --seconds "$seconds" --connections "$connections"
+  node scripts/bench.mjs --url http://127.0.0.1:3600 --seconds "$seconds" --connections "$connections" \
+    --server-pid "$server_pid" --redis-pid "$redis_pid"
 else
   # No sweep while filling and measuring; the sweep gets a run of its own below.
   start_server 3600
@@ -80,7 +81,7 @@ else
   memory_after=$(redis_memory)
   bytes_after=$(db_bytes)
   node scripts/bench.mjs --url http://127.0.0.1:3600 --seconds "$seconds" \
-    --connections "$connections" --only redis,sql
+    --connections "$connections" --only redis,sql --server-pid "$server_pid" --redis-pid "$redis_pid"
   echo
   echo "| at $scale sessions | bytes per session |"
   echo "| --- | --- |"
