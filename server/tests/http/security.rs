@@ -388,6 +388,7 @@ async fn over_https_every_cookie_strategy_keeps_its_session() {
         for _ in 0..2 {
             let reply = client.send(Method::GET, "/session", None).await;
             assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
+            assert_eq!(reply.body["strategy"], strategy, "{}", reply.body);
             assert_eq!(
                 reply.body["user"]["username"], "alice",
                 "{strategy}: {}",
