@@ -9,6 +9,10 @@ const dataDir = process.env.E2E_DATA_DIR ?? "target/e2e-data";
 // ports of its own; cluster.spec.ts reads CLUSTER_URL.
 const clusterPort = Number(process.env.E2E_CLUSTER_PORT ?? 3200);
 process.env.CLUSTER_URL = `http://127.0.0.1:${clusterPort}`;
+// A second single instance with COOKIE_SECURE=true (what a deployment behind HTTPS sets), for
+// secure-cookies.spec.ts, which reads SECURE_URL.
+const securePort = Number(process.env.E2E_SECURE_PORT ?? 3110);
+process.env.SECURE_URL = `http://127.0.0.1:${securePort}`;
 const siteEnv = {
   LEPTOS_SITE_ROOT: "target/site",
   LEPTOS_OUTPUT_NAME: "session-strategies",
@@ -56,6 +60,22 @@ export default defineConfig({
       DATA_DIR: dataDir,
       INSTANCE_ID: "e2e-1",
       DEMO_OUTBOX: "true",
+      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    },
+  }, {
+    command: process.env.E2E_SERVER_BIN ?? "target/debug/server",
+    cwd: "..",
+    url: `http://127.0.0.1:${securePort}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      ...siteEnv,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${securePort}`,
+      DATA_DIR: `${dataDir}-secure`,
+      INSTANCE_ID: "e2e-secure",
+      COOKIE_SECURE: "true",
       REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     },
   }, {

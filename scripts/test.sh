@@ -60,7 +60,7 @@ cargo leptos build --frontend-only --split
 node scripts/precompress.mjs target/site
 
 step "Playwright end-to-end tests in Chromium"
-rm -rf target/e2e-data
+rm -rf target/e2e-data target/e2e-data-secure
 (cd end2end && E2E_SERVER_BIN=target/debug/server npx playwright test)
 
 step "all tests passed in $((SECONDS - started)) s"
