@@ -355,6 +355,40 @@ async fn an_expired_cookie_token_is_refreshed_in_passing() {
         .any(|change| matches!(change, ClientChange::SetCookie { name: "jwt", .. })));
 }
 
+/// Over HTTPS (`COOKIE_SECURE`) both cookies travel under `__Host-` names: the refresh in
+/// passing finds them there, and only there.
+#[tokio::test]
+async fn over_https_an_expired_cookie_token_is_refreshed_from_the_host_prefixed_cookies() {
+    use session_strategies::transport::HostPrefixedCookies;
+    let backend = backend().await;
+    let saved = backend.save(&sample(), None, false).await.unwrap();
+    let refresh = refresh_token(&saved.client);
+    let mut claims = backend.verify(&credential(&saved.client), true).unwrap();
+    claims.exp = now_unix() - LEEWAY_SECONDS - 1;
+    let expired = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
+    let over_https = |pairs: &[(&str, &str)]| {
+        let mut parts = cookies(pairs);
+        parts.extensions.insert(HostPrefixedCookies);
+        parts
+    };
+    // Planted under the plain names (a plain-HTTP page, a subdomain): not read at all.
+    let planted = over_https(&[("jwt", &expired), ("refresh", &refresh)]);
+    assert!(backend.load(&planted).await.unwrap().is_none());
+    let loaded = backend
+        .load(&over_https(&[
+            ("__Host-jwt", &expired),
+            ("__Host-refresh", &refresh),
+        ]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.data, sample());
+    assert!(loaded
+        .client
+        .iter()
+        .any(|change| matches!(change, ClientChange::SetCookie { name: "jwt", .. })));
+}
+
 #[tokio::test]
 async fn rotated_keys_sign_with_the_newest_and_still_verify_the_old() {
     let ledger = ledger().await;
