@@ -415,13 +415,40 @@ async fn over_https_every_cookie_strategy_keeps_its_session() {
 
 #[tokio::test]
 async fn ending_a_session_or_every_other_one_reaches_every_strategy() {
-    let first = Client::new().await;
+    ending_sessions_reaches_every_strategy(Client::new().await).await;
+}
+
+#[tokio::test]
+async fn over_https_ending_a_session_or_every_other_one_reaches_every_strategy() {
+    let first = Client::configured(|config| {
+        config.secure_cookies = true;
+    })
+    .await;
+    ending_sessions_reaches_every_strategy(first).await;
+}
+
+/// Six devices of alice's, one per strategy besides `first`'s; each is seen logged in before
+/// it is ended (an ending is only shown by a session that loaded before it).
+async fn ending_sessions_reaches_every_strategy(first: Client) {
     let mut devices = Vec::new();
     for strategy in ["cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"] {
         let mut device = Client::for_app(first.app.clone(), None);
-        device.switch(strategy).await;
+        let switched = device.switch(strategy).await;
+        assert_eq!(
+            switched.status,
+            StatusCode::OK,
+            "{strategy}: {}",
+            switched.body
+        );
         let login = device.login("alice", "wonderland").await;
         assert_eq!(login.status, StatusCode::OK, "{strategy}: {}", login.body);
+        let reply = device.send(Method::GET, "/session", None).await;
+        assert_eq!(reply.body["strategy"], strategy, "{}", reply.body);
+        assert_eq!(
+            reply.body["user"]["username"], "alice",
+            "{strategy}: {}",
+            reply.body
+        );
         devices.push((strategy, device));
     }
     let mut mine = first;
