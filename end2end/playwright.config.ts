@@ -19,6 +19,26 @@ const siteEnv = {
   LEPTOS_ENV: "PROD",
   RUST_LOG: "warn",
 };
+const serverBin = process.env.E2E_SERVER_BIN ?? "target/debug/server";
+
+/** One instance of the server on `instancePort`, with `env` on top of what every one gets. */
+function singleServer(instancePort: number, env: Record<string, string>) {
+  return {
+    command: serverBin,
+    cwd: "..",
+    url: `http://127.0.0.1:${instancePort}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      ...siteEnv,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${instancePort}`,
+      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+      ...env,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -46,58 +66,34 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
-  webServer: [{
-    command: process.env.E2E_SERVER_BIN ?? "target/debug/server",
-    cwd: "..",
-    url: `${baseURL}/api/v1/health`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      ...siteEnv,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      DATA_DIR: dataDir,
-      INSTANCE_ID: "e2e-1",
-      DEMO_OUTBOX: "true",
-      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-    },
-  }, {
-    command: process.env.E2E_SERVER_BIN ?? "target/debug/server",
-    cwd: "..",
-    url: `http://127.0.0.1:${securePort}/api/v1/health`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      ...siteEnv,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${securePort}`,
+  webServer: [
+    singleServer(port, { DATA_DIR: dataDir, INSTANCE_ID: "e2e-1", DEMO_OUTBOX: "true" }),
+    singleServer(securePort, {
       DATA_DIR: `${dataDir}-secure`,
       INSTANCE_ID: "e2e-secure",
       COOKIE_SECURE: "true",
-      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    }),
+    {
+      command: `${serverBin} cluster`,
+      cwd: "..",
+      url: `http://127.0.0.1:${clusterPort}/api/v1/health`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      // Sent SIGTERM at the end: the supervisor stops everything it started.
+      gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
+      env: {
+        ...siteEnv,
+        CLUSTER_PORT: String(clusterPort),
+        CLUSTER_STATS_PORT: String(clusterPort + 1),
+        CLUSTER_CONTROL_PORT: String(clusterPort + 2),
+        CLUSTER_BASE_PORT: String(clusterPort + 3),
+        CLUSTER_REDIS_PORT: process.env.E2E_CLUSTER_REDIS_PORT ?? "6392",
+        CLUSTER_DIR: "target/e2e-cluster",
+        // The test run's PostgreSQL (scripts/test.sh), else one SQLite file the instances share.
+        DATABASE_URL: process.env.TEST_POSTGRES_URL ?? "sqlite://target/e2e-cluster/shop.db?mode=rwc",
+      },
     },
-  }, {
-    command: `${process.env.E2E_SERVER_BIN ?? "target/debug/server"} cluster`,
-    cwd: "..",
-    url: `http://127.0.0.1:${clusterPort}/api/v1/health`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    // Sent SIGTERM at the end: the supervisor stops everything it started.
-    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
-    env: {
-      ...siteEnv,
-      CLUSTER_PORT: String(clusterPort),
-      CLUSTER_STATS_PORT: String(clusterPort + 1),
-      CLUSTER_CONTROL_PORT: String(clusterPort + 2),
-      CLUSTER_BASE_PORT: String(clusterPort + 3),
-      CLUSTER_REDIS_PORT: process.env.E2E_CLUSTER_REDIS_PORT ?? "6392",
-      CLUSTER_DIR: "target/e2e-cluster",
-      // The test run's PostgreSQL (scripts/test.sh), else one SQLite file the instances share.
-      DATABASE_URL: process.env.TEST_POSTGRES_URL ?? "sqlite://target/e2e-cluster/shop.db?mode=rwc",
-    },
-  }],
+  ],
 });

@@ -334,25 +334,32 @@ async fn a_refresh_token_cannot_carry_another_users_access_token() {
         .is_err());
 }
 
-#[tokio::test]
-async fn an_expired_cookie_token_is_refreshed_in_passing() {
-    let backend = backend().await;
+/// A session saved by `backend`: the same session in an access token that has just expired,
+/// signed by the real key, and its refresh token.
+async fn expired_token_and_refresh(backend: &JwtBackend) -> (String, String) {
     let saved = backend.save(&sample(), None, false).await.unwrap();
-    let refresh = refresh_token(&saved.client);
-    // The same session, in a token that has just expired, signed by the real key.
     let mut claims = backend.verify(&credential(&saved.client), true).unwrap();
     claims.exp = now_unix() - LEEWAY_SECONDS - 1;
     let expired = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
-    let loaded = backend
-        .load(&cookies(&[("jwt", &expired), ("refresh", &refresh)]))
-        .await
-        .unwrap()
-        .unwrap();
+    (expired, refresh_token(&saved.client))
+}
+
+/// `request` loaded the session, refreshed in passing: a new access token cookie is set.
+async fn assert_refreshed_in_passing(backend: &JwtBackend, request: &Parts) {
+    let loaded = backend.load(request).await.unwrap().unwrap();
     assert_eq!(loaded.data, sample());
     assert!(loaded
         .client
         .iter()
         .any(|change| matches!(change, ClientChange::SetCookie { name: "jwt", .. })));
+}
+
+#[tokio::test]
+async fn an_expired_cookie_token_is_refreshed_in_passing() {
+    let backend = backend().await;
+    let (expired, refresh) = expired_token_and_refresh(&backend).await;
+    let request = cookies(&[("jwt", &expired), ("refresh", &refresh)]);
+    assert_refreshed_in_passing(&backend, &request).await;
 }
 
 /// Over HTTPS (`COOKIE_SECURE`) both cookies travel under `__Host-` names: the refresh in
@@ -361,11 +368,7 @@ async fn an_expired_cookie_token_is_refreshed_in_passing() {
 async fn over_https_an_expired_cookie_token_is_refreshed_from_the_host_prefixed_cookies() {
     use session_strategies::transport::HostPrefixedCookies;
     let backend = backend().await;
-    let saved = backend.save(&sample(), None, false).await.unwrap();
-    let refresh = refresh_token(&saved.client);
-    let mut claims = backend.verify(&credential(&saved.client), true).unwrap();
-    claims.exp = now_unix() - LEEWAY_SECONDS - 1;
-    let expired = sign(&claims, Algorithm::HS256, "k1", &[1; 32]);
+    let (expired, refresh) = expired_token_and_refresh(&backend).await;
     let over_https = |pairs: &[(&str, &str)]| {
         let mut parts = cookies(pairs);
         parts.extensions.insert(HostPrefixedCookies);
@@ -374,19 +377,8 @@ async fn over_https_an_expired_cookie_token_is_refreshed_from_the_host_prefixed_
     // Planted under the plain names (a plain-HTTP page, a subdomain): not read at all.
     let planted = over_https(&[("jwt", &expired), ("refresh", &refresh)]);
     assert!(backend.load(&planted).await.unwrap().is_none());
-    let loaded = backend
-        .load(&over_https(&[
-            ("__Host-jwt", &expired),
-            ("__Host-refresh", &refresh),
-        ]))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(loaded.data, sample());
-    assert!(loaded
-        .client
-        .iter()
-        .any(|change| matches!(change, ClientChange::SetCookie { name: "jwt", .. })));
+    let request = over_https(&[("__Host-jwt", &expired), ("__Host-refresh", &refresh)]);
+    assert_refreshed_in_passing(&backend, &request).await;
 }
 
 #[tokio::test]

@@ -209,6 +209,20 @@ impl Client {
         )
         .await
     }
+
+    /// Switches to `strategy` and logs in as alice, each step checked: a test that went on after
+    /// a failed switch (its store down, say) would test the strategy it was already under.
+    pub async fn log_in_under(&mut self, strategy: &str) {
+        let switched = self.switch(strategy).await;
+        assert_eq!(
+            switched.status,
+            StatusCode::OK,
+            "{strategy}: {}",
+            switched.body
+        );
+        let login = self.login("alice", "wonderland").await;
+        assert_eq!(login.status, StatusCode::OK, "{strategy}: {}", login.body);
+    }
 }
 
 pub fn cart_lines(body: &Value) -> Vec<(i64, i64)> {

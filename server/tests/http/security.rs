@@ -375,15 +375,7 @@ async fn over_https_every_cookie_strategy_keeps_its_session() {
             config.secure_cookies = true;
         })
         .await;
-        let switched = client.switch(strategy).await;
-        assert_eq!(
-            switched.status,
-            StatusCode::OK,
-            "{strategy}: {}",
-            switched.body
-        );
-        let login = client.login("alice", "wonderland").await;
-        assert_eq!(login.status, StatusCode::OK, "{strategy}: {}", login.body);
+        client.log_in_under(strategy).await;
         client.add(3, 2).await;
         for _ in 0..2 {
             let reply = client.send(Method::GET, "/session", None).await;
@@ -433,15 +425,7 @@ async fn ending_sessions_reaches_every_strategy(first: Client) {
     let mut devices = Vec::new();
     for strategy in ["cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"] {
         let mut device = Client::for_app(first.app.clone(), None);
-        let switched = device.switch(strategy).await;
-        assert_eq!(
-            switched.status,
-            StatusCode::OK,
-            "{strategy}: {}",
-            switched.body
-        );
-        let login = device.login("alice", "wonderland").await;
-        assert_eq!(login.status, StatusCode::OK, "{strategy}: {}", login.body);
+        device.log_in_under(strategy).await;
         let reply = device.send(Method::GET, "/session", None).await;
         assert_eq!(reply.body["strategy"], strategy, "{}", reply.body);
         assert_eq!(
