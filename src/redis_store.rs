@@ -1,13 +1,27 @@
 //! The connection to Redis, shared by the `redis` strategy, cache-aside's cache and the JWT
 //! denylist. It never blocks start-up: the app starts with Redis down, commands fail fast
 //! (half a second) while it is away, and the client reconnects in the background.
+//!
+//! One client per serving thread (its *lane*): the server runs a single-threaded runtime per
+//! core (`server::serving`), and a client whose connection task lives on another thread costs
+//! two cross-thread wake-ups per command (request to connection task, reply back), the largest
+//! part of what a Redis read cost over a memory read. On its own thread the connection task
+//! also runs after every request that is ready has queued its command, so one write carries
+//! many commands and one read many replies: fewer system calls on both sides (README's
+//! benchmark section has the figures).
+//! Threads that are not serving threads (start-up, background tasks, tests) share the first
+//! client.
 
 use crate::{
     backend::{Availability, Unavailable},
     record_store::{record_from_msgpack, RecordStore, Revision, StoredSession},
 };
 use async_trait::async_trait;
-use std::{sync::Arc, time::Duration};
+use std::{
+    cell::RefCell,
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
 use tower_sessions::{
     session::{Id, Record},
     session_store, SessionStore,
@@ -25,13 +39,74 @@ use tower_sessions_redis_store::{
 /// How long a command may wait before Redis counts as unavailable.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// A Redis client that reconnects by itself.
+/// A serving thread's client of one connection.
+type Lane = (Weak<Shared>, Client);
+
+thread_local! {
+    /// A serving thread's own clients, one per connection ([`open_lanes_on_this_thread`]):
+    /// they live and die with the thread, whose runtime runs their connection tasks.
+    static LANES: RefCell<Option<Vec<Lane>>> = const { RefCell::new(None) };
+}
+
+/// Every connection started in this process, so that a serving thread can open its lane of
+/// each without knowing who holds them.
+static STARTED: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// A Redis client that reconnects by itself, and one more per serving thread.
 #[derive(Clone, Debug)]
 pub struct RedisConnection {
-    client: Client,
-    /// Behind an `Arc`: the connection is cloned with the shop's state on every request, and
-    /// a `Config` holds strings.
-    config: Arc<Config>,
+    /// Behind an `Arc`: the connection is cloned with the shop's state on every request.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: Config,
+    /// For every thread that is not a serving thread.
+    first: Client,
+}
+
+/// A client for `config` with the app's timeouts and reconnection policy, connecting (on the
+/// calling runtime) in the background.
+fn connect(config: &Config) -> Result<Client, String> {
+    let client = Builder::from_config(config.clone())
+        .with_performance_config(|performance| {
+            performance.default_command_timeout = COMMAND_TIMEOUT;
+        })
+        .with_connection_config(|connection| {
+            connection.connection_timeout = COMMAND_TIMEOUT;
+            connection.internal_command_timeout = COMMAND_TIMEOUT;
+            connection.max_command_attempts = 1;
+        })
+        .set_policy(ReconnectPolicy::new_constant(0, 1000))
+        .build()
+        .map_err(|error| error.to_string())?;
+    // The handle only ends when the client quits; reconnection happens inside.
+    let _connection = client.connect();
+    Ok(client)
+}
+
+/// Makes the calling thread a serving thread: every connection started in this process, and
+/// every one started on this thread later, gives it a client of its own, connecting on its
+/// runtime (which must outlive the thread's use of them). Waits up to `limit` for those
+/// clients to connect; with Redis down they keep trying in the background and report
+/// unavailable meanwhile, as the first client does.
+pub async fn open_lanes_on_this_thread(limit: Duration) {
+    LANES.with_borrow_mut(|lanes| {
+        lanes.get_or_insert_with(Vec::new);
+    });
+    let started: Vec<Arc<Shared>> = STARTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for shared in started {
+        let connection = RedisConnection { shared };
+        if connection.open_lane() && connection.shared.first.is_connected() {
+            connection.wait_until_connected(limit).await;
+        }
+    }
 }
 
 impl RedisConnection {
@@ -41,23 +116,44 @@ impl RedisConnection {
         let mut config = Config::from_url(url).map_err(|error| error.to_string())?;
         config.fail_fast = false;
         config.database = Some(database);
-        let client = Builder::from_config(config.clone())
-            .with_performance_config(|performance| {
-                performance.default_command_timeout = COMMAND_TIMEOUT;
-            })
-            .with_connection_config(|connection| {
-                connection.connection_timeout = COMMAND_TIMEOUT;
-                connection.internal_command_timeout = COMMAND_TIMEOUT;
-                connection.max_command_attempts = 1;
-            })
-            .set_policy(ReconnectPolicy::new_constant(0, 1000))
-            .build()
-            .map_err(|error| error.to_string())?;
-        // The handle only ends when the client quits; reconnection happens inside.
-        let _connection = client.connect();
-        Ok(Self {
-            client,
-            config: Arc::new(config),
+        let first = connect(&config)?;
+        let shared = Arc::new(Shared { config, first });
+        let mut started = STARTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        started.retain(|shared| shared.strong_count() > 0);
+        started.push(Arc::downgrade(&shared));
+        drop(started);
+        let connection = Self { shared };
+        // Started on a serving thread (none is today): that thread's lane too.
+        connection.open_lane();
+        Ok(connection)
+    }
+
+    /// On a serving thread without a client of this connection, gives it one; false
+    /// elsewhere, or if it had one already (or none could be made: it then uses the first).
+    fn open_lane(&self) -> bool {
+        LANES.with_borrow_mut(|lanes| {
+            let Some(lanes) = lanes else {
+                return false;
+            };
+            if lanes
+                .iter()
+                .any(|(of, _)| of.as_ptr() == Arc::as_ptr(&self.shared))
+            {
+                return false;
+            }
+            lanes.retain(|(of, _)| of.strong_count() > 0);
+            match connect(&self.shared.config) {
+                Ok(client) => {
+                    lanes.push((Arc::downgrade(&self.shared), client));
+                    true
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not open a Redis client for a serving thread");
+                    false
+                }
+            }
         })
     }
 
@@ -66,7 +162,7 @@ impl RedisConnection {
     pub fn subscriber(
         &self,
     ) -> Result<tower_sessions_redis_store::fred::clients::SubscriberClient, String> {
-        let mut config = Config::clone(&self.config);
+        let mut config = self.shared.config.clone();
         config.database = None;
         Builder::from_config(config)
             .set_policy(ReconnectPolicy::new_constant(0, 1000))
@@ -74,8 +170,16 @@ impl RedisConnection {
             .map_err(|error| error.to_string())
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// This thread's client: its own on a serving thread, else the first. A clone of an
+    /// `Arc`; the lookup is a pointer comparison per connection the thread has (two).
+    pub fn client(&self) -> Client {
+        LANES
+            .with_borrow(|lanes| {
+                lanes.as_ref()?.iter().find_map(|(of, client)| {
+                    (of.as_ptr() == Arc::as_ptr(&self.shared)).then(|| client.clone())
+                })
+            })
+            .unwrap_or_else(|| self.shared.first.clone())
     }
 
     /// A session store over this connection, traced.
@@ -83,8 +187,7 @@ impl RedisConnection {
         crate::traced_store::TracedStore::wrap(
             crate::traced_store::REDIS,
             Arc::new(RedisRecords {
-                client: self.client.clone(),
-                store: RedisStore::new(self.client.clone()),
+                redis: self.clone(),
             }),
         )
     }
@@ -103,7 +206,7 @@ impl RedisConnection {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.client.is_connected()
+        self.client().is_connected()
     }
 }
 
@@ -112,8 +215,14 @@ impl RedisConnection {
 /// the server, one round trip, and unlike `WATCH`/`MULTI` free of a dedicated connection).
 #[derive(Debug)]
 pub struct RedisRecords {
-    client: Client,
-    store: RedisStore<Client>,
+    redis: RedisConnection,
+}
+
+impl RedisRecords {
+    /// tower-sessions' store over this thread's client (a clone of an `Arc`).
+    fn store(&self) -> RedisStore<Client> {
+        RedisStore::new(self.redis.client())
+    }
 }
 
 /// KEYS[1]: the session key; ARGV: the bytes read, the new bytes, the expiry (Unix seconds).
@@ -132,19 +241,19 @@ fn redis_error(error: impl std::fmt::Display) -> session_store::Error {
 #[async_trait]
 impl SessionStore for RedisRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store.create(record).await
+        self.store().create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store.save(record).await
+        self.store().save(record).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.store.load(id).await
+        self.store().load(id).await
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.store.delete(id).await
+        self.store().delete(id).await
     }
 }
 
@@ -152,14 +261,24 @@ impl SessionStore for RedisRecords {
 impl RecordStore for RedisRecords {
     /// One GET, as `load`, and the session decoded straight from the stored bytes.
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
-        let bytes: Option<Vec<u8>> = self.client.get(id_key(id)).await.map_err(redis_error)?;
+        let bytes: Option<Vec<u8>> = self
+            .redis
+            .client()
+            .get(id_key(id))
+            .await
+            .map_err(redis_error)?;
         bytes
             .map(|bytes| Ok(StoredSession::from_msgpack(&bytes)?.at(Revision::new(bytes))))
             .transpose()
     }
 
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
-        let bytes: Option<Vec<u8>> = self.client.get(id_key(id)).await.map_err(redis_error)?;
+        let bytes: Option<Vec<u8>> = self
+            .redis
+            .client()
+            .get(id_key(id))
+            .await
+            .map_err(redis_error)?;
         let Some(bytes) = bytes else {
             return Ok(None);
         };
@@ -176,7 +295,8 @@ impl RecordStore for RedisRecords {
             Value::Integer(record.expiry_date.unix_timestamp()),
         ];
         let replaced: i64 = self
-            .client
+            .redis
+            .client()
             .eval(REPLACE_IF_UNCHANGED, vec![id_key(&record.id)], args)
             .await
             .map_err(redis_error)?;
@@ -194,7 +314,7 @@ impl Availability for RedisConnection {
     /// Cheap enough for every request: the client's own view of its connection, which it
     /// keeps current as it loses and regains Redis.
     async fn check(&self) -> Result<(), Unavailable> {
-        if self.client.is_connected() {
+        if self.is_connected() {
             Ok(())
         } else {
             Err(Unavailable::new(
@@ -205,7 +325,7 @@ impl Availability for RedisConnection {
 
     async fn probe(&self) -> Result<(), Unavailable> {
         self.check().await?;
-        match tokio::time::timeout(COMMAND_TIMEOUT, self.client.ping::<String>(None)).await {
+        match tokio::time::timeout(COMMAND_TIMEOUT, self.client().ping::<String>(None)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "Redis does not answer a ping");

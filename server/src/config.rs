@@ -74,6 +74,9 @@ pub struct Config {
     /// Keep the inspector's traces in Redis as well (`TRACE_STORE=redis`, set by the cluster
     /// run), so a session's trace shows its requests on every instance.
     pub shared_traces: bool,
+    /// Serving threads, one single-threaded runtime each (`SERVER_THREADS`, default: the
+    /// cores this process may run on).
+    pub serving_threads: usize,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -88,8 +91,8 @@ fn var(name: &str) -> Option<String> {
 impl Config {
     /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
     /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `COOKIE_SECURE`,
-    /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS` and the `LOGIN_FAILURE*` limits
-    /// (README's table).
+    /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS`, the `LOGIN_FAILURE*` limits and
+    /// `SERVER_THREADS` (README's table).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?
@@ -149,6 +152,7 @@ impl Config {
             measurements_per_minute: count("COMPARE_MEASUREMENTS_PER_MINUTE", 30)?,
             demo_outbox: var("DEMO_OUTBOX").is_some_and(|value| value == "true" || value == "1"),
             shared_traces: var("TRACE_STORE").is_some_and(|store| store == "redis"),
+            serving_threads: serving_threads()?,
             cluster_control: var("CLUSTER_CONTROL_URL").map(|url| {
                 url.trim_start_matches("http://")
                     .trim_end_matches('/')
@@ -185,7 +189,21 @@ impl Config {
             demo_outbox: true,
             cluster_control: None,
             shared_traces: false,
+            serving_threads: 1,
         }
+    }
+}
+
+/// `SERVER_THREADS`, at least 1; by default the cores the process may run on (its CPU
+/// affinity, so `taskset -c 0 server` serves on one thread).
+fn serving_threads() -> Result<usize, ConfigError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    match count("SERVER_THREADS", cores as u32)? {
+        0 => Err(ConfigError::Invalid {
+            name: "SERVER_THREADS",
+            reason: "at least one thread serves".into(),
+        }),
+        threads => Ok(threads as usize),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod links;
 pub mod observability;
 pub mod security_headers;
+pub mod serving;
 pub mod shutdown;
 pub mod startup;
 pub mod static_files;

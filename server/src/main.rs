@@ -2,7 +2,6 @@
 //! cluster` instead runs several instances of it behind HAProxy ([`server::cluster`]).
 #![forbid(unsafe_code)]
 
-use axum::serve::ListenerExt;
 use server::{config::Config, startup};
 use tracing_subscriber::EnvFilter;
 
@@ -12,7 +11,10 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+/// The main thread's runtime runs start-up, the background tasks (sweeps, the revocation
+/// mirror) and the cluster supervisor; requests are served on threads of their own
+/// ([`server::serving`]).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -41,25 +43,13 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), startup::StartupError> {
     let config = Config::from_env()?;
-    let addr = config.site_addr;
+    let (addr, threads) = (config.site_addr, config.serving_threads);
     let app = startup::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|error| startup::StartupError::Bind(addr, error))?
-        // A response whose body follows its headers in a second write (a static file) would
-        // otherwise wait for the client's delayed ACK of the first: 40 ms a file.
-        .tap_io(|connection| {
-            if let Err(error) = connection.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-    tracing::info!("listening on http://{addr}");
-    // The peer's address, for the login limits.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(server::shutdown::requested())
-    .await
-    .map_err(startup::StartupError::Serve)
+        .map_err(|error| startup::StartupError::Bind(addr, error))?;
+    tracing::info!(threads, "listening on http://{addr}");
+    server::serving::serve(app, listener, threads, server::shutdown::requested())
+        .await
+        .map_err(startup::StartupError::Serve)
 }

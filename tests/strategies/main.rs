@@ -6,3 +6,4 @@ mod backends;
 mod common;
 mod fuzz;
 mod jwt;
+mod redis_lanes;

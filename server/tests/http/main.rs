@@ -11,4 +11,5 @@ mod inspect;
 mod links;
 mod openapi;
 mod security;
+mod serving;
 mod strategies;

@@ -1,0 +1,88 @@
+//! Serving on threads of its own (`server::serving`), over real sockets: every request is
+//! answered on a serving thread, and a shutdown lets the requests in flight finish.
+
+use axum::{routing::get, Router};
+use std::time::Duration;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::oneshot,
+};
+
+/// The body of `GET path` on a fresh connection.
+async fn fetch(port: u16, path: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await?;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    Ok(reply
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+fn app() -> Router {
+    Router::new()
+        .route(
+            "/thread",
+            get(|| async {
+                std::thread::current()
+                    .name()
+                    .unwrap_or("unnamed")
+                    .to_owned()
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                "done"
+            }),
+        )
+}
+
+#[tokio::test]
+async fn requests_are_answered_on_serving_threads_and_finish_through_a_shutdown() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serving::serve(app(), listener, 2, async {
+        let _ = stopped.await;
+    }));
+
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        requests.spawn(fetch(port, "/thread"));
+    }
+    while let Some(thread) = requests.join_next().await {
+        let thread = thread.unwrap().unwrap();
+        assert!(
+            thread == "serve-1" || thread == "serve-2",
+            "answered on {thread:?}"
+        );
+    }
+
+    let slow = tokio::spawn(fetch(port, "/slow"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        "done",
+        "cut off by the shutdown"
+    );
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("serving ends once the requests in flight are answered")
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "still accepting after the shutdown"
+    );
+}
