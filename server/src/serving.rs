@@ -31,7 +31,7 @@ pub async fn serve(
     let listener = listener.into_std()?;
     let (stop, stopping) = watch::channel(false);
     let (ended, mut endings) = mpsc::unbounded_channel::<io::Result<()>>();
-    for lane in 1..=threads.max(1) {
+    for number in 1..=threads.max(1) {
         let (app, listener, stopping, ended) = (
             app.clone(),
             listener.try_clone()?,
@@ -39,7 +39,7 @@ pub async fn serve(
             ended.clone(),
         );
         std::thread::Builder::new()
-            .name(format!("serve-{lane}"))
+            .name(format!("serve-{number}"))
             .spawn(move || {
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
