@@ -136,10 +136,10 @@ pub fn app(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(from_fn_with_state(sessions, session_layer))
+        .route_layer(from_fn_with_state(sessions.clone(), session_layer))
         // Outside the session layer: a forged request is refused before its session loads.
         .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
-        .fallback_service(static_files::service(&state))
+        .fallback_service(static_files::service(&state, sessions))
         .layer(from_fn_with_state(
             OverHttps(state.shop.registry.secure_cookies()),
             security_headers::add,

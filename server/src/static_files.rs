@@ -8,16 +8,25 @@
 use crate::asset_table::AssetTable;
 use app::{shell, shop::AppState};
 use axum::{
-    extract::Request, handler::Handler, middleware::Next, response::Response, routing::Router,
+    extract::Request,
+    handler::Handler,
+    middleware::{from_fn_with_state, Next},
+    response::Response,
+    routing::Router,
 };
 use http::{header::CACHE_CONTROL, HeaderValue, StatusCode};
+use session_strategies::{session_layer, SessionLayerState};
 use std::{path::Path, sync::Arc};
+use tower::Layer;
 use tower_http::services::ServeDir;
 
-/// Everything no route matched: a file under the site root, else the app's 404 page.
-pub fn service(state: &AppState) -> Router {
-    let not_found =
-        leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+/// Everything no route matched: a file under the site root, else the app's 404 page. The 404
+/// page is a page of the shop like any other (its header shows the visitor's cart and login),
+/// so it alone goes through the session layer: without it every unknown path rendered a guest's
+/// header and logged three "session layer is not installed" errors.
+pub fn service(state: &AppState, sessions: SessionLayerState) -> Router {
+    let not_found = from_fn_with_state(sessions, session_layer)
+        .layer(leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone()));
     let files = ServeDir::new(&*state.leptos_options.site_root)
         .precompressed_br()
         .precompressed_gzip()

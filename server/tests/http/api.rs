@@ -480,3 +480,23 @@ async fn hashed_assets_are_answered_from_memory_as_serve_dir_would() {
     // (A missing file renders the 404 page, whose scripts need cargo-leptos' hash.txt beside
     // the executable when names are hashed: the test above covers it, unhashed.)
 }
+
+/// The 404 page is a page of the shop: its header shows the visitor's cart and login, as every
+/// other page's does (it rendered a guest's header, and logged three internal errors, when the
+/// page sat outside the session layer).
+#[tokio::test]
+async fn the_404_page_shows_the_visitors_cart_and_login() {
+    let mut client = Client::new().await;
+    client.login("alice", "wonderland").await;
+    assert_eq!(client.add(1, 2).await.status, StatusCode::OK);
+    let (status, _, html) = client.page("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains(r#"aria-label="2 items""#), "{html}");
+    assert!(html.contains("alice"), "{html}");
+
+    let guest = Client::new().await;
+    let (status, set_cookies, html) = guest.page("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains(r#"aria-label="0 items""#), "{html}");
+    assert!(set_cookies.is_empty(), "a guest's 404 sets {set_cookies:?}");
+}

@@ -106,6 +106,40 @@ impl Client {
             .await
     }
 
+    /// A page (not the API) as a browser asks for it, with this client's cookies: its status,
+    /// its `Set-Cookie` headers and its HTML.
+    pub async fn page(&self, path: &str) -> (StatusCode, Vec<String>, String) {
+        let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(header::COOKIE, cookie);
+        }
+        let response = self
+            .app
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let set_cookies = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap_or_default().to_owned())
+            .collect();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            set_cookies,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
     pub async fn send_raw(
         &mut self,
         method: Method,
