@@ -2,7 +2,8 @@
 # The benchmark: builds the release server, starts it with a Redis of its own (port 6396) and a
 # SQLite file in a scratch directory, and prints one table of every strategy's session read and
 # cart write beside the app's no-session route, measured with wrk in the same run
-# (scripts/bench.mjs), then `cargo bench` (criterion: each backend's load and save without HTTP).
+# (scripts/bench.mjs), then `cargo bench` (criterion: each backend's load and save without HTTP,
+# and whole session reads through the router in process, as a serving thread's CPU per request).
 # Installs wrk from Debian's packages when missing.
 #   scripts/bench.sh [seconds per run, 5] [connections, 32]
 # Scale mode fills Redis and the SQLite store with a million sessions (a fifth more SQL rows,
@@ -100,6 +101,10 @@ if [[ -z "$scale" ]]; then
   echo "==> cargo bench: each backend's load and save alone (criterion; jwt: verify and sign)"
   REDIS_URL=redis://127.0.0.1:6396 cargo bench -p session-strategies --bench backends 2>&1 \
     | grep -E '^[a-z-]+/(load|save) +time:' | tr -s ' '
+  echo
+  echo "==> cargo bench: whole session reads through the router, in process (criterion; a thread's CPU per request)"
+  REDIS_URL=redis://127.0.0.1:6396 cargo bench -p server --bench requests 2>&1 \
+    | grep -E '^[a-z-]+/read +time:|left out' | tr -s ' '
 fi
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
