@@ -5,10 +5,10 @@
 //! (`scripts/bench.mjs`) by more than most changes. Runs on one single-threaded runtime, as a
 //! serving thread does, with [`IN_FLIGHT`] requests at a time as the HTTP benchmark's
 //! connections are. The time reported is the thread's CPU time per request (from
-//! `/proc/thread-self/schedstat`, in nanoseconds), not the wall clock: a Redis read is mostly a
-//! loopback round trip of idle waiting, and a host that lends its cores to others stretches the
-//! wall clock, not the thread's time on a core. Redis's own CPU is not counted; the client's
-//! connection task and the thread's system calls are, as in the server. Redis comes from `REDIS_URL` (`scripts/bench.sh` starts one); a
+//! `/proc/thread-self/schedstat`, in nanoseconds), not the wall clock: time the thread spends
+//! waiting, for Redis's answer (a Redis read is mostly a loopback round trip of idle waiting) or
+//! for a core, is not counted. Redis's own CPU is not counted either; the client's connection
+//! task and the thread's system calls are, as in the server. Redis comes from `REDIS_URL` (`scripts/bench.sh` starts one); a
 //! strategy whose store cannot be reached is reported and left out, never measured as zero.
 
 use axum::{body::Body, Router};
