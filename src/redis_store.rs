@@ -173,13 +173,19 @@ impl RedisConnection {
     /// This thread's client: its own on a serving thread, else the first. A clone of an
     /// `Arc`; the lookup is a pointer comparison per connection the thread has (two).
     pub fn client(&self) -> Client {
-        LANES
-            .with_borrow(|lanes| {
-                lanes.as_ref()?.iter().find_map(|(of, client)| {
-                    (of.as_ptr() == Arc::as_ptr(&self.shared)).then(|| client.clone())
-                })
-            })
-            .unwrap_or_else(|| self.shared.first.clone())
+        self.with_client(Client::clone)
+    }
+
+    /// `use_client` on this thread's client, without cloning it.
+    fn with_client<T>(&self, use_client: impl FnOnce(&Client) -> T) -> T {
+        LANES.with_borrow(|lanes| {
+            let own = lanes.as_ref().and_then(|lanes| {
+                lanes
+                    .iter()
+                    .find(|(of, _)| of.as_ptr() == Arc::as_ptr(&self.shared))
+            });
+            use_client(own.map_or(&self.shared.first, |(_, client)| client))
+        })
     }
 
     /// A session store over this connection, traced.
@@ -206,7 +212,7 @@ impl RedisConnection {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.client().is_connected()
+        self.with_client(Client::is_connected)
     }
 }
 
@@ -222,6 +228,15 @@ impl RedisRecords {
     /// tower-sessions' store over this thread's client (a clone of an `Arc`).
     fn store(&self) -> RedisStore<Client> {
         RedisStore::new(self.redis.client())
+    }
+
+    /// Session `id`'s stored bytes, in one GET.
+    async fn stored_bytes(&self, id: &Id) -> session_store::Result<Option<Vec<u8>>> {
+        self.redis
+            .client()
+            .get(id_key(id))
+            .await
+            .map_err(redis_error)
     }
 }
 
@@ -261,25 +276,14 @@ impl SessionStore for RedisRecords {
 impl RecordStore for RedisRecords {
     /// One GET, as `load`, and the session decoded straight from the stored bytes.
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
-        let bytes: Option<Vec<u8>> = self
-            .redis
-            .client()
-            .get(id_key(id))
-            .await
-            .map_err(redis_error)?;
-        bytes
+        self.stored_bytes(id)
+            .await?
             .map(|bytes| Ok(StoredSession::from_msgpack(&bytes)?.at(Revision::new(bytes))))
             .transpose()
     }
 
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
-        let bytes: Option<Vec<u8>> = self
-            .redis
-            .client()
-            .get(id_key(id))
-            .await
-            .map_err(redis_error)?;
-        let Some(bytes) = bytes else {
+        let Some(bytes) = self.stored_bytes(id).await? else {
             return Ok(None);
         };
         let record = record_from_msgpack(&bytes)?;

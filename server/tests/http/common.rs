@@ -106,18 +106,21 @@ impl Client {
             .await
     }
 
+    /// The `Cookie` header carrying every cookie this client holds.
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// A page (not the API) as a browser asks for it, with this client's cookies: its status,
     /// its `Set-Cookie` headers and its HTML.
     pub async fn page(&self, path: &str) -> (StatusCode, Vec<String>, String) {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
         if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(header::COOKIE, cookie);
+            request = request.header(header::COOKIE, self.cookie_header());
         }
         let response = self
             .app
@@ -153,13 +156,7 @@ impl Client {
         };
         let mut request = Request::builder().method(method).uri(uri);
         if !self.cookies.is_empty() && !self.cookieless {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(header::COOKIE, cookie);
+            request = request.header(header::COOKIE, self.cookie_header());
         }
         if let Some(token) = &self.bearer {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
