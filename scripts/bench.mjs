@@ -4,12 +4,14 @@
 // run against one server. Requests rotate over as many sessions as connections, as many
 // visitors would make them (one session written by every connection at once would measure
 // its write lock instead). Run by scripts/bench.sh, which builds and starts the release server.
-// Reads are measured in rounds (--rounds, default 3), each right after a no-session run: the
-// table gives medians, and each round's share in brackets.
+// Reads are measured in rounds (--rounds, default 5), each right after a no-session run: the
+// table gives medians, and each round's share in brackets. Writes run in the same rounds, each
+// right after its strategy's read, and the table gives their medians too (rate and p99): one
+// run's p99 on a shared host is one scheduler hiccup away from another figure.
 // Given the server's and Redis's process ids (--server-pid, --redis-pid, as scripts/bench.sh
 // passes them), it also gives the CPU time each spent per request, from /proc: on a machine
 // whose speed moves from one run to the next the shares move with it, this much less.
-//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--rounds 3] [--only jwt,sql]
+//   node scripts/bench.mjs --url http://127.0.0.1:3600 [--seconds 5] [--connections 32] [--rounds 5] [--only jwt,sql]
 //     [--server-pid PID] [--redis-pid PID]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -178,10 +180,10 @@ const strategies = (await call("GET", "/api/v1/strategies")).body
 // On a machine shared with other work a run's throughput moves by a third from one run to the
 // next, all routes alike: every read is paired with a no-session run just before it, the share
 // is taken within the pair, and the table shows the median of the rounds.
-const rounds = Number(args.rounds ?? 3);
+const rounds = Number(args.rounds ?? 5);
 console.log(
   `==> wrk -t1 -c${connections} -d${seconds}s against ${base.origin}: ${rounds} rounds, ` +
-    "each read right after a no-session run",
+    "each read right after a no-session run and each write right after its read",
 );
 const visitorsOf = new Map();
 for (const strategy of strategies) {
@@ -200,14 +202,12 @@ for (let round = 1; round <= rounds; round += 1) {
   for (const strategy of strategies) {
     const baseline = wrk("/api/v1/products");
     const read = wrk("/api/v1/session", visitorsOf.get(strategy));
+    const write = wrk("/api/v1/cart/items/3", visitorsOf.get(strategy), { write: true });
     baselines.push(baseline);
-    pairs.get(strategy).push({ read, share: read.rps / baseline.rps });
+    pairs.get(strategy).push({ read, write, share: read.rps / baseline.rps });
   }
   console.log(`    round ${round} of ${rounds} done`);
 }
-const writes = new Map(
-  strategies.map((strategy) => [strategy, wrk("/api/v1/cart/items/3", visitorsOf.get(strategy), { write: true })]),
-);
 
 const ms = (value) => (Number.isFinite(value) ? value.toFixed(2) : "?");
 const cpu = measured[0] !== null;
@@ -219,10 +219,10 @@ console.log(
 console.log(`| --- | --- | --- | --- | --- | --- | --- |${cpu ? " --- | --- | --- |" : ""}`);
 const us = (value) => (Number.isFinite(value) ? value.toFixed(1) : "-");
 // Medians over the rounds, as the shares.
-const cpuCells = (reads, write) =>
+const cpuCells = (reads, writes) =>
   cpu
     ? ` ${us(median(reads.map((r) => r.serverUs)))} | ${us(median(reads.map((r) => r.redisUs)))} | ` +
-      `${write ? us(write.serverUs) : "-"} |`
+      `${writes ? us(median(writes.map((w) => w.serverUs))) : "-"} |`
     : "";
 const errorsOf = (runs) => runs.reduce((sum, run) => sum + run.errors, 0);
 console.log(
@@ -233,13 +233,15 @@ console.log(
 for (const strategy of strategies) {
   const runs = pairs.get(strategy);
   const reads = runs.map((run) => run.read);
-  const write = writes.get(strategy);
+  const writes = runs.map((run) => run.write);
   const shares = runs.map((run) => Math.round(run.share * 100));
+  const writeP99s = writes.map((w) => ms(w.p99));
   console.log(
     `| ${strategy} | ${Math.round(median(reads.map((r) => r.rps)))} | ` +
       `${Math.round(median(runs.map((run) => run.share)) * 100)}% (${shares.join(", ")}) | ` +
-      `${ms(median(reads.map((r) => r.p99)))} | ${Math.round(write.rps)} | ${ms(write.p99)} | ` +
-      `${errorsOf(reads) + write.errors} |` +
-      cpuCells(reads, write),
+      `${ms(median(reads.map((r) => r.p99)))} | ${Math.round(median(writes.map((w) => w.rps)))} | ` +
+      `${ms(median(writes.map((w) => w.p99)))} (${writeP99s.join(", ")}) | ` +
+      `${errorsOf(reads) + errorsOf(writes)} |` +
+      cpuCells(reads, writes),
   );
 }
