@@ -1,24 +1,59 @@
-//! Serving: one single-threaded Tokio runtime per core, all accepting on one listening socket.
+//! Serving: one single-threaded Tokio runtime per core, each given connections by one acceptor.
 //!
 //! With Tokio's work-stealing runtime a request and the Redis client's connection task sat on
 //! different workers, so every Redis command cost two cross-thread wake-ups (request to
 //! connection task, reply back), and the runtime ran the connection task the moment a request
-//! queued a command, one socket write per command. Here a connection stays on the thread that
-//! accepted it, each thread has its own Redis client (`session_strategies::redis_store`'s
-//! lanes), and its connection task runs after every ready request has queued its command: one
-//! write for many. The state that must be shared (the memory store, the revocation mirror,
-//! the SQLite writer) is shared as before, behind `Arc`s.
+//! queued a command, one socket write per command. Here a connection stays on one thread, each
+//! thread has its own Redis client (`session_strategies::redis_store`'s lanes), and its
+//! connection task runs after every ready request has queued its command: one write for many.
+//! The state that must be shared (the memory store, the revocation mirror, the SQLite writer)
+//! is shared as before, behind `Arc`s.
 //!
-//! All threads accept on copies of one socket rather than on sockets of their own
-//! (`SO_REUSEPORT`): an idle thread takes the next connection, and a second server started
-//! on the same port still fails to bind instead of silently sharing the traffic.
+//! Since a connection never moves, which thread gets it decides how evenly the cores work. The
+//! threads used to accept on copies of one socket: whichever woke first took every connection
+//! waiting, so a burst of new connections (a load balancer's pool, a browser's six) often all
+//! landed on one thread while the other core idled (measured: 2 of 5 `wrk -c32` runs had all 32
+//! connections on one thread, at half the throughput). Now one acceptor, on the runtime that
+//! called [`serve`], hands each connection to the thread holding the fewest open ones, as
+//! Envoy's "exact balance" does. `SO_REUSEPORT` (a socket per thread, the kernel spreading
+//! connections by a hash) was not taken: a hash splits 32 connections 16/16 only on average,
+//! and a second server started on the same port would silently share the traffic instead of
+//! failing to bind.
 
-use axum::{serve::ListenerExt, Router};
-use std::{future::Future, io, net::SocketAddr, time::Duration};
-use tokio::sync::{mpsc, watch};
+use axum::{
+    serve::{Listener, ListenerExt},
+    Router,
+};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+    sync::{mpsc, watch},
+};
 
-/// How long a serving thread waits for its Redis clients before it accepts connections.
+/// How long a serving thread waits for its Redis clients before it takes connections.
 const REDIS_LANE_WAIT: Duration = Duration::from_secs(2);
+
+/// A connection on its way from the acceptor to a serving thread.
+type Handover = (std::net::TcpStream, SocketAddr);
+
+/// The acceptor's side of one serving thread: where its connections go, and how many of them
+/// are open.
+struct ThreadDoor {
+    connections: mpsc::UnboundedSender<Handover>,
+    open: Arc<AtomicUsize>,
+}
 
 /// Serves `app` on `listener` with `threads` threads until `shutdown` resolves, then lets every
 /// thread finish the requests in flight. Ends early, with its error, if a thread fails.
@@ -28,16 +63,20 @@ pub async fn serve(
     threads: usize,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let listener = listener.into_std()?;
+    let local = listener.local_addr()?;
     let (stop, stopping) = watch::channel(false);
     let (ended, mut endings) = mpsc::unbounded_channel::<io::Result<()>>();
+    let mut doors = Vec::new();
     for number in 1..=threads.max(1) {
-        let (app, listener, stopping, ended) = (
-            app.clone(),
-            listener.try_clone()?,
-            stopping.clone(),
-            ended.clone(),
-        );
+        let (connections, handed) = mpsc::unbounded_channel();
+        let open = Arc::new(AtomicUsize::new(0));
+        let listener = HandedConnections {
+            handed,
+            open: open.clone(),
+            local,
+        };
+        doors.push(ThreadDoor { connections, open });
+        let (app, stopping, ended) = (app.clone(), stopping.clone(), ended.clone());
         std::thread::Builder::new()
             .name(format!("serve-{number}"))
             .spawn(move || {
@@ -52,10 +91,25 @@ pub async fn serve(
     }
     drop(ended);
     let mut outcome = Ok(());
-    tokio::select! {
-        () = shutdown => {}
-        Some(first) = endings.recv() => outcome = first,
+    let mut next = 0;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(first) = endings.recv() => {
+                outcome = first;
+                break;
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((connection, peer)) => {
+                    hand_over(&doors, &mut next, connection, peer);
+                }
+                Err(error) => wait_after_accept_error(error).await,
+            },
+        }
     }
+    // No new connections from here on: the port closes now, not when the last thread ends.
+    drop(listener);
     let _ = stop.send(true);
     // Every thread drains its connections; the channel closes when the last one has ended.
     while let Some(served) = endings.recv().await {
@@ -64,22 +118,61 @@ pub async fn serve(
     outcome
 }
 
+/// Gives `connection` to the thread with the fewest open connections; of equals, the one after
+/// the last chosen, so that a burst fills the threads in turn.
+fn hand_over(doors: &[ThreadDoor], next: &mut usize, connection: TcpStream, peer: SocketAddr) {
+    let count = doors.len();
+    let Some(chosen) = (0..count)
+        .map(|offset| (*next + offset) % count)
+        .min_by_key(|&index| doors[index].open.load(Ordering::Relaxed))
+    else {
+        return;
+    };
+    *next = (chosen + 1) % count;
+    let connection = match connection.into_std() {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::warn!(%error, "could not hand a connection over; closing it");
+            return;
+        }
+    };
+    let door = &doors[chosen];
+    door.open.fetch_add(1, Ordering::Relaxed);
+    if door.connections.send((connection, peer)).is_err() {
+        // That thread has ended (the server is failing): the connection closes here.
+        door.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// After a failed `accept`: nothing for the errors of one connection (it went away before it
+/// was taken), a pause for the rest, as axum's own accept loop does: out of file descriptors,
+/// retrying at once would spin.
+async fn wait_after_accept_error(error: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "accept failed; pausing for a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
 /// One serving thread: its own Redis clients, then connections until told to stop.
 async fn serve_on_this_thread(
     app: Router,
-    listener: std::net::TcpListener,
+    listener: HandedConnections,
     mut stopping: watch::Receiver<bool>,
 ) -> io::Result<()> {
     session_strategies::redis_store::open_lanes_on_this_thread(REDIS_LANE_WAIT).await;
-    listener.set_nonblocking(true)?;
-    let listener = tokio::net::TcpListener::from_std(listener)?
-        // A response whose body follows its headers in a second write (a static file) would
-        // otherwise wait for the client's delayed ACK of the first: 40 ms a file.
-        .tap_io(|connection| {
-            if let Err(error) = connection.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
+    // A response whose body follows its headers in a second write (a static file) would
+    // otherwise wait for the client's delayed ACK of the first: 40 ms a file.
+    let listener = listener.tap_io(|connection| {
+        if let Err(error) = connection.stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     // The peer's address, for the login limits.
     axum::serve(
         listener,
@@ -89,4 +182,102 @@ async fn serve_on_this_thread(
         let _ = stopping.wait_for(|stop| *stop).await;
     })
     .await
+}
+
+/// A serving thread's listener: the connections the acceptor hands it.
+struct HandedConnections {
+    handed: mpsc::UnboundedReceiver<Handover>,
+    open: Arc<AtomicUsize>,
+    local: SocketAddr,
+}
+
+impl Listener for HandedConnections {
+    type Io = CountedConnection;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (CountedConnection, SocketAddr) {
+        loop {
+            let Some((connection, peer)) = self.handed.recv().await else {
+                // The acceptor has stopped: no more connections, and the shutdown that stopped
+                // it ends this thread's serving.
+                return std::future::pending().await;
+            };
+            // Counted from here: dropping it (a failed registration, a closed connection)
+            // gives its place back.
+            let counted = CountedOpen(self.open.clone());
+            match TcpStream::from_std(connection) {
+                Ok(stream) => {
+                    return (
+                        CountedConnection {
+                            _counted: counted,
+                            stream,
+                        },
+                        peer,
+                    )
+                }
+                Err(error) => tracing::warn!(%error, "could not take a handed-over connection"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+/// One open connection of a thread's count, given back when dropped.
+struct CountedOpen(Arc<AtomicUsize>);
+
+impl Drop for CountedOpen {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection that counts as open on its thread until it is dropped. The count goes first
+/// (fields drop in order), so a client that has seen the connection close finds its place free.
+struct CountedConnection {
+    _counted: CountedOpen,
+    stream: TcpStream,
+}
+
+impl AsyncRead for CountedConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    /// hyper writes a response's headers and body in one `writev` when the stream can.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

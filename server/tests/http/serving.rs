@@ -86,3 +86,69 @@ async fn requests_are_answered_on_serving_threads_and_finish_through_a_shutdown(
         "still accepting after the shutdown"
     );
 }
+
+/// Which thread answers `GET /thread` on `stream`, an open connection.
+async fn thread_of(mut stream: TcpStream) -> String {
+    stream
+        .write_all(b"GET /thread HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A connection stays on the thread that takes it, so a burst of new connections (a load
+/// generator's, a load balancer's pool) must be shared out: threads accepting on one socket
+/// let the first to wake take the whole burst, and one core served while the other idled.
+#[tokio::test]
+async fn a_burst_of_connections_is_shared_evenly_between_the_serving_threads() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serving::serve(app(), listener, 2, async {
+        let _ = stopped.await;
+    }));
+
+    // All 32 open before any request, so none has closed when the last is handed over.
+    let mut connections = Vec::new();
+    for _ in 0..32 {
+        connections.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut answers = tokio::task::JoinSet::new();
+    for connection in connections {
+        answers.spawn(thread_of(connection));
+    }
+    let mut per_thread = std::collections::BTreeMap::<String, usize>::new();
+    while let Some(thread) = answers.join_next().await {
+        *per_thread.entry(thread.unwrap()).or_default() += 1;
+    }
+    assert_eq!(
+        per_thread,
+        std::collections::BTreeMap::from([("serve-1".to_owned(), 16), ("serve-2".to_owned(), 16)]),
+        "connections per thread"
+    );
+
+    // Closed connections give their places back: the next two go one to each thread.
+    let next = [
+        TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
+        TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let [first, second] = next;
+    let mut threads = vec![thread_of(first).await, thread_of(second).await];
+    threads.sort();
+    assert_eq!(threads, ["serve-1", "serve-2"]);
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
