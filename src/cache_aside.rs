@@ -11,9 +11,15 @@
 //! down or flushed only costs speed: SQL stays the source of truth and no session is lost.
 //! Cache entries live at most [`CACHE_TTL`], which bounds how long a write that could not reach
 //! a downed Redis can be served stale.
+//!
+//! A cached copy is the SQL row's bytes exactly as read (the record in MessagePack), so they
+//! are also the row's revision: a write after a cache hit tries its compare-and-set on them
+//! straight away, one SQL read fewer per write. A stale copy only makes that first try fail
+//! (SQL holds other bytes); the write then reads SQL and tries again, as every store's writes
+//! do when another write came first.
 
 use crate::{
-    record_store::{RecordStore, Revision, StoredSession},
+    record_store::{record_from_msgpack, RecordStore, Revision, StoredSession},
     redis_store::RedisConnection,
     trace::{self, short},
 };
@@ -36,7 +42,8 @@ pub const CACHE_TTL: Duration = Duration::from_secs(300);
 /// and its cache fill takes, short enough that the cache soon serves the session again.
 pub const CHANGED_MARK_TTL: Duration = Duration::from_secs(1);
 
-/// Cached values that stand for "no copy": not JSON, so never mistaken for a record.
+/// Cached values that stand for "no copy": compared before anything is decoded, and no
+/// MessagePack record (that starts with an array marker; `#` is the integer 35).
 const CHANGED_MARK: &str = "#changed";
 const GONE_MARK: &str = "#gone";
 
@@ -76,7 +83,7 @@ impl CacheAsideStore {
     }
 
     /// The cached copy of session `id`, decoded by `decode` (`None`: undecodable, a miss).
-    async fn cache_get<T>(&self, id: &Id, decode: impl FnOnce(&str) -> Option<T>) -> Cached<T> {
+    async fn cache_get<T>(&self, id: &Id, decode: impl FnOnce(Vec<u8>) -> Option<T>) -> Cached<T> {
         let started = std::time::Instant::now();
         let operation = || format!("redis GET cache:{}", short(&id.to_string()));
         if !self.cache.is_connected() {
@@ -84,12 +91,14 @@ impl CacheAsideStore {
             return Cached::Miss;
         }
         let key = cache_key(id);
-        let (cached, outcome) = match self.cache.client().get::<Option<String>, _>(&key).await {
-            Ok(Some(value)) if value == CHANGED_MARK => {
+        let (cached, outcome) = match self.cache.client().get::<Option<Vec<u8>>, _>(&key).await {
+            Ok(Some(value)) if value == CHANGED_MARK.as_bytes() => {
                 (Cached::Changed, "changed moments ago: read SQL".to_owned())
             }
-            Ok(Some(value)) if value == GONE_MARK => (Cached::Gone, "gone (logged out)".to_owned()),
-            Ok(Some(json)) => match decode(&json) {
+            Ok(Some(value)) if value == GONE_MARK.as_bytes() => {
+                (Cached::Gone, "gone (logged out)".to_owned())
+            }
+            Ok(Some(bytes)) => match decode(bytes) {
                 Some(copy) => (Cached::Copy(copy), "hit".to_owned()),
                 None => (Cached::Miss, "undecodable, treated as a miss".to_owned()),
             },
@@ -103,22 +112,24 @@ impl CacheAsideStore {
         cached
     }
 
-    /// A miss: the record from SQL, and into the cache if no one marked it meanwhile.
-    async fn load_and_fill(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let record = self.store.load(id).await?;
-        if let Some(record) = &record {
-            self.cache_put(record).await;
+    /// A miss: the live record from SQL and its revision (its bytes), and those bytes into the
+    /// cache if no one marked it meanwhile.
+    async fn load_and_fill(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
+        let Some((record, revision)) = self.store.load_revision(id).await? else {
+            return Ok(None);
+        };
+        if record.expiry_date <= OffsetDateTime::now_utc() {
+            return Ok(None);
         }
-        Ok(record)
+        self.cache_put(&record, &revision).await;
+        Ok(Some((record, revision)))
     }
 
-    async fn cache_put(&self, record: &Record) {
+    /// Caches `stored`, the bytes SQL holds for `record`.
+    async fn cache_put(&self, record: &Record, stored: &Revision) {
         if !self.cache.is_connected() {
             return;
         }
-        let Ok(json) = serde_json::to_string(record) else {
-            return;
-        };
         let left = (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds();
         let ttl = left.min(CACHE_TTL.as_secs() as i64);
         if ttl <= 0 {
@@ -130,7 +141,7 @@ impl CacheAsideStore {
             .client()
             .set(
                 cache_key(&record.id),
-                json,
+                stored.bytes().to_vec(),
                 Some(Expiration::EX(ttl)),
                 Some(SetOptions::NX),
                 false,
@@ -198,12 +209,12 @@ impl SessionStore for CacheAsideStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let decode = |json: &str| serde_json::from_str(json).ok();
+        let decode = |bytes: Vec<u8>| record_from_msgpack(&bytes).ok();
         match self.cache_get(id, decode).await {
             Cached::Copy(record) => Ok(Some(record)),
             Cached::Gone => Ok(None),
             Cached::Changed => self.store.load(id).await,
-            Cached::Miss => self.load_and_fill(id).await,
+            Cached::Miss => Ok(self.load_and_fill(id).await?.map(|(record, _)| record)),
         }
     }
 
@@ -217,13 +228,21 @@ impl SessionStore for CacheAsideStore {
 /// Writes are ordered by SQL, the source of truth; the cache never takes part in them.
 #[async_trait]
 impl RecordStore for CacheAsideStore {
-    /// As `load`, with a hit decoded straight into the session ([`StoredSession::from_json`]).
+    /// As `load`, with a hit decoded straight into the session and its bytes as the revision
+    /// to try a write on.
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
-        match self.cache_get(id, StoredSession::from_json).await {
+        let decode = |bytes: Vec<u8>| {
+            let stored = StoredSession::from_msgpack(&bytes).ok()?;
+            Some(stored.at(Revision::new(bytes)))
+        };
+        match self.cache_get(id, decode).await {
             Cached::Copy(stored) => Ok(Some(stored)),
             Cached::Gone => Ok(None),
             Cached::Changed => self.store.load_session(id).await,
-            Cached::Miss => Ok(self.load_and_fill(id).await?.map(StoredSession::of)),
+            Cached::Miss => Ok(self
+                .load_and_fill(id)
+                .await?
+                .map(|(record, revision)| StoredSession::of(record).at(revision))),
         }
     }
 

@@ -39,9 +39,10 @@ impl Revision {
 pub struct StoredSession {
     pub data: Option<SessionData>,
     pub expiry_date: OffsetDateTime,
-    /// The revision this copy was read at, where the read came from the store's source of
-    /// truth (as [`RecordStore::load_revision`] would give it): a write in the same request
-    /// can try its compare-and-set on it before reading again.
+    /// The revision this copy was read at, as [`RecordStore::load_revision`] would give it,
+    /// where the store knows it (from its source of truth, or from a cache holding the source's
+    /// bytes): a write in the same request can try its compare-and-set on it before reading
+    /// again. A stale one only fails that try.
     pub revision: Option<Revision>,
 }
 
@@ -71,15 +72,6 @@ impl StoredSession {
         match rmp_serde::from_slice::<RecordSession>(bytes) {
             Ok(direct) => Ok(direct.into()),
             Err(_) => record_from_msgpack(bytes).map(Self::of),
-        }
-    }
-
-    /// The session in a record serialized as JSON (cache-aside's cached copies); `None` where
-    /// the record itself does not decode.
-    pub fn from_json(json: &str) -> Option<Self> {
-        match serde_json::from_str::<RecordSession>(json) {
-            Ok(direct) => Some(direct.into()),
-            Err(_) => serde_json::from_str::<Record>(json).ok().map(Self::of),
         }
     }
 }
@@ -126,7 +118,7 @@ pub trait RecordStore: SessionStore {
     /// decoded. The memory store answers from a copy it decoded when the record was written,
     /// instead of copying the record's JSON tree and decoding that on every read (a tenth of a
     /// memory read's CPU); the Redis, SQL and cache-aside stores decode the stored bytes
-    /// straight into the session ([`StoredSession::from_msgpack`], [`StoredSession::from_json`]).
+    /// straight into the session ([`StoredSession::from_msgpack`]).
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
         Ok(self.load(id).await?.map(StoredSession::of))
     }
@@ -176,9 +168,6 @@ mod tests {
         // The one-pass shape itself must fit, or every read would quietly take the slow way.
         rmp_serde::from_slice::<RecordSession>(&bytes).unwrap();
         same(StoredSession::from_msgpack(&bytes).unwrap(), &record);
-        let json = serde_json::to_string(&record).unwrap();
-        serde_json::from_str::<RecordSession>(&json).unwrap();
-        same(StoredSession::from_json(&json).unwrap(), &record);
     }
 
     #[test]
@@ -188,10 +177,9 @@ mod tests {
         let read = StoredSession::from_msgpack(&rmp_serde::to_vec(&record).unwrap()).unwrap();
         assert_eq!(read.data, None);
         assert_eq!(read.expiry_date, record.expiry_date);
-        let json = serde_json::to_string(&record).unwrap();
-        assert_eq!(StoredSession::from_json(&json).unwrap().data, None);
-        // Bytes that are no record at all are an error (MessagePack) or nothing (JSON).
+        // Bytes that are no record at all are an error, cache-aside's markers included.
         assert!(StoredSession::from_msgpack(b"\xc1garbage").is_err());
-        assert!(StoredSession::from_json("#changed").is_none());
+        assert!(StoredSession::from_msgpack(b"#changed").is_err());
+        assert!(StoredSession::from_msgpack(b"#gone").is_err());
     }
 }

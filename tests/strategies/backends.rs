@@ -612,6 +612,66 @@ async fn a_failed_save_leaves_the_session_as_it_was() {
     assert!(session.data().user.is_none());
 }
 
+/// A cache-aside hit names the cached bytes as the revision to write over. When SQL changed
+/// behind the cache (a write whose "changed" mark never reached Redis), that revision is stale:
+/// the write over it stores nothing, and SQL, the source of truth, keeps the newer copy.
+#[tokio::test]
+async fn a_cache_aside_write_over_a_stale_cached_copy_stores_nothing() {
+    let sessions = sql_sessions().await;
+    let cached = StoreBackend::new(
+        Strategy::CacheAside,
+        Arc::new(CacheAsideStore::new(redis(1).await, sessions.clone())),
+        TTL,
+    );
+    let behind_the_cache = StoreBackend::new(Strategy::Sql, sessions, TTL);
+    let saved = cached.save(&sample(), None, false).await.unwrap();
+    let key = saved.key.clone().unwrap();
+    let client = ClientState::after(&cached, &saved.client);
+    let read = || async {
+        cached
+            .load(&request(Strategy::CacheAside, &client))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    read().await; // a miss: SQL's bytes go into the cache
+    let hit = read().await;
+    let cached_revision = hit.revision.clone().expect("a hit names its revision");
+
+    let Stored::Found(_, in_sql) = behind_the_cache.stored(&key).await.unwrap() else {
+        panic!("the session is in SQL");
+    };
+    assert_eq!(in_sql, cached_revision, "the cache holds SQL's bytes");
+    let mut newer = sample();
+    newer.clear_cart();
+    behind_the_cache
+        .replace(&newer, &key, &in_sql)
+        .await
+        .unwrap();
+
+    let stale = read().await;
+    assert_eq!(
+        stale.data.cart,
+        sample().cart,
+        "the cache still serves the old copy"
+    );
+    let mut change = stale.data.clone();
+    change
+        .add_item(ProductId(9), Quantity::try_from(1).unwrap())
+        .unwrap();
+    assert_eq!(
+        cached
+            .replace(&change, &key, stale.revision.as_ref().unwrap())
+            .await
+            .unwrap_err(),
+        session_strategies::BackendError::Conflict
+    );
+    let Stored::Found(current, _) = cached.stored(&key).await.unwrap() else {
+        panic!("the session is still there");
+    };
+    assert_eq!(current.cart, newer.cart, "SQL kept the newer copy");
+}
+
 /// Reading a session past half its idle timeout pushes the timeout ahead and renews what the
 /// client holds, so an active visitor is never logged out mid-visit.
 async fn assert_renews_on_read(backend: Arc<dyn SessionBackend>) {

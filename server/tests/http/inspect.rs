@@ -71,6 +71,49 @@ async fn inspect_shows_where_each_strategy_keeps_the_session() {
     }
 }
 
+/// A cache-aside hit holds the SQL row's bytes, which are also its revision: the write after it
+/// goes straight to SQL's compare-and-set, with no SQL read of its own; and a write after
+/// another client changed the row (the cached copy stale, then) still lands, on a re-read.
+#[tokio::test]
+async fn a_cache_aside_write_after_a_cache_hit_reads_no_sql() {
+    let mut client = Client::new().await;
+    client.switch("cache-aside").await;
+    client.add(3, 2).await;
+    tokio::time::sleep(session_strategies::cache_aside::CHANGED_MARK_TTL * 3 / 2).await;
+    client.send(Method::GET, "/session", None).await;
+    client.send(Method::GET, "/session", None).await;
+    let reply = client.add(4, 1).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let inspection = client.send(Method::GET, "/inspect", None).await.body;
+    let requests = inspection["trace"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no trace: {inspection:#}"));
+    let write = requests
+        .iter()
+        .rev()
+        .find(|request| request["request"].as_str().unwrap().starts_with("POST"))
+        .unwrap_or_else(|| panic!("no write traced: {inspection:#}"));
+    let steps = traced_steps(&serde_json::json!({ "trace": [write] }));
+    let expected = [
+        &["redis GET cache:", "hit"][..],
+        &["sql UPDATE WHERE data = read", "replaced"],
+        &["redis SET cache:", "#changed"],
+    ];
+    let mut from = 0;
+    for parts in expected {
+        from = position(&steps, from, parts)
+            .unwrap_or_else(|| panic!("no {parts:?} after step {from} in {steps:#?}"))
+            + 1;
+    }
+    assert!(
+        !steps.iter().any(|step| step.starts_with("sql SELECT")),
+        "the write read SQL: {steps:#?}"
+    );
+    // Both lines kept: 2 of product 3, 1 of product 4.
+    let session = client.send(Method::GET, "/session", None).await.body;
+    assert_eq!(session["cart"]["count"], 3, "{session}");
+}
+
 /// The steps of every traced request, flattened in order, as `operation outcome`.
 fn traced_steps(inspection: &Value) -> Vec<String> {
     inspection["trace"]
