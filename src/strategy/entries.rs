@@ -258,7 +258,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
         how: [
             "Sessions are stored in SQL, the source of truth.",
             "Reads try Redis first; a miss loads from SQL and fills Redis.",
-            "Writes go to SQL, then delete the cached copy so the next read refills it.",
+            "Writes go to SQL, then mark the cached copy changed so the next reads go to SQL and refill it.",
             "A flushed or failed Redis loses nothing: reads fall back to SQL.",
             "Cache entries live at most five minutes, which bounds any staleness.",
         ],

@@ -72,8 +72,8 @@ async fn inspect_shows_where_each_strategy_keeps_the_session() {
 }
 
 /// A cache-aside hit holds the SQL row's bytes, which are also its revision: the write after it
-/// goes straight to SQL's compare-and-set, with no SQL read of its own; and a write after
-/// another client changed the row (the cached copy stale, then) still lands, on a re-read.
+/// goes straight to SQL's compare-and-set, with no SQL read of its own, and keeps both lines.
+/// (A stale cached copy: `tests/strategies/backends.rs`.)
 #[tokio::test]
 async fn a_cache_aside_write_after_a_cache_hit_reads_no_sql() {
     let mut client = Client::new().await;
