@@ -93,18 +93,16 @@ async fn a_cache_aside_write_after_a_cache_hit_reads_no_sql() {
         .rev()
         .find(|request| request["request"].as_str().unwrap().starts_with("POST"))
         .unwrap_or_else(|| panic!("no write traced: {inspection:#}"));
-    let steps = traced_steps(&serde_json::json!({ "trace": [write] }));
-    let expected = [
-        &["redis GET cache:", "hit"][..],
-        &["sql UPDATE WHERE data = read", "replaced"],
-        &["redis SET cache:", "#changed"],
-    ];
-    let mut from = 0;
-    for parts in expected {
-        from = position(&steps, from, parts)
-            .unwrap_or_else(|| panic!("no {parts:?} after step {from} in {steps:#?}"))
-            + 1;
-    }
+    let steps = steps_of(write);
+    assert_in_order(
+        &steps,
+        &[
+            &["redis GET cache:", "hit"],
+            &["sql UPDATE WHERE data = read", "replaced"],
+            &["redis SET cache:", "#changed"],
+        ],
+        "the write",
+    );
     assert!(
         !steps.iter().any(|step| step.starts_with("sql SELECT")),
         "the write read SQL: {steps:#?}"
@@ -120,7 +118,16 @@ fn traced_steps(inspection: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|request| request["steps"].as_array().unwrap().clone())
+        .flat_map(steps_of)
+        .collect()
+}
+
+/// One traced request's steps, in order, as `operation outcome`.
+fn steps_of(request: &Value) -> Vec<String> {
+    request["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
         .map(|step| {
             format!(
                 "{} {}",
@@ -131,11 +138,17 @@ fn traced_steps(inspection: &Value) -> Vec<String> {
         .collect()
 }
 
-fn position(steps: &[String], from: usize, wanted: &[&str]) -> Option<usize> {
-    steps[from..]
-        .iter()
-        .position(|step| wanted.iter().all(|part| step.contains(part)))
-        .map(|found| found + from)
+/// Asserts that `steps` has, in this order (others may come between), a step containing every
+/// part of each of `wanted`.
+fn assert_in_order(steps: &[String], wanted: &[&[&str]], context: &str) {
+    let mut from = 0;
+    for parts in wanted {
+        let found = steps[from..]
+            .iter()
+            .position(|step| parts.iter().all(|part| step.contains(part)))
+            .unwrap_or_else(|| panic!("{context}: no {parts:?} after step {from} in {steps:#?}"));
+        from += found + 1;
+    }
 }
 
 #[tokio::test]
@@ -211,13 +224,7 @@ async fn the_trace_shows_what_each_backend_did_in_order() {
         let reply = client.send(Method::GET, "/inspect", None).await;
         assert_eq!(reply.status, StatusCode::OK, "{strategy}: {}", reply.body);
         let steps = traced_steps(&reply.body);
-        let mut from = 0;
-        for parts in wanted {
-            let found = position(&steps, from, parts).unwrap_or_else(|| {
-                panic!("{strategy}: no {parts:?} after step {from} in {steps:#?}")
-            });
-            from = found + 1;
-        }
+        assert_in_order(&steps, wanted, strategy);
         for request in reply.body["trace"].as_array().unwrap() {
             assert_eq!(request["strategy"], strategy);
             assert!(request["request"]

@@ -11,7 +11,11 @@ use tokio::{
 
 /// The body of `GET path` on a fresh connection.
 async fn fetch(port: u16, path: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+    get_on(TcpStream::connect(("127.0.0.1", port)).await?, path).await
+}
+
+/// The body of `GET path` on `stream`, an open connection, which it then closes.
+async fn get_on(mut stream: TcpStream, path: &str) -> std::io::Result<String> {
     stream
         .write_all(
             format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
@@ -47,14 +51,25 @@ fn app() -> Router {
         )
 }
 
-#[tokio::test]
-async fn requests_are_answered_on_serving_threads_and_finish_through_a_shutdown() {
+/// [`app`] served on two threads on a port of its own: the port, the sender that shuts it
+/// down, and the serving task.
+async fn serve_on_two_threads() -> (
+    u16,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(server::serving::serve(app(), listener, 2, async {
         let _ = stopped.await;
     }));
+    (port, stop, serving)
+}
+
+#[tokio::test]
+async fn requests_are_answered_on_serving_threads_and_finish_through_a_shutdown() {
+    let (port, stop, serving) = serve_on_two_threads().await;
 
     let mut requests = tokio::task::JoinSet::new();
     for _ in 0..16 {
@@ -87,32 +102,12 @@ async fn requests_are_answered_on_serving_threads_and_finish_through_a_shutdown(
     );
 }
 
-/// Which thread answers `GET /thread` on `stream`, an open connection.
-async fn thread_of(mut stream: TcpStream) -> String {
-    stream
-        .write_all(b"GET /thread HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).await.unwrap();
-    reply
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// A connection stays on the thread that takes it, so a burst of new connections (a load
 /// generator's, a load balancer's pool) must be shared out: threads accepting on one socket
 /// let the first to wake take the whole burst, and one core served while the other idled.
 #[tokio::test]
 async fn a_burst_of_connections_is_shared_evenly_between_the_serving_threads() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serving::serve(app(), listener, 2, async {
-        let _ = stopped.await;
-    }));
+    let (port, stop, serving) = serve_on_two_threads().await;
 
     // All 32 open before any request, so none has closed when the last is handed over.
     let mut connections = Vec::new();
@@ -122,11 +117,11 @@ async fn a_burst_of_connections_is_shared_evenly_between_the_serving_threads() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut answers = tokio::task::JoinSet::new();
     for connection in connections {
-        answers.spawn(thread_of(connection));
+        answers.spawn(get_on(connection, "/thread"));
     }
     let mut per_thread = std::collections::BTreeMap::<String, usize>::new();
     while let Some(thread) = answers.join_next().await {
-        *per_thread.entry(thread.unwrap()).or_default() += 1;
+        *per_thread.entry(thread.unwrap().unwrap()).or_default() += 1;
     }
     assert_eq!(
         per_thread,
@@ -141,7 +136,10 @@ async fn a_burst_of_connections_is_shared_evenly_between_the_serving_threads() {
     ];
     tokio::time::sleep(Duration::from_millis(100)).await;
     let [first, second] = next;
-    let mut threads = vec![thread_of(first).await, thread_of(second).await];
+    let mut threads = vec![
+        get_on(first, "/thread").await.unwrap(),
+        get_on(second, "/thread").await.unwrap(),
+    ];
     threads.sort();
     assert_eq!(threads, ["serve-1", "serve-2"]);
 
