@@ -1,6 +1,7 @@
 //! Configuration from the environment, read once at start, with defaults that run with nothing
 //! else installed.
 
+use crate::serving::Placement;
 use app::shop::LoginLimits;
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
@@ -77,6 +78,8 @@ pub struct Config {
     /// Serving threads, one single-threaded runtime each (`SERVER_THREADS`, default: the
     /// cores this process may run on).
     pub serving_threads: usize,
+    /// Each serving thread on a core of its own (`SERVER_PIN_THREADS`, default `true`).
+    pub serving_placement: Placement,
 }
 
 /// The name cargo-leptos gives the site's JS, WASM and CSS files.
@@ -91,8 +94,8 @@ fn var(name: &str) -> Option<String> {
 impl Config {
     /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
     /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `COOKIE_SECURE`,
-    /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS`, the `LOGIN_FAILURE*` limits and
-    /// `SERVER_THREADS` (README's table).
+    /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS`, the `LOGIN_FAILURE*` limits,
+    /// `SERVER_THREADS` and `SERVER_PIN_THREADS` (README's table).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?
@@ -153,6 +156,7 @@ impl Config {
             demo_outbox: var("DEMO_OUTBOX").is_some_and(|value| value == "true" || value == "1"),
             shared_traces: var("TRACE_STORE").is_some_and(|store| store == "redis"),
             serving_threads: serving_threads()?,
+            serving_placement: serving_placement()?,
             cluster_control: var("CLUSTER_CONTROL_URL").map(|url| {
                 url.trim_start_matches("http://")
                     .trim_end_matches('/')
@@ -190,6 +194,7 @@ impl Config {
             cluster_control: None,
             shared_traces: false,
             serving_threads: 1,
+            serving_placement: Placement::Anywhere,
         }
     }
 }
@@ -204,6 +209,23 @@ fn serving_threads() -> Result<usize, ConfigError> {
             reason: "at least one thread serves".into(),
         }),
         threads => Ok(threads as usize),
+    }
+}
+
+/// `SERVER_PIN_THREADS`: `true` (the default) or `1` pins each serving thread to a core of its
+/// own, `false` or `0` leaves them to the kernel's scheduler.
+fn serving_placement() -> Result<Placement, ConfigError> {
+    placement_from(var("SERVER_PIN_THREADS").as_deref())
+}
+
+fn placement_from(value: Option<&str>) -> Result<Placement, ConfigError> {
+    match value.map(str::trim) {
+        None | Some("true" | "1") => Ok(Placement::CorePerThread),
+        Some("false" | "0") => Ok(Placement::Anywhere),
+        Some(other) => Err(ConfigError::Invalid {
+            name: "SERVER_PIN_THREADS",
+            reason: format!("{other:?} is neither true nor false"),
+        }),
     }
 }
 
@@ -320,6 +342,19 @@ mod tests {
         assert_eq!(keys[1].kid, "new");
         assert!(parse_jwt_keys("short:abcd").is_err());
         assert!(parse_jwt_keys("nokid").is_err());
+    }
+
+    #[test]
+    fn serving_threads_are_pinned_unless_told_not_to_be() {
+        assert_eq!(placement_from(None).unwrap(), Placement::CorePerThread);
+        assert_eq!(placement_from(Some("1")).unwrap(), Placement::CorePerThread);
+        assert_eq!(placement_from(Some("false")).unwrap(), Placement::Anywhere);
+        assert_eq!(placement_from(Some(" 0 ")).unwrap(), Placement::Anywhere);
+        let refused = placement_from(Some("yes")).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            "SERVER_PIN_THREADS is not valid: \"yes\" is neither true nor false"
+        );
     }
 
     #[test]

@@ -43,13 +43,23 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), startup::StartupError> {
     let config = Config::from_env()?;
-    let (addr, threads) = (config.site_addr, config.serving_threads);
+    let (addr, threads, placement) = (
+        config.site_addr,
+        config.serving_threads,
+        config.serving_placement,
+    );
     let app = startup::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| startup::StartupError::Bind(addr, error))?;
-    tracing::info!(threads, "listening on http://{addr}");
-    server::serving::serve(app, listener, threads, server::shutdown::requested())
-        .await
-        .map_err(startup::StartupError::Serve)
+    tracing::info!(threads, ?placement, "listening on http://{addr}");
+    server::serving::serve(
+        app,
+        listener,
+        threads,
+        placement,
+        server::shutdown::requested(),
+    )
+    .await
+    .map_err(startup::StartupError::Serve)
 }

@@ -1,8 +1,10 @@
 //! Serving on threads of its own (`server::serving`), over real sockets: every request is
-//! answered on a serving thread, and a shutdown lets the requests in flight finish.
+//! answered on a serving thread, a shutdown lets the requests in flight finish, connections
+//! are shared out evenly, and each thread runs on a core of its own unless told otherwise.
 
 use axum::{routing::get, Router};
-use std::time::Duration;
+use server::serving::Placement;
+use std::{collections::BTreeMap, time::Duration};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -43,6 +45,27 @@ fn app() -> Router {
             }),
         )
         .route(
+            "/cpus",
+            get(|| async {
+                let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+                format!(
+                    "{} {}",
+                    std::thread::current().name().unwrap_or("unnamed"),
+                    allowed_cpus(&status)
+                )
+            }),
+        )
+        .route(
+            "/blocking-cpus",
+            get(|| async {
+                tokio::task::spawn_blocking(|| {
+                    allowed_cpus(&std::fs::read_to_string("/proc/thread-self/status").unwrap())
+                })
+                .await
+                .unwrap()
+            }),
+        )
+        .route(
             "/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -51,9 +74,41 @@ fn app() -> Router {
         )
 }
 
-/// [`app`] served on two threads on a port of its own: the port, the sender that shuts it
-/// down, and the serving task.
+/// The `Cpus_allowed_list` line of a `/proc/.../status` file: the CPUs a thread may run on,
+/// as the kernel lists them (`0-1`, `0,2-3`).
+fn allowed_cpus(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The CPUs in a list such as `0,2-3`, in order.
+fn cpus_in(list: &str) -> Vec<String> {
+    list.split(',')
+        .flat_map(|range| {
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
+            (first..=last).map(|cpu| cpu.to_string())
+        })
+        .collect()
+}
+
+/// [`app`] served on two threads on a port of its own, pinned to cores: the port, the sender
+/// that shuts it down, and the serving task.
 async fn serve_on_two_threads() -> (
+    u16,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    serve_placed(Placement::CorePerThread).await
+}
+
+async fn serve_placed(
+    placement: Placement,
+) -> (
     u16,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
@@ -61,10 +116,78 @@ async fn serve_on_two_threads() -> (
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serving::serve(app(), listener, 2, async {
-        let _ = stopped.await;
-    }));
+    let serving = tokio::spawn(server::serving::serve(
+        app(),
+        listener,
+        2,
+        placement,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     (port, stop, serving)
+}
+
+/// What `GET /cpus` answers on two connections opened together (one per thread): each
+/// thread's name and the CPUs it may run on; then the CPUs of a blocking task's thread, as
+/// `blocking`. Stops the server.
+async fn cpus_per_thread(placement: Placement) -> BTreeMap<String, String> {
+    let (port, stop, serving) = serve_placed(placement).await;
+    let connections = [
+        TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
+        TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut per_thread = BTreeMap::new();
+    for connection in connections {
+        let answer = get_on(connection, "/cpus").await.unwrap();
+        let (thread, cpus) = answer.split_once(' ').unwrap();
+        per_thread.insert(thread.to_owned(), cpus.to_owned());
+    }
+    per_thread.insert(
+        "blocking".to_owned(),
+        fetch(port, "/blocking-cpus").await.unwrap(),
+    );
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+    per_thread
+}
+
+/// Two threads left to the scheduler sat on one core's queue while the other core ran the
+/// load generator: each is pinned to a core of its own, in the order the process may use
+/// them. With a single core there is nothing to spread, and nothing is pinned. A blocking task
+/// (a password hash) runs on every core still, not on its serving thread's.
+#[tokio::test]
+async fn each_serving_thread_runs_on_a_core_of_its_own() {
+    let process = allowed_cpus(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let cores = cpus_in(&process);
+    let expected = if cores.len() >= 2 {
+        [cores[0].clone(), cores[1].clone()]
+    } else {
+        [process.clone(), process.clone()]
+    };
+    assert_eq!(
+        cpus_per_thread(Placement::CorePerThread).await,
+        BTreeMap::from([
+            ("serve-1".to_owned(), expected[0].clone()),
+            ("serve-2".to_owned(), expected[1].clone()),
+            ("blocking".to_owned(), process.clone()),
+        ]),
+        "the CPUs each serving thread may run on (the process's: {process})"
+    );
+}
+
+#[tokio::test]
+async fn unpinned_serving_threads_may_run_on_every_core() {
+    let process = allowed_cpus(&std::fs::read_to_string("/proc/self/status").unwrap());
+    assert_eq!(
+        cpus_per_thread(Placement::Anywhere).await,
+        BTreeMap::from([
+            ("serve-1".to_owned(), process.clone()),
+            ("serve-2".to_owned(), process.clone()),
+            ("blocking".to_owned(), process),
+        ])
+    );
 }
 
 #[tokio::test]
@@ -119,13 +242,13 @@ async fn a_burst_of_connections_is_shared_evenly_between_the_serving_threads() {
     for connection in connections {
         answers.spawn(get_on(connection, "/thread"));
     }
-    let mut per_thread = std::collections::BTreeMap::<String, usize>::new();
+    let mut per_thread = BTreeMap::<String, usize>::new();
     while let Some(thread) = answers.join_next().await {
         *per_thread.entry(thread.unwrap().unwrap()).or_default() += 1;
     }
     assert_eq!(
         per_thread,
-        std::collections::BTreeMap::from([("serve-1".to_owned(), 16), ("serve-2".to_owned(), 16)]),
+        BTreeMap::from([("serve-1".to_owned(), 16), ("serve-2".to_owned(), 16)]),
         "connections per thread"
     );
 
