@@ -71,10 +71,13 @@ struct ThreadDoor {
 /// Where the serving threads run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placement {
-    /// The n-th thread on the n-th core this process may run on, alone there among the
-    /// serving threads; the same as [`Placement::Anywhere`] when there are more threads than
-    /// cores. A pinned thread cannot flee a core that something else keeps busy, which is why
-    /// this can be turned off (`SERVER_PIN_THREADS=false`).
+    /// The n-th thread on the n-th core this process may run on, when it may run on exactly as
+    /// many cores as it has threads (the default: a thread per core; or a `taskset`, a
+    /// container's own cpuset); the same as [`Placement::Anywhere`] otherwise. With more cores
+    /// than threads (a container limited by a CPU quota on a big machine) every process on the
+    /// machine would pin its threads to the same first cores. A pinned thread cannot flee a
+    /// core that something else keeps busy, which is why this can be turned off
+    /// (`SERVER_PIN_THREADS=false`).
     CorePerThread,
     /// Wherever the kernel's scheduler puts them.
     Anywhere,
@@ -90,17 +93,16 @@ fn cores_for(threads: usize, placement: Placement) -> Option<Vec<CpuSet>> {
     let cores: Vec<usize> = (0..CpuSet::count())
         .filter(|&cpu| process.is_set(cpu).unwrap_or(false))
         .collect();
-    if cores.len() < threads {
+    if cores.len() != threads {
         tracing::info!(
             threads,
             cores = cores.len(),
-            "more serving threads than cores: the threads are not pinned"
+            "not as many serving threads as cores: the threads are not pinned"
         );
         return None;
     }
     cores
         .into_iter()
-        .take(threads)
         .map(|cpu| {
             let mut one = CpuSet::new();
             one.set(cpu).ok()?;

@@ -103,10 +103,11 @@ async fn serve_on_two_threads() -> (
     oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
-    serve_placed(Placement::CorePerThread).await
+    serve_placed(2, Placement::CorePerThread).await
 }
 
 async fn serve_placed(
+    threads: usize,
     placement: Placement,
 ) -> (
     u16,
@@ -119,7 +120,7 @@ async fn serve_placed(
     let serving = tokio::spawn(server::serving::serve(
         app(),
         listener,
-        2,
+        threads,
         placement,
         async {
             let _ = stopped.await;
@@ -128,11 +129,28 @@ async fn serve_placed(
     (port, stop, serving)
 }
 
-/// What `GET /cpus` answers on two connections opened together (one per thread): each
-/// thread's name and the CPUs it may run on; then the CPUs of a blocking task's thread, as
-/// `blocking`. Stops the server.
-async fn cpus_per_thread(placement: Placement) -> BTreeMap<String, String> {
-    let (port, stop, serving) = serve_placed(placement).await;
+/// The CPUs the calling thread may run on, as the kernel lists them, and one by one.
+fn this_threads_cpus() -> (String, Vec<String>) {
+    let list = allowed_cpus(&std::fs::read_to_string("/proc/thread-self/status").unwrap());
+    let cpus = cpus_in(&list);
+    (list, cpus)
+}
+
+/// Lets the calling thread (a test's, which starts the server) run on `cpus` only; the
+/// serving threads take their cores from it.
+fn run_this_thread_on(cpus: &[String]) {
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in cpus {
+        set.set(cpu.parse().unwrap()).unwrap();
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).unwrap();
+}
+
+/// What `GET /cpus` answers on two connections opened together (one per thread, when there
+/// are two): each thread's name and the CPUs it may run on; then the CPUs of a blocking task's
+/// thread, as `blocking`. Stops the server.
+async fn cpus_per_thread(threads: usize, placement: Placement) -> BTreeMap<String, String> {
+    let (port, stop, serving) = serve_placed(threads, placement).await;
     let connections = [
         TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
         TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
@@ -155,33 +173,61 @@ async fn cpus_per_thread(placement: Placement) -> BTreeMap<String, String> {
 
 /// Two threads left to the scheduler sat on one core's queue while the other core ran the
 /// load generator: each is pinned to a core of its own, in the order the process may use
-/// them. With a single core there is nothing to spread, and nothing is pinned. A blocking task
-/// (a password hash) runs on every core still, not on its serving thread's.
+/// them, when the process has as many cores as threads (here made two). A blocking task (a
+/// password hash) runs on every core still, not on its serving thread's. With a single core
+/// there is nothing to spread, and nothing is pinned.
 #[tokio::test]
 async fn each_serving_thread_runs_on_a_core_of_its_own() {
-    let process = allowed_cpus(&std::fs::read_to_string("/proc/self/status").unwrap());
-    let cores = cpus_in(&process);
-    let expected = if cores.len() >= 2 {
+    let (_, cores) = this_threads_cpus();
+    if cores.len() > 2 {
+        run_this_thread_on(&cores[..2]);
+    }
+    let (two, cores) = this_threads_cpus();
+    let expected = if cores.len() == 2 {
         [cores[0].clone(), cores[1].clone()]
     } else {
-        [process.clone(), process.clone()]
+        [two.clone(), two.clone()]
     };
     assert_eq!(
-        cpus_per_thread(Placement::CorePerThread).await,
+        cpus_per_thread(2, Placement::CorePerThread).await,
         BTreeMap::from([
             ("serve-1".to_owned(), expected[0].clone()),
             ("serve-2".to_owned(), expected[1].clone()),
-            ("blocking".to_owned(), process.clone()),
+            ("blocking".to_owned(), two.clone()),
         ]),
-        "the CPUs each serving thread may run on (the process's: {process})"
+        "the CPUs each serving thread may run on (the server's: {two})"
     );
+}
+
+/// A process with more cores than serving threads shares its machine (a container with a CPU
+/// quota): pinned, every such process would crowd onto the same first cores.
+#[tokio::test]
+async fn threads_fewer_than_the_cores_are_not_pinned() {
+    let (all, cores) = this_threads_cpus();
+    let threads = cores.len() - 1;
+    if threads == 0 {
+        // One core: one thread is as many threads as cores, and is pinned to it.
+        assert_eq!(
+            cpus_per_thread(1, Placement::CorePerThread).await,
+            BTreeMap::from([
+                ("serve-1".to_owned(), all.clone()),
+                ("blocking".to_owned(), all)
+            ])
+        );
+        return;
+    }
+    let answered = cpus_per_thread(threads, Placement::CorePerThread).await;
+    assert!(!answered.is_empty());
+    for (thread, cpus) in answered {
+        assert_eq!(cpus, all, "{thread} was pinned");
+    }
 }
 
 #[tokio::test]
 async fn unpinned_serving_threads_may_run_on_every_core() {
-    let process = allowed_cpus(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let (process, _) = this_threads_cpus();
     assert_eq!(
-        cpus_per_thread(Placement::Anywhere).await,
+        cpus_per_thread(2, Placement::Anywhere).await,
         BTreeMap::from([
             ("serve-1".to_owned(), process.clone()),
             ("serve-2".to_owned(), process.clone()),
