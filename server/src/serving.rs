@@ -20,8 +20,8 @@
 //! and a second server started on the same port would silently share the traffic instead of
 //! failing to bind.
 //!
-//! Each thread also runs on a core of its own ([`Placement::CorePerThread`], the default when
-//! there are at least as many cores as threads). Left to the kernel, both threads often sat
+//! Each thread also runs on a core of its own ([`Placement::CorePerThread`], the default, when
+//! the process may run on exactly as many cores as it has threads). Left to the kernel, both threads often sat
 //! on one core's run queue while the other core ran the load generator and Redis and went
 //! idle in between: the kernel does not move a thread that ran a moment ago (it counts as
 //! cache-hot), so one thread waited for the other's time slice, and every connection it held
@@ -83,13 +83,12 @@ pub enum Placement {
     Anywhere,
 }
 
-/// Where each of `threads` serving threads runs, in order: on one core of the process's each,
-/// or (`None`) wherever the scheduler puts them.
-fn cores_for(threads: usize, placement: Placement) -> Option<Vec<CpuSet>> {
+/// Where each of `threads` serving threads runs, in order: on one of the `process`'s cores
+/// each, or (`None`) wherever the scheduler puts them.
+fn cores_for(threads: usize, placement: Placement, process: &CpuSet) -> Option<Vec<CpuSet>> {
     if placement == Placement::Anywhere {
         return None;
     }
-    let process = this_threads_cpus()?;
     let cores: Vec<usize> = (0..CpuSet::count())
         .filter(|&cpu| process.is_set(cpu).unwrap_or(false))
         .collect();
@@ -154,7 +153,10 @@ pub async fn serve(
     let (ended, mut endings) = mpsc::unbounded_channel::<io::Result<()>>();
     let threads = threads.max(1);
     let process = this_threads_cpus();
-    let mut cores = cores_for(threads, placement).map(Vec::into_iter);
+    let mut cores = process
+        .as_ref()
+        .and_then(|process| cores_for(threads, placement, process))
+        .map(Vec::into_iter);
     let mut doors = Vec::new();
     for number in 1..=threads {
         let (core, process) = (cores.as_mut().and_then(Iterator::next), process);
