@@ -21,9 +21,9 @@
 //! failing to bind.
 //!
 //! Each thread also runs on a core of its own ([`Placement::CorePerThread`], the default, when
-//! the process may run on exactly as many cores as it has threads). Left to the kernel, both threads often sat
-//! on one core's run queue while the other core ran the load generator and Redis and went
-//! idle in between: the kernel does not move a thread that ran a moment ago (it counts as
+//! the process may run on exactly as many cores as it has threads). Left to the kernel, both
+//! threads often sat on one core's run queue while the other core ran the load generator and
+//! Redis and went idle in between: the kernel does not move a thread that ran a moment ago (it counts as
 //! cache-hot), so one thread waited for the other's time slice, and every connection it held
 //! waited with it. `perf sched` under `wrk -c32` on 2 cores: the serving threads waited for a
 //! core 1.1 and 1.8 ms on average, up to 8 ms, while wrk waited 0.03 ms; p99 4.4 ms for a

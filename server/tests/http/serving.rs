@@ -47,22 +47,19 @@ fn app() -> Router {
         .route(
             "/cpus",
             get(|| async {
-                let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
                 format!(
                     "{} {}",
                     std::thread::current().name().unwrap_or("unnamed"),
-                    allowed_cpus(&status)
+                    this_threads_cpu_list()
                 )
             }),
         )
         .route(
             "/blocking-cpus",
             get(|| async {
-                tokio::task::spawn_blocking(|| {
-                    allowed_cpus(&std::fs::read_to_string("/proc/thread-self/status").unwrap())
-                })
-                .await
-                .unwrap()
+                tokio::task::spawn_blocking(this_threads_cpu_list)
+                    .await
+                    .unwrap()
             }),
         )
         .route(
@@ -74,10 +71,11 @@ fn app() -> Router {
         )
 }
 
-/// The `Cpus_allowed_list` line of a `/proc/.../status` file: the CPUs a thread may run on,
-/// as the kernel lists them (`0-1`, `0,2-3`).
-fn allowed_cpus(status: &str) -> String {
-    status
+/// The CPUs the calling thread may run on, as the kernel lists them (`0-1`, `0,2-3`): the
+/// `Cpus_allowed_list` line of its `/proc/thread-self/status`.
+fn this_threads_cpu_list() -> String {
+    std::fs::read_to_string("/proc/thread-self/status")
+        .unwrap()
         .lines()
         .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
         .unwrap()
@@ -96,24 +94,20 @@ fn cpus_in(list: &str) -> Vec<String> {
         .collect()
 }
 
-/// [`app`] served on two threads on a port of its own, pinned to cores: the port, the sender
-/// that shuts it down, and the serving task.
-async fn serve_on_two_threads() -> (
+/// A server on a port of its own: the port, the sender that shuts it down, and the serving
+/// task.
+type Served = (
     u16,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
-) {
+);
+
+/// [`app`] served on two threads, pinned to cores.
+async fn serve_on_two_threads() -> Served {
     serve_placed(2, Placement::CorePerThread).await
 }
 
-async fn serve_placed(
-    threads: usize,
-    placement: Placement,
-) -> (
-    u16,
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
+async fn serve_placed(threads: usize, placement: Placement) -> Served {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -131,7 +125,7 @@ async fn serve_placed(
 
 /// The CPUs the calling thread may run on, as the kernel lists them, and one by one.
 fn this_threads_cpus() -> (String, Vec<String>) {
-    let list = allowed_cpus(&std::fs::read_to_string("/proc/thread-self/status").unwrap());
+    let list = this_threads_cpu_list();
     let cpus = cpus_in(&list);
     (list, cpus)
 }
