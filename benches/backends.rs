@@ -4,22 +4,17 @@
 //! cannot be reached is reported and its backends left out, never measured as zero.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use http::{header::COOKIE, request::Parts, Request};
 use session_strategies::{
-    cache_aside::CacheAsideStore,
-    cookie::CookieBackend,
-    jwt::{JwtBackend, JwtSettings, SigningKey},
-    memory_store::MemoryRecords,
-    record_store::RecordStore,
-    redis_store::RedisConnection,
-    revocation::{Revocations, SqlRevocations},
-    revocation_mirror::MirroredRevocations,
-    signed_url::{SignedUrlBackend, URL_PARAM},
-    sql_store,
-    store::StoreBackend,
-    transport::url_param,
-    url_signer::UrlSigner,
-    ClientChange, ProductId, Quantity, SessionBackend, SessionData, SessionUser, Strategy,
+    backends::{
+        self,
+        jwt::{JwtSettings, SigningKey},
+        Ingredients, RedisPair,
+    },
+    redis::RedisConnection,
+    revocation::{mirror::MirroredFamilies, sql::SqlLedger},
+    session::transport::request_carrying,
+    stores::sql,
+    ProductId, Quantity, SessionBackend, SessionData, SessionUser, Strategy,
 };
 use std::{sync::Arc, time::Duration};
 
@@ -37,27 +32,6 @@ fn alice() -> SessionData {
     data.add_item(ProductId(3), Quantity::try_from(1).unwrap())
         .unwrap();
     data
-}
-
-/// A request carrying what the client holds after `changes`.
-fn request(backend: &dyn SessionBackend, changes: &[ClientChange]) -> Parts {
-    let in_url = url_param(backend.carriers()).is_some();
-    let mut cookies = Vec::new();
-    let mut uri = "/".to_owned();
-    for change in changes {
-        match change {
-            ClientChange::SetCookie { name, value, .. } => cookies.push(format!("{name}={value}")),
-            ClientChange::Credential(value) if in_url => uri = format!("/?{URL_PARAM}={value}"),
-            _ => {}
-        }
-    }
-    let (parts, ()) = Request::builder()
-        .uri(uri)
-        .header(COOKIE, cookies.join("; "))
-        .body(())
-        .unwrap()
-        .into_parts();
-    parts
 }
 
 async fn sqlite() -> (String, sqlx::AnyPool) {
@@ -81,74 +55,44 @@ async fn redis(database: u8) -> Option<RedisConnection> {
     {
         Some(connection)
     } else {
-        eprintln!("Redis at {url} does not answer: the redis and cache-aside benches are left out");
+        eprintln!("Redis at {url} does not answer: the strategies that need it are left out");
         None
     }
 }
 
-/// Every backend as the server builds it (stores traced, revocations mirrored).
+/// Every backend as the server builds it (stores traced, revocations mirrored); those whose
+/// store does not answer are left out.
 async fn backends() -> Vec<Arc<dyn SessionBackend>> {
     let (url, pool) = sqlite().await;
-    let sql_store: Arc<dyn RecordStore> = sql_store::connect(&url).await.unwrap();
-    let ledger = SqlRevocations::new(pool);
-    let sessions = redis(0).await;
-    let cache = redis(1).await;
-    let revocations: Arc<dyn Revocations> = Arc::new(
-        MirroredRevocations::start(Arc::new(ledger.clone()), ledger, sessions.clone())
-            .await
-            .unwrap(),
-    );
-    let mut backends: Vec<Arc<dyn SessionBackend>> = vec![
-        Arc::new(StoreBackend::new(
-            Strategy::Memory,
-            Arc::new(MemoryRecords::default()),
-            TTL,
-        )),
-        Arc::new(CookieBackend::new(
-            axum_extra::extract::cookie::Key::generate(),
-            TTL,
-            revocations.clone(),
-        )),
-        Arc::new(
-            JwtBackend::new(
-                JwtSettings {
-                    keys: vec![SigningKey::new("k1", vec![7; 32]).unwrap()],
-                    issuer: "bench".into(),
-                    audience: "bench".into(),
-                    access_ttl: TTL,
-                    refresh_ttl: TTL,
-                    refresh_grace: Duration::from_secs(10),
-                },
-                revocations,
-            )
-            .unwrap(),
-        ),
-    ];
-    if let Some(sessions) = &sessions {
-        backends.push(Arc::new(StoreBackend::new(
-            Strategy::Redis,
-            sessions.session_store(),
-            TTL,
-        )));
-    }
-    backends.push(Arc::new(StoreBackend::new(
-        Strategy::Sql,
-        sql_store.clone(),
-        TTL,
-    )));
-    if let Some(cache) = cache {
-        backends.push(Arc::new(StoreBackend::new(
-            Strategy::CacheAside,
-            Arc::new(CacheAsideStore::new(cache, sql_store.clone())),
-            TTL,
-        )));
-    }
-    backends.push(Arc::new(SignedUrlBackend::new(
-        UrlSigner::new(&[9; 32]),
-        sql_store,
-        TTL,
-    )));
-    backends
+    let ledger = SqlLedger::new(pool);
+    let redis = match (redis(0).await, redis(1).await) {
+        (Some(sessions), Some(cache)) => Some(RedisPair { sessions, cache }),
+        _ => None,
+    };
+    let announcements = redis.as_ref().map(|redis| redis.sessions.clone());
+    let mirror = MirroredFamilies::start(Arc::new(ledger.clone()), ledger.clone(), announcements)
+        .await
+        .unwrap();
+    let ingredients = Ingredients {
+        ttl: TTL,
+        session_key: axum_extra::extract::cookie::Key::generate(),
+        jwt: JwtSettings {
+            keys: vec![SigningKey::new("k1", vec![7; 32]).unwrap()],
+            issuer: "bench".into(),
+            audience: "bench".into(),
+            access_ttl: TTL,
+            refresh_ttl: TTL,
+            refresh_grace: Duration::from_secs(10),
+        },
+        sql_sessions: sql::connect(&url).await.unwrap(),
+        redis,
+        revocations: Arc::new(mirror),
+        refresh_tokens: Arc::new(ledger),
+    };
+    Strategy::ALL
+        .into_iter()
+        .filter_map(|strategy| backends::build(strategy, &ingredients).unwrap())
+        .collect()
 }
 
 fn load_and_save(c: &mut Criterion) {
@@ -158,7 +102,7 @@ fn load_and_save(c: &mut Criterion) {
     for backend in backends {
         let strategy = backend.strategy();
         let saved = runtime.block_on(backend.save(&data, None, false)).unwrap();
-        let parts = request(backend.as_ref(), &saved.client);
+        let parts = request_carrying(backend.carriers(), &saved.client);
         c.bench_function(&format!("{strategy}/load"), |b| {
             b.to_async(&runtime).iter(|| async {
                 let loaded = backend.load(&parts).await.unwrap();

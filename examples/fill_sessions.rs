@@ -1,6 +1,6 @@
 //! Fills a store with synthetic sessions for the scale benchmark (`scripts/bench.sh --scale`).
 //! Each record is what the server writes for a logged-in visitor with two cart lines
-//! (`store::session_record`, MessagePack as tower-sessions' stores encode it), so the sizes
+//! (`stores::record::session_record`, MessagePack as tower-sessions' stores encode it), so the sizes
 //! and read times measured over them are the server's own.
 //!
 //!   fill_sessions redis COUNT | redis-cli --pipe     Redis protocol: SET id bytes EXAT, db 0
@@ -8,7 +8,9 @@
 //!                                                    (work for the sweep)
 
 use rusqlite::Connection;
-use session_strategies::{store::session_record, ProductId, Quantity, SessionData, SessionUser};
+use session_strategies::{
+    stores::record::session_record, ProductId, Quantity, SessionData, SessionUser,
+};
 use std::{
     io::{BufWriter, Write},
     process::ExitCode,

@@ -137,7 +137,7 @@ if (args["probe-sweep"]) {
 }
 
 /** Whether the SQL store's expired-session sweep stalls requests: one sql visitor reads and
- * writes its cart back to back until the server's log (at `logPath`, sql_store at debug) shows
+ * writes its cart back to back until the server's log (at `logPath`, the sweep at debug) shows
  * a sweep, then compares the slowest request during the sweep with the rest. */
 async function probeSweep(logPath) {
   const { cookies } = await session("sql");

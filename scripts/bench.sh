@@ -47,7 +47,7 @@ redis_pid=$!
 start_server() {
   LEPTOS_SITE_ADDR=127.0.0.1:3600 LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies \
     LEPTOS_ENV=PROD DATA_DIR="$work/data" REDIS_URL=redis://127.0.0.1:6396 \
-    RUST_LOG=warn,session_strategies::sql_store=debug SESSION_SWEEP_SECONDS="${1:-60}" \
+    RUST_LOG=warn,session_strategies::stores::sweep=debug SESSION_SWEEP_SECONDS="${1:-60}" \
     COMPARE_MEASUREMENTS_PER_MINUTE=1000 target/release/server >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 300); do

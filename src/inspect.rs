@@ -2,14 +2,17 @@
 //! be, and the server's copy. Read-only: inspecting changes nothing. It never hands back a
 //! credential whole: a page that shows the inspection must not be able to replay an HttpOnly
 //! cookie, so credentials and store keys appear as their first and last characters.
+//! [`measure`] runs the backends for `/compare`.
+
+pub mod measure;
 
 use crate::{
-    backend::ServerCopy,
-    error::SessionError,
-    layer::cookie_flags,
-    registry::SessionRegistry,
-    session::Session,
-    trace::{now_ms, request_label, RequestTrace},
+    clock::now_ms,
+    session::{
+        backend::ServerCopy, error::SessionError, handle::Session, layer::cookie_flags,
+        registry::SessionRegistry,
+    },
+    trace::{request_label, RequestTrace},
 };
 use http::request::Parts;
 use serde::Serialize;

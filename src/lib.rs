@@ -3,84 +3,51 @@
 //!
 //! The crate knows nothing of the shop beyond the shape of a session (who is logged in and what
 //! is in the cart); prices, products and accounts belong to the application. Without its
-//! `server` feature it is only the strategy catalogue ([`strategy`]), which the browser build
-//! shares.
+//! `server` feature it is only the strategy catalogue ([`strategy`]) and the URL credential
+//! ([`url_credential`]), which the browser build shares.
+//!
+//! Folders by job, each depending only on those listed before it:
+//! - [`clock`], [`redis`] (the process-wide Redis connection), [`trace`] (what a request did,
+//!   for the inspector), [`crypto`] (keys, signed tokens, verified-token caches);
+//! - [`session`]: the core: what a session holds, the backend trait, errors, the handle, the
+//!   axum layer, the registry and how credentials travel;
+//! - [`stores`]: record stores for the server-side strategies (memory, Redis, SQL,
+//!   cache-aside), with compare-and-set;
+//! - [`revocation`]: revoked families, refresh tokens, ended logins;
+//! - [`backends`]: one file or folder per strategy that is not a record store;
+//! - [`inspect`]: the inspector's view of a session and the measurements behind `/compare`.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
-pub mod attempts;
+pub mod backends;
 #[cfg(feature = "server")]
-pub mod backend;
+pub mod clock;
 #[cfg(feature = "server")]
-pub mod cache_aside;
-#[cfg(feature = "server")]
-pub mod cookie;
-#[cfg(feature = "server")]
-pub mod data;
-#[cfg(feature = "server")]
-pub mod error;
+pub mod crypto;
 #[cfg(feature = "server")]
 pub mod inspect;
 #[cfg(feature = "server")]
-pub mod jwt;
-#[cfg(feature = "server")]
-pub mod layer;
-#[cfg(feature = "server")]
-pub mod logins;
-#[cfg(feature = "server")]
-pub mod measure;
-#[cfg(feature = "server")]
-pub mod memory_store;
-#[cfg(feature = "server")]
-pub mod record_store;
-#[cfg(feature = "server")]
-pub mod redis_store;
-#[cfg(feature = "server")]
-pub mod registry;
+pub mod redis;
 #[cfg(feature = "server")]
 pub mod revocation;
 #[cfg(feature = "server")]
-pub mod revocation_mirror;
-#[cfg(feature = "server")]
-pub mod secrets;
-#[cfg(feature = "server")]
 pub mod session;
 #[cfg(feature = "server")]
-pub mod signed_url;
-#[cfg(feature = "server")]
-pub mod sql_store;
-#[cfg(feature = "server")]
-pub mod sqlite_reads;
-#[cfg(feature = "server")]
-pub mod sqlite_writes;
-#[cfg(feature = "server")]
-pub mod store;
+pub mod stores;
 pub mod strategy;
 #[cfg(feature = "server")]
 pub mod trace;
-#[cfg(feature = "server")]
-pub mod traced_store;
-#[cfg(feature = "server")]
-pub mod transport;
-#[cfg(feature = "server")]
-pub mod url_signer;
-pub mod url_token;
-#[cfg(feature = "server")]
-pub mod verified_tokens;
+pub mod url_credential;
 
 #[cfg(feature = "server")]
-pub use backend::{
-    BackendError, ClientChange, LoadError, Loaded, Revision, Saved, SessionBackend, SessionKey,
-    Stored, Unavailable,
+pub use session::{
+    backend::{Loaded, Revision, Saved, SessionBackend, SessionKey, Stored},
+    data::{CartLine, ProductId, Quantity, SessionData, SessionUser},
+    error::{BackendError, LoadError, SessionError, Unavailable},
+    handle::{Notice, RejectWith, Session},
+    layer::{session_layer, SessionLayerState, STRATEGY_COOKIE, STRATEGY_HEADER},
+    registry::SessionRegistry,
+    transport::ClientChange,
 };
-#[cfg(feature = "server")]
-pub use data::{CartLine, ProductId, Quantity, SessionData, SessionUser};
-#[cfg(feature = "server")]
-pub use error::SessionError;
-#[cfg(feature = "server")]
-pub use layer::{session_layer, SessionLayerState, STRATEGY_COOKIE, STRATEGY_HEADER};
-#[cfg(feature = "server")]
-pub use registry::SessionRegistry;
-#[cfg(feature = "server")]
-pub use session::{Notice, RejectWith, Session};
 pub use strategy::Strategy;
+pub use url_credential::UrlCredential;

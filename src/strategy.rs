@@ -32,6 +32,8 @@ pub struct StrategyMeta {
     pub state_location: &'static str,
     pub survives_restart: bool,
     pub shared_across_instances: bool,
+    /// What the backend can do, which the conformance suite checks strategy by strategy.
+    pub capabilities: Capabilities,
     /// How a session is ended before it expires: deleting the server copy, or (where the
     /// client holds the whole session) a revocation ledger every instance reads.
     pub revocable: &'static str,
@@ -44,6 +46,21 @@ pub struct StrategyMeta {
     /// How the charts draw it.
     pub look: Look,
     pub guide: Guide,
+}
+
+/// What a strategy's backend can do: the conformance suite (`tests/strategies/backends.rs`)
+/// asserts each flag both ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server keeps a copy of the session, written with a compare-and-set on the revision
+    /// it was read at: concurrent changes from several requests or instances all land, and a
+    /// write never brings back a session that was ended. Without one, the client holds the
+    /// session and the last response wins.
+    pub server_copy: bool,
+    /// Reading a session past half its idle timeout renews it (the record's expiry, a sealed
+    /// cookie, a URL token). A JWT is not renewed on read: its short-lived access token is
+    /// traded for a new one with the refresh token.
+    pub renewed_on_read: bool,
 }
 
 /// What a strategy's sessions do in a cluster, as the cluster test shows it.

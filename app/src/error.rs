@@ -168,12 +168,13 @@ pub use ssr::reject_session;
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::{AppError, ErrorBody, ErrorCode, ErrorDetail};
+    use crate::shop::attempts::TooManyAttempts;
     use axum::{
         http::StatusCode,
         response::{IntoResponse, Response},
         Json,
     };
-    use session_strategies::{attempts::TooManyAttempts, data::CartError, SessionError};
+    use session_strategies::{session::data::CartError, SessionError};
 
     impl From<SessionError> for AppError {
         fn from(error: SessionError) -> Self {

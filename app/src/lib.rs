@@ -19,7 +19,7 @@ pub mod server_resource;
 #[cfg(feature = "ssr")]
 pub mod shop;
 pub mod state;
-pub mod url_token;
+pub mod url_credential;
 
 use components::{header::Header, inspector::Inspector, notice::NoticeBanner};
 use leptos::prelude::*;
@@ -50,7 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=styles id="leptos"/>
                 // A page whose URLs carry the session is served as plain HTML: links and forms
                 // then keep the token without any client-side state.
-                {url_token::url_token()
+                {url_credential::url_credential()
                     .is_none()
                     .then(|| view! {
                         <AutoReload options=options.clone()/>

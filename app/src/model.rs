@@ -69,8 +69,8 @@ pub struct SessionView {
 
 impl SessionView {
     /// The credential as every URL must carry it, when it travels in URLs.
-    pub fn url_token(&self) -> Option<session_strategies::url_token::UrlToken> {
-        Some(session_strategies::url_token::UrlToken {
+    pub fn url_credential(&self) -> Option<session_strategies::UrlCredential> {
+        Some(session_strategies::UrlCredential {
             param: self.url_param.clone()?,
             value: self.credential.clone()?,
         })
@@ -175,9 +175,26 @@ pub struct SizeSeries {
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub id: Strategy,
     pub name: String,
-    /// `(lines, bytes, refused)`.
-    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<Object>>))]
+    /// `[lines, bytes, refused]`: the cart's lines, the credential's bytes, and whether the
+    /// backend refused to store it (a cookie over its limit).
+    #[cfg_attr(feature = "ssr", schema(schema_with = size_points))]
     pub points: Vec<(usize, usize, bool)>,
+}
+
+/// The schema of [`SizeSeries::points`]: an array of `[integer, integer, boolean]` triples.
+#[cfg(feature = "ssr")]
+fn size_points() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, Object, Type};
+    let point = ArrayBuilder::new()
+        .prefix_items([
+            Object::with_type(Type::Integer),
+            Object::with_type(Type::Integer),
+            Object::with_type(Type::Boolean),
+        ])
+        .items(ArrayItems::False)
+        .min_items(Some(3))
+        .max_items(Some(3));
+    ArrayBuilder::new().items(point).build()
 }
 
 /// Everything `/compare` shows before a latency run.
@@ -221,9 +238,24 @@ pub struct StrategyInfo {
     pub survives_restart: bool,
     pub shared_across_instances: bool,
     pub revocable: String,
+    /// The server keeps a copy, written with compare-and-set: concurrent changes all land.
+    /// Without one the client holds the session and the last response wins.
+    pub server_copy: bool,
+    /// Where the client carries the session's credentials, the one that names it first.
+    pub credentials: Vec<CarrierView>,
     /// The file the strategy's guide points a reader to.
     pub guide_source: String,
     pub available: bool,
+}
+
+/// One place a credential travels: a cookie, the `Authorization` header, a URL parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CarrierView {
+    /// `cookie`, `header` or `url`.
+    pub transport: String,
+    /// The cookie's or the parameter's name, or `Authorization`.
+    pub name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

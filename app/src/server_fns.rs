@@ -15,7 +15,7 @@ mod ssr {
     use crate::{
         error::AppError,
         shop::{session_of, AppState, Shop},
-        url_token::with_token,
+        url_credential::with_credential,
     };
     use http::{header, request::Parts, StatusCode};
     use leptos::prelude::*;
@@ -76,7 +76,7 @@ mod ssr {
     fn return_path(parts: &Parts) -> String {
         let from_query = parts.uri.query().and_then(|query| {
             query.split('&').find_map(|pair| {
-                pair.strip_prefix(crate::url_token::RETURN_PARAM)
+                pair.strip_prefix(crate::url_credential::RETURN_PARAM)
                     .and_then(|rest| rest.strip_prefix('='))
                     .map(str::to_owned)
             })
@@ -104,7 +104,7 @@ mod ssr {
         match &result {
             Ok(_) if plain => {
                 let target = success.map_or_else(|| return_path(&parts), str::to_owned);
-                leptos_axum::redirect(&with_token(&target, token.as_ref()));
+                leptos_axum::redirect(&with_credential(&target, token.as_ref()));
             }
             Ok(_) => {
                 if let Some(target) = success {
@@ -113,7 +113,7 @@ mod ssr {
             }
             Err(error) if plain => {
                 let target = format!("{}?error={}", return_path(&parts), error.code.name());
-                leptos_axum::redirect(&with_token(&target, token.as_ref()));
+                leptos_axum::redirect(&with_credential(&target, token.as_ref()));
             }
             Err(error) => {
                 if let Some(response) = use_context::<ResponseOptions>() {

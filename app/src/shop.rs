@@ -2,6 +2,7 @@
 //! the JSON API both call these, so the browser and API clients get the same rules.
 
 pub mod accounts;
+pub mod attempts;
 pub mod cart;
 pub mod catalog;
 pub mod cluster;
@@ -16,9 +17,10 @@ pub mod strategies;
 pub mod your_sessions;
 
 use crate::error::AppError;
+use attempts::Attempts;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use session_strategies::{attempts::Attempts, RejectWith, Session, SessionError, SessionRegistry};
+use session_strategies::{RejectWith, Session, SessionError, SessionRegistry};
 use sqlx::AnyPool;
 use std::sync::Arc;
 
@@ -50,7 +52,7 @@ pub struct ShopServices {
     pub catalog: Catalog,
     pub registry: SessionRegistry,
     /// Signs shared-cart and magic-login links.
-    pub links: session_strategies::url_signer::UrlSigner,
+    pub links: session_strategies::crypto::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
     /// Whether `/outbox` shows the mail the shop sends (a demo setting, `DEMO_OUTBOX`).

@@ -115,8 +115,9 @@ impl Cluster {
         let dir = &settings.dir;
         let program = std::env::current_exe().map_err(|error| files(dir, error))?;
         // One key for every instance: a cookie sealed by one must open on the others.
-        let session_key = std::env::var("SESSION_KEY")
-            .unwrap_or_else(|_| hex::encode(session_strategies::secrets::random_bytes::<64>()));
+        let session_key = std::env::var("SESSION_KEY").unwrap_or_else(|_| {
+            hex::encode(session_strategies::crypto::secrets::random_bytes::<64>())
+        });
         let instances: Vec<Managed> = (0..settings.instances)
             .map(|index| {
                 let name = format!("app-{}", index + 1);

@@ -5,7 +5,7 @@ use crate::serving::Placement;
 use app::shop::LoginLimits;
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
-use session_strategies::{jwt::SigningKey, secrets::derive_secret, Strategy};
+use session_strategies::{backends::jwt::SigningKey, crypto::secrets::derive_secret, Strategy};
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// The secret that encrypts cookies. Never printed.
@@ -95,7 +95,7 @@ impl Config {
     /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
     /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `COOKIE_SECURE`,
     /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS`, the `LOGIN_FAILURE*` limits,
-    /// `SERVER_THREADS` and `SERVER_PIN_THREADS` (README's table).
+    /// `SERVER_THREADS` and `SERVER_PIN_THREADS` (docs/CONFIGURATION.md).
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?

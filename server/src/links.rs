@@ -6,7 +6,7 @@
 use app::{
     error::AppError,
     shop::{links, your_sessions::Visitor, AppState, Shop},
-    url_token::with_token,
+    url_credential::with_credential,
 };
 use axum::{
     extract::{Path, State},
@@ -88,5 +88,5 @@ fn redirect(session: &Session, result: Result<&str, AppError>, on_error: &str) -
         Ok(target) => target.to_owned(),
         Err(error) => format!("{on_error}?error={}", error.code.name()),
     };
-    Redirect::to(&with_token(&target, session.url_credential().as_ref())).into_response()
+    Redirect::to(&with_credential(&target, session.url_credential().as_ref())).into_response()
 }

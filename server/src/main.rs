@@ -2,12 +2,16 @@
 //! cluster` instead runs several instances of it behind HAProxy ([`server::cluster`]).
 #![forbid(unsafe_code)]
 
-use server::{config::Config, startup};
+use server::{
+    config::Config,
+    serving::{self, Threads},
+    startup,
+};
+
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc, not glibc's malloc: per-thread free lists suit a request's many short-lived
-/// allocations, freed on whichever worker finishes it (measured in the README's benchmark
-/// section).
+/// allocations (`docs/PERFORMANCE.md` has the measurement).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -43,23 +47,18 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), startup::StartupError> {
     let config = Config::from_env()?;
-    let (addr, threads, placement) = (
-        config.site_addr,
-        config.serving_threads,
-        config.serving_placement,
-    );
+    let addr = config.site_addr;
+    let threads = Threads {
+        count: config.serving_threads,
+        placement: config.serving_placement,
+        on_start: startup::on_serving_thread_start(),
+    };
     let app = startup::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| startup::StartupError::Bind(addr, error))?;
-    tracing::info!(threads, ?placement, "listening on http://{addr}");
-    server::serving::serve(
-        app,
-        listener,
-        threads,
-        placement,
-        server::shutdown::requested(),
-    )
-    .await
-    .map_err(startup::StartupError::Serve)
+    tracing::info!(threads = threads.count, placement = ?threads.placement, "listening on http://{addr}");
+    serving::serve(app, listener, threads, server::shutdown::requested())
+        .await
+        .map_err(startup::StartupError::Serve)
 }

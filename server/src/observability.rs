@@ -24,7 +24,7 @@ pub async fn stamp_and_log(
     let logged = tracing::enabled!(tracing::Level::INFO).then(|| {
         (
             request.method().clone(),
-            session_strategies::trace::redacted_path(request.uri().path()).into_owned(),
+            session_strategies::trace::redact::redacted_path(request.uri().path()).into_owned(),
         )
     });
     let mut response = next.run(request).await;

@@ -2,41 +2,40 @@
 //! content type, no page is framed by another site (clickjacking), Referer headers leave the
 //! site with the origin only, and behind HTTPS browsers are told to stay on it (HSTS). The
 //! session layer sets stricter ones where a page depends on the session (`no-store`, and
-//! `no-referrer` where the URL carries the session); those are kept.
+//! `no-referrer` where the URL carries the session), and pages their own Content-Security-Policy
+//! with a nonce: those are kept (`if_not_present`).
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::Response,
-};
+use axum::Router;
 use http::{
     header::{
         CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
     },
     HeaderValue,
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 
-/// Whether the site is served over HTTPS (`COOKIE_SECURE`), which decides HSTS.
-#[derive(Clone, Copy)]
-pub struct OverHttps(pub bool);
-
-pub async fn add(State(https): State<OverHttps>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers
-        .entry(CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(
-            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+/// `router` with the security headers on every response; HSTS only `over_https`
+/// (`COOKIE_SECURE`).
+pub fn add<S: Clone + Send + Sync + 'static>(router: Router<S>, over_https: bool) -> Router<S> {
+    let router = router
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
         ));
-    headers
-        .entry(REFERRER_POLICY)
-        .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
-    if https.0 {
-        headers.insert(
+    if over_https {
+        router.layer(SetResponseHeaderLayer::overriding(
             STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        ))
+    } else {
+        router
     }
-    response
 }

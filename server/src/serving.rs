@@ -1,33 +1,24 @@
 //! Serving: one single-threaded Tokio runtime per core, each given connections by one acceptor.
 //!
-//! With Tokio's work-stealing runtime a request and the Redis client's connection task sat on
-//! different workers, so every Redis command cost two cross-thread wake-ups (request to
-//! connection task, reply back), and the runtime ran the connection task the moment a request
-//! queued a command, one socket write per command. Here a connection stays on one thread, each
-//! thread has its own Redis client (`session_strategies::redis_store`'s lanes), and its
-//! connection task runs after every ready request has queued its command: one write for many.
-//! The state that must be shared (the memory store, the revocation mirror, the SQLite writer)
-//! is shared as before, behind `Arc`s.
+//! Why not Tokio's work-stealing runtime: there a request and the Redis client's connection
+//! task sat on different workers, so every Redis command cost two cross-thread wake-ups, and
+//! the connection task wrote each command as soon as it was queued. Here a connection stays on
+//! one thread; `main` hands [`serve`] a start hook that gives each thread what it needs of its
+//! own (a Redis client per thread, `session_strategies::redis::open_lanes_on_this_thread`), so
+//! one write carries the commands of every ready request. Shared state (the memory store, the
+//! revocation mirror, the SQLite writer) stays shared behind `Arc`s.
 //!
-//! Since a connection never moves, which thread gets it decides how evenly the cores work. The
-//! threads used to accept on copies of one socket: whichever woke first took every connection
-//! waiting, so a burst of new connections (a load balancer's pool, a browser's six) often all
-//! landed on one thread while the other core idled (measured: 2 of 5 `wrk -c32` runs had all 32
-//! connections on one thread, at half the throughput). Now one acceptor, on the runtime that
-//! called [`serve`], hands each connection to the thread holding the fewest open ones, as
-//! Envoy's "exact balance" does. `SO_REUSEPORT` (a socket per thread, the kernel spreading
-//! connections by a hash) was not taken: a hash splits 32 connections 16/16 only on average,
-//! and a second server started on the same port would silently share the traffic instead of
-//! failing to bind.
+//! Since a connection never moves, which thread gets it decides how evenly the cores work: one
+//! acceptor, on the runtime that called [`serve`], hands each connection to the thread holding
+//! the fewest open ones (as Envoy's "exact balance" does). Threads accepting on copies of one
+//! socket let the first to wake take a whole burst while the other core idled; `SO_REUSEPORT`
+//! splits evenly only on average, and would let a second server on the same port silently
+//! share the traffic.
 //!
 //! Each thread also runs on a core of its own ([`Placement::CorePerThread`], the default, when
-//! the process may run on exactly as many cores as it has threads). Left to the kernel, both
-//! threads often sat on one core's run queue while the other core ran the load generator and
-//! Redis and went idle in between: the kernel does not move a thread that ran a moment ago (it counts as
-//! cache-hot), so one thread waited for the other's time slice, and every connection it held
-//! waited with it. `perf sched` under `wrk -c32` on 2 cores: the serving threads waited for a
-//! core 1.1 and 1.8 ms on average, up to 8 ms, while wrk waited 0.03 ms; p99 4.4 ms for a
-//! memory session read. Pinned, the same read's p99 was 1.0-1.3 ms, at the same rate.
+//! the process may run on exactly as many cores as it has threads): left to the kernel, both
+//! threads often queued on one core while the other ran the load generator, and every
+//! connection of the waiting thread waited with it. `docs/PERFORMANCE.md` has the figures.
 
 use axum::{
     serve::{Listener, ListenerExt},
@@ -55,8 +46,18 @@ use tokio::{
     sync::{mpsc, watch},
 };
 
-/// How long a serving thread waits for its Redis clients before it takes connections.
-const REDIS_LANE_WAIT: Duration = Duration::from_secs(2);
+/// What each serving thread runs on its own runtime before it takes connections (its own
+/// clients of shared services); it may keep tasks running on that runtime.
+pub type ThreadStart = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+
+/// How the serving threads are set up.
+#[derive(Clone)]
+pub struct Threads {
+    /// How many (at least one).
+    pub count: usize,
+    pub placement: Placement,
+    pub on_start: ThreadStart,
+}
 
 /// A connection on its way from the acceptor to a serving thread.
 type Handover = (std::net::TcpStream, SocketAddr);
@@ -138,16 +139,19 @@ fn runtime(pinned: Option<CpuSet>, process: Option<CpuSet>) -> io::Result<tokio:
     builder.build()
 }
 
-/// Serves `app` on `listener` with `threads` threads, placed as `placement` says, until
-/// `shutdown` resolves, then lets every thread finish the requests in flight. Ends early, with
-/// its error, if a thread fails.
+/// Serves `app` on `listener` with the serving `threads` until `shutdown` resolves, then lets
+/// every thread finish the requests in flight. Ends early, with its error, if a thread fails.
 pub async fn serve(
     app: Router,
     listener: tokio::net::TcpListener,
-    threads: usize,
-    placement: Placement,
+    threads: Threads,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let Threads {
+        count: threads,
+        placement,
+        on_start,
+    } = threads;
     let local = listener.local_addr()?;
     let (stop, stopping) = watch::channel(false);
     let (ended, mut endings) = mpsc::unbounded_channel::<io::Result<()>>();
@@ -169,11 +173,15 @@ pub async fn serve(
         };
         doors.push(ThreadDoor { connections, open });
         let (app, stopping, ended) = (app.clone(), stopping.clone(), ended.clone());
+        let on_start = on_start.clone();
         std::thread::Builder::new()
             .name(format!("serve-{number}"))
             .spawn(move || {
                 let served = runtime(core, process).and_then(|runtime| {
-                    runtime.block_on(serve_on_this_thread(app, listener, stopping))
+                    runtime.block_on(async {
+                        on_start().await;
+                        serve_on_this_thread(app, listener, stopping).await
+                    })
                 });
                 let _ = ended.send(served);
             })?;
@@ -248,13 +256,12 @@ async fn wait_after_accept_error(error: io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// One serving thread: its own Redis clients, then connections until told to stop.
+/// One serving thread's connections, until told to stop.
 async fn serve_on_this_thread(
     app: Router,
     listener: HandedConnections,
     mut stopping: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    session_strategies::redis_store::open_lanes_on_this_thread(REDIS_LANE_WAIT).await;
     // A response whose body follows its headers in a second write (a static file) would
     // otherwise wait for the client's delayed ACK of the first: 40 ms a file.
     let listener = listener.tap_io(|connection| {

@@ -3,24 +3,23 @@
 mod backends;
 
 use crate::{
-    api,
-    config::Config,
-    csrf, observability,
-    security_headers::{self, OverHttps},
-    static_files,
+    api, config::Config, csrf, observability, security_headers, serving::ThreadStart, static_files,
 };
 use app::{
     error::AppError,
     shell,
-    shop::{accounts, AppState, Catalog, Shop, ShopServices},
+    shop::{accounts, attempts::Attempts, AppState, Catalog, Shop, ShopServices},
     App,
 };
 use axum::{extract::FromRef, middleware::from_fn_with_state, Router};
 use http::HeaderValue;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use session_strategies::{
-    attempts::Attempts, secrets::derive_secret, session_layer, sql_store::is_postgres,
-    url_signer::UrlSigner, RejectWith, SessionLayerState, Strategy,
+    crypto::{secrets::derive_secret, url_signer::UrlSigner},
+    redis::open_lanes_on_this_thread,
+    session_layer,
+    stores::{sql::is_postgres, sweep::SWEEP_PERIOD},
+    RejectWith, SessionLayerState, Strategy,
 };
 use sqlx::{any::AnyPoolOptions, AnyPool};
 use std::{net::SocketAddr, sync::Arc};
@@ -46,6 +45,14 @@ pub enum StartupError {
     Bind(SocketAddr, std::io::Error),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
+}
+
+/// How long a serving thread waits for its Redis clients before it takes connections.
+const REDIS_LANE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What each serving thread does first: open its own Redis clients (`src/redis.rs` says why).
+pub fn on_serving_thread_start() -> ThreadStart {
+    Arc::new(|| Box::pin(open_lanes_on_this_thread(REDIS_LANE_WAIT)))
 }
 
 /// Everything the router needs, ready to serve.
@@ -109,7 +116,7 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
 
 /// Deletes old demo mail and spent one-off links that have expired, now and then.
 async fn sweep_mail_and_links(pool: AnyPool) {
-    let mut interval = tokio::time::interval(session_strategies::sql_store::SWEEP_PERIOD);
+    let mut interval = tokio::time::interval(SWEEP_PERIOD);
     loop {
         interval.tick().await;
         if let Err(error) = app::shop::outbox::sweep(&pool).await {
@@ -129,7 +136,7 @@ pub fn app(state: AppState) -> Router {
     let instance = HeaderValue::from_str(&state.shop.instance)
         .unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
     let registry = state.shop.registry.clone();
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api::router())
         .merge(crate::links::router())
         .leptos_routes(&state, routes, {
@@ -139,11 +146,8 @@ pub fn app(state: AppState) -> Router {
         .route_layer(from_fn_with_state(sessions.clone(), session_layer))
         // Outside the session layer: a forged request is refused before its session loads.
         .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
-        .fallback_service(static_files::service(&state, sessions))
-        .layer(from_fn_with_state(
-            OverHttps(state.shop.registry.secure_cookies()),
-            security_headers::add,
-        ))
+        .fallback_service(static_files::service(&state, sessions));
+    security_headers::add(router, state.shop.registry.secure_cookies())
         .layer(from_fn_with_state(instance, observability::stamp_and_log))
         .with_state(state)
 }

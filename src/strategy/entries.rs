@@ -4,7 +4,7 @@
 
 use super::{
     guide::{step, Guide},
-    ClusterBehaviour, Look, StrategyMeta,
+    Capabilities, ClusterBehaviour, Look, StrategyMeta,
 };
 
 pub(super) const MEMORY: StrategyMeta = StrategyMeta {
@@ -14,6 +14,10 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     state_location: "server process memory",
     survives_restart: false,
     shared_across_instances: false,
+    capabilities: Capabilities {
+        server_copy: true,
+        renewed_on_read: true,
+    },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: its one process's writes take turns, each on the copy stored now",
@@ -48,7 +52,7 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
             "The id is 128 random bits; the cookie is HttpOnly and SameSite=Lax.",
         ],
         stolen: "Whoever holds the sid cookie is the user, on this instance only, until logout deletes the server copy, 30 minutes pass without use (the idle timeout) or 12 hours pass since login (the absolute timeout).",
-        source: "src/store.rs",
+        source: "src/stores/memory.rs",
     },
 };
 
@@ -60,6 +64,10 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
     state_location: "the client, in an encrypted cookie",
     survives_restart: true,
     shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: false,
+        renewed_on_read: true,
+    },
     revocable: "only through a revocation ledger (logged-in sessions)",
     without_cookies: "no",
     concurrent_writes: "the browser keeps the last response: the other change is lost",
@@ -94,7 +102,7 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
             "Two tabs changing the cart at once: the cookie the browser keeps last wins and the other change is lost; the server has no copy to merge into (a test measures it).",
         ],
         stolen: "Whoever holds the session cookie is the user until it expires: 30 minutes idle, 12 hours since login at most. For a logged-in session, logout revokes the cookie's family, so a copy stops working at once; a guest's copied cookie keeps its cart until it expires.",
-        source: "src/cookie.rs",
+        source: "src/backends/cookie.rs",
     },
 };
 
@@ -106,6 +114,10 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     state_location: "the client, in signed JWT claims",
     survives_restart: true,
     shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: false,
+        renewed_on_read: false,
+    },
     revocable: "only through a revocation ledger (the token family)",
     without_cookies: "with a Bearer header (API clients)",
     concurrent_writes: "the browser keeps the last response: the other change is lost",
@@ -144,7 +156,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
             "Two tabs changing the cart at once: the token the browser keeps last wins and the other change is lost; the claims are the only copy (a test measures it).",
         ],
         stolen: "Whoever holds an access token is the user until it expires (15 minutes) or logout revokes its family, which ends every token the session was given at once. A stolen refresh token buys new access tokens until the idle timeout, and once both thief and owner have used it, the whole family is revoked.",
-        source: "src/jwt.rs",
+        source: "src/backends/jwt.rs",
     },
 };
 
@@ -155,6 +167,10 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     state_location: "Redis",
     survives_restart: true,
     shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: true,
+        renewed_on_read: true,
+    },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept, from any instance: a compare-and-set (a Lua script) on the stored bytes",
@@ -189,7 +205,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
             "Keep Redis on a private network.",
         ],
         stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the session, 30 minutes pass without use or 12 hours pass since login.",
-        source: "src/redis_store.rs",
+        source: "src/stores/redis.rs",
     },
 };
 
@@ -200,6 +216,10 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     state_location: "SQL database",
     survives_restart: true,
     shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: true,
+        renewed_on_read: true,
+    },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept, from any instance: UPDATE … WHERE data = the bytes read, else re-apply",
@@ -230,7 +250,7 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
         avoid_when: "Very high request rates that would load the database.",
         security: &["Revocable: delete the row.", "Back-ups contain sessions: protect them."],
         stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the row, 30 minutes pass without use or 12 hours pass since login.",
-        source: "src/sql_store.rs",
+        source: "src/stores/sql.rs",
     },
 };
 
@@ -241,6 +261,10 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     state_location: "SQL database, cached in Redis",
     survives_restart: true,
     shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: true,
+        renewed_on_read: true,
+    },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept, from any instance: a compare-and-set in SQL; the cache only drops its copy",
@@ -272,7 +296,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
         avoid_when: "You do not want two stores to run and reason about.",
         security: &["Deleting a session deletes it in both stores."],
         stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the session from SQL and the cache, 30 minutes pass without use or 12 hours pass since login.",
-        source: "src/cache_aside.rs",
+        source: "src/stores/cache_aside.rs",
     },
 };
 
@@ -283,6 +307,10 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     state_location: "a server store, found through the URL",
     survives_restart: true,
     shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: true,
+        renewed_on_read: true,
+    },
     revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
     concurrent_writes: "both kept, from any instance: a compare-and-set in SQL on the stored bytes",
@@ -317,6 +345,6 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
             "URLs leak through history and logs; no Referer is sent.",
         ],
         stolen: "Whoever holds the URL (from history, a log, a forwarded link) is the user until logout deletes the session, the token expires (the idle timeout) or 12 hours pass since login. Pages send no Referer, so links to other sites do not leak it.",
-        source: "src/signed_url.rs",
+        source: "src/backends/signed_url.rs",
     },
 };

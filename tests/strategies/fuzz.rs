@@ -7,9 +7,11 @@ use axum_extra::extract::cookie::Key;
 use http::{request::Parts, Request};
 use proptest::prelude::*;
 use session_strategies::{
-    cookie::CookieBackend,
-    jwt::{JwtBackend, JwtSettings, SigningKey},
-    url_signer::UrlSigner,
+    backends::{
+        cookie::CookieBackend,
+        jwt::{JwtBackend, JwtSettings, SigningKey},
+    },
+    crypto::url_signer::UrlSigner,
     ClientChange, LoadError, SessionBackend, Strategy as SessionStrategy,
 };
 use std::{sync::Arc, sync::OnceLock, time::Duration};
@@ -33,6 +35,7 @@ fn backends() -> &'static Backends {
         runtime().block_on(async {
             let ttl = Duration::from_secs(600);
             let cookie = CookieBackend::new(Key::generate(), ttl, Arc::new(ledger().await));
+            let tokens = ledger().await;
             let jwt = JwtBackend::new(
                 JwtSettings {
                     keys: vec![SigningKey::new("k1", vec![3; 32]).unwrap()],
@@ -42,7 +45,8 @@ fn backends() -> &'static Backends {
                     refresh_ttl: ttl,
                     refresh_grace: Duration::ZERO,
                 },
-                Arc::new(ledger().await),
+                Arc::new(tokens.clone()),
+                Arc::new(tokens),
             )
             .unwrap();
             let first = |changes: Vec<ClientChange>| {

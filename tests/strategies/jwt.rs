@@ -6,9 +6,9 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use http::{header, request::Parts, Request};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use session_strategies::{
-    data::now_unix,
-    jwt::{Claims, JwtBackend, JwtSettings, SigningKey, LEEWAY_SECONDS, TOKEN_TYPE},
-    revocation::SqlRevocations,
+    backends::jwt::{Claims, JwtBackend, JwtSettings, SigningKey, LEEWAY_SECONDS, TOKEN_TYPE},
+    clock::now_unix,
+    revocation::sql::SqlLedger,
     ClientChange, LoadError, SessionBackend, SessionUser,
 };
 use std::{sync::Arc, time::Duration};
@@ -29,8 +29,8 @@ fn settings(keys: Vec<SigningKey>) -> JwtSettings {
     }
 }
 
-async fn backend_with(keys: Vec<SigningKey>, ledger: SqlRevocations) -> JwtBackend {
-    JwtBackend::new(settings(keys), Arc::new(ledger)).unwrap()
+async fn backend_with(keys: Vec<SigningKey>, ledger: SqlLedger) -> JwtBackend {
+    JwtBackend::new(settings(keys), Arc::new(ledger.clone()), Arc::new(ledger)).unwrap()
 }
 
 async fn backend() -> JwtBackend {
@@ -366,7 +366,7 @@ async fn an_expired_cookie_token_is_refreshed_in_passing() {
 /// passing finds them there, and only there.
 #[tokio::test]
 async fn over_https_an_expired_cookie_token_is_refreshed_from_the_host_prefixed_cookies() {
-    use session_strategies::transport::HostPrefixedCookies;
+    use session_strategies::session::transport::HostPrefixedCookies;
     let backend = backend().await;
     let (expired, refresh) = expired_token_and_refresh(&backend).await;
     let over_https = |pairs: &[(&str, &str)]| {
@@ -411,7 +411,9 @@ fn a_key_shorter_than_32_bytes_is_refused() {
 async fn two_tabs_refreshing_at_once_get_the_same_pair_and_stay_logged_in() {
     let mut settings = settings(vec![key("k1", 1)]);
     settings.refresh_grace = Duration::from_secs(10);
-    let backend = Arc::new(JwtBackend::new(settings, Arc::new(ledger().await)).unwrap());
+    let ledger = ledger().await;
+    let backend =
+        Arc::new(JwtBackend::new(settings, Arc::new(ledger.clone()), Arc::new(ledger)).unwrap());
     let saved = backend.save(&sample(), None, false).await.unwrap();
     let (access, refresh) = (credential(&saved.client), refresh_token(&saved.client));
     // Two restored tabs present the same expired cookie pair at the same moment.
@@ -432,87 +434,4 @@ async fn two_tabs_refreshing_at_once_get_the_same_pair_and_stay_logged_in() {
         .refresh(&token, &refresh_token(&first.client))
         .await
         .is_ok());
-}
-
-#[tokio::test]
-async fn losing_redis_never_takes_a_revocation_back() {
-    use session_strategies::revocation::{RedisFirstRevocations, Revocations};
-    let sql = ledger().await;
-    let before = RedisFirstRevocations::new(crate::backends::redis(0).await, sql.clone());
-    let family = session_strategies::secrets::random_id();
-    before
-        .revoke_family(&family, now_unix() + 600)
-        .await
-        .unwrap();
-    assert!(before.is_family_revoked(&family).await.unwrap());
-    // The same ledger after a Redis flush: an empty Redis (a database nothing wrote to).
-    let flushed = RedisFirstRevocations::new(crate::backends::redis(7).await, sql);
-    assert!(
-        flushed.is_family_revoked(&family).await.unwrap(),
-        "SQL still says so"
-    );
-}
-
-/// Two instances' mirrors over one ledger: a revocation made on one reaches the other through
-/// Redis in well under a second (the figure is printed), and without Redis through the SQL
-/// re-sync; a lookup makes no round trip either way.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revocation_reaches_every_instance_within_a_second() {
-    use session_strategies::{
-        revocation::{RedisFirstRevocations, Revocations},
-        revocation_mirror::{Arrival, MirroredRevocations, SYNC_PERIOD},
-    };
-    use std::{sync::Arc, time::Instant};
-    let sql = ledger().await;
-    let redis = crate::backends::redis(0).await;
-    let mirror = |announcements: Option<session_strategies::redis_store::RedisConnection>| {
-        let underneath: Arc<dyn Revocations> =
-            Arc::new(RedisFirstRevocations::new(redis.clone(), sql.clone()));
-        MirroredRevocations::start(underneath, sql.clone(), announcements)
-    };
-    let here = mirror(Some(redis.clone())).await.unwrap();
-    let there = mirror(Some(redis.clone())).await.unwrap();
-    let without_redis = mirror(None).await.unwrap();
-    assert!(
-        here.until_subscribed(std::time::Duration::from_secs(5))
-            .await
-    );
-    assert!(
-        there
-            .until_subscribed(std::time::Duration::from_secs(5))
-            .await
-    );
-
-    let family = session_strategies::secrets::random_id();
-    assert!(!there.is_family_revoked(&family).await.unwrap());
-    let revoked_at = Instant::now();
-    here.revoke_family(&family, now_unix() + 600).await.unwrap();
-    assert_eq!(here.arrival(&family), Some(Arrival::Local));
-    while there.arrival(&family).is_none() {
-        assert!(
-            revoked_at.elapsed() < std::time::Duration::from_secs(1),
-            "not announced within 1 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
-    let Some(Arrival::Announced { after_ms }) = there.arrival(&family) else {
-        panic!("announced through Redis: {:?}", there.arrival(&family));
-    };
-    println!("revocation propagated through Redis pub/sub in {after_ms} ms");
-    assert!(after_ms < 1_000);
-    assert!(there.is_family_revoked(&family).await.unwrap());
-
-    // Without Redis, the periodic re-read of SQL carries it.
-    while without_redis.arrival(&family).is_none() {
-        assert!(
-            revoked_at.elapsed() < SYNC_PERIOD * 2,
-            "not re-read from SQL within two periods"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(without_redis.arrival(&family), Some(Arrival::Synced));
-
-    // A new instance starts with every live revocation.
-    let late = mirror(None).await.unwrap();
-    assert_eq!(late.arrival(&family), Some(Arrival::Synced));
 }

@@ -1,9 +1,11 @@
 //! Every backend against its real store: the conformance suite, the JWT attacks, the
 //! measurements. One test binary, so the modules share `common`.
 
-mod architecture;
 mod backends;
 mod common;
+mod documents;
 mod fuzz;
 mod jwt;
+mod layout;
 mod redis_lanes;
+mod revocation;

@@ -1,8 +1,11 @@
 //! Redis lanes: a serving thread gets a client (a connection) of its own, any other thread
 //! uses the first one, and a lane's writes are everyone's reads.
 
-use crate::backends::redis;
-use session_strategies::redis_store::{open_lanes_on_this_thread, RedisConnection};
+use crate::common::redis;
+use session_strategies::{
+    redis::{open_lanes_on_this_thread, RedisConnection},
+    stores::redis::RedisRecords,
+};
 use std::time::{Duration, Instant};
 use tower_sessions::session::{Id, Record};
 use tower_sessions_redis_store::fred::{interfaces::ClientLike, types::CustomCommand};
@@ -68,7 +71,7 @@ async fn a_serving_thread_talks_to_redis_on_a_connection_of_its_own() {
 #[tokio::test]
 async fn what_one_lane_writes_every_thread_reads() {
     let connection = redis(5).await;
-    let store = connection.session_store();
+    let store = RedisRecords::traced(connection.clone());
     let record = Record {
         id: Id::default(),
         data: [("cart".to_owned(), serde_json::json!([3, 1]))].into(),

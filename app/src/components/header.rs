@@ -4,7 +4,7 @@ use super::strategy_switcher::StrategySwitcher;
 use crate::{
     server_fns::Logout,
     state::ShopContext,
-    url_token::{form_action, link},
+    url_credential::{form_action, link},
 };
 use leptos::prelude::*;
 use server_fn::ServerFn;

@@ -3,7 +3,7 @@
 use crate::{
     server_fns::SwitchStrategy,
     state::ShopContext,
-    url_token::{form_action, with_token},
+    url_credential::{form_action, with_credential},
 };
 use leptos::prelude::*;
 use server_fn::ServerFn;
@@ -15,14 +15,14 @@ pub fn StrategySwitcher() -> impl IntoView {
     // such pages run without client-side state.
     Effect::new(move |_| {
         if let Some(Ok(view)) = shop.switch.value().get() {
-            if let Some(token) = view.url_token() {
+            if let Some(token) = view.url_credential() {
                 let path = window()
                     .location()
                     .pathname()
                     .unwrap_or_else(|_| "/".into());
                 let _ = window()
                     .location()
-                    .set_href(&with_token(&path, Some(&token)));
+                    .set_href(&with_credential(&path, Some(&token)));
             }
         }
     });

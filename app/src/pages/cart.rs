@@ -6,7 +6,7 @@ use crate::{
     format::format_price,
     model::CartItemView,
     state::ShopContext,
-    url_token::{form_action, link},
+    url_credential::{form_action, link},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

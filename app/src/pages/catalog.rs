@@ -8,7 +8,7 @@ use crate::{
     server_fns::list_products,
     server_resource::server_resource,
     state::ShopContext,
-    url_token::form_action,
+    url_credential::form_action,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

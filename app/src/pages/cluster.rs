@@ -8,7 +8,7 @@ use crate::{
     model::{ClusterOutcome, ClusterProcess, ClusterView},
     server_fns::{cluster_state, ClusterAct, ClusterMode},
     server_resource::server_resource,
-    url_token::form_action,
+    url_credential::form_action,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

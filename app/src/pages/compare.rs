@@ -7,7 +7,7 @@ use crate::{
     model::{CompareRow, CompareView, LatencyView, LATENCY_ROUNDS},
     server_fns::{compare_strategies, measure_latency},
     server_resource::server_resource,
-    url_token::url_token,
+    url_credential::url_credential,
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -92,7 +92,7 @@ fn Row(row: CompareRow) -> impl IntoView {
     view! {
         <tr data-testid=format!("compare-row-{}", row.id) class:unavailable=unavailable>
             <th scope="row">
-                <a href=crate::url_token::link(&format!("/strategies/{}", row.id))>{row.name}</a>
+                <a href=crate::url_credential::link(&format!("/strategies/{}", row.id))>{row.name}</a>
                 {row.unavailable.map(|reason| view! {
                     <span class="unavailable-reason" data-testid="unavailable-reason">{format!("Unavailable: {reason}")}</span>
                 })}
@@ -168,7 +168,7 @@ fn LatencyRun() -> impl IntoView {
             </p>
             <form method="get" action="/compare" on:submit=run class="latency-form">
                 <input type="hidden" name="run" value="latency"/>
-                {url_token().map(|token| view! { <input type="hidden" name=token.param value=token.value/> })}
+                {url_credential().map(|token| view! { <input type="hidden" name=token.param value=token.value/> })}
                 <button type="submit" class="button" data-testid="run-latency" disabled=move || running.get()>
                     {move || if running.get() { "Measuring…" } else { "Measure latency" }}
                 </button>

@@ -1,7 +1,7 @@
 //! `/strategies/{id}`: how one strategy works, when to choose it, its security notes and its
 //! source file.
 
-use crate::{pages::not_found::NotFound, url_token::link};
+use crate::{pages::not_found::NotFound, url_credential::link};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

@@ -4,7 +4,7 @@ use crate::{
     components::error_message::{last_error, ActionError},
     server_fns::{Login, MagicLink as MagicLinkFn},
     state::ShopContext,
-    url_token::form_action,
+    url_credential::form_action,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

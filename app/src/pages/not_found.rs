@@ -10,6 +10,6 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <h1>"Page not found"</h1>
-        <p><a href=crate::url_token::link("/")>"Back to the shop"</a></p>
+        <p><a href=crate::url_credential::link("/")>"Back to the shop"</a></p>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{
     error::ErrorCode, format::format_price, server_fns::list_orders,
-    server_resource::server_resource, state::ShopContext, url_token::link,
+    server_resource::server_resource, state::ShopContext, url_credential::link,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

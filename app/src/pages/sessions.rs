@@ -6,7 +6,7 @@ use crate::{
     model::SessionListing,
     server_fns::{list_sessions, EndSession, LogOutEverywhere},
     server_resource::server_resource,
-    url_token::{form_action, link},
+    url_credential::{form_action, link},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -7,7 +7,7 @@ use crate::{
     error::{AppError, ErrorCode},
     model::SessionView,
 };
-use session_strategies::{data::CartError, ProductId, Quantity, Session};
+use session_strategies::{session::data::CartError, ProductId, Quantity, Session};
 
 fn product(shop: &Shop, id: i64) -> Result<ProductId, AppError> {
     let id = ProductId(id);

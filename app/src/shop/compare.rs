@@ -7,9 +7,9 @@ use super::Shop;
 use crate::error::AppError;
 use crate::model::{CompareRow, CompareView, LatencyView, SizeSeries, LATENCY_ROUNDS};
 use session_strategies::{
-    cookie::COOKIE_LIMIT,
-    data::MAX_CART_LINES,
-    measure::{self, SizePoint},
+    backends::cookie::COOKIE_LIMIT,
+    inspect::measure::{self, SizePoint},
+    session::data::MAX_CART_LINES,
     Session, SessionBackend, SessionData, Strategy,
 };
 
@@ -128,7 +128,7 @@ async fn measure_strategy(
     let footprint = measure::footprint(backend, data)
         .await
         .map_err(|error| match error {
-            session_strategies::backend::BackendError::TooLarge { bytes, limit } => {
+            session_strategies::BackendError::TooLarge { bytes, limit } => {
                 format!("this cart needs {bytes} bytes, over the {limit}-byte cookie limit")
             }
             other => failed(other),

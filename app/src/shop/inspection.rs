@@ -7,7 +7,7 @@ use crate::{
     model::{ClientArtifactView, InspectionView, RequestTraceView, ServerCopyView, TraceStepView},
 };
 use http::request::Parts;
-use session_strategies::{data::now_unix, inspect, Session};
+use session_strategies::{clock::now_unix, inspect, Session};
 
 /// Inspects `session` as loaded from `request`, naming the instance that answers.
 pub async fn inspect(

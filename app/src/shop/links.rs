@@ -10,7 +10,7 @@ use crate::{
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use session_strategies::{
-    data::now_unix, url_signer::TokenError, ProductId, Quantity, Session, SessionUser,
+    clock::now_unix, crypto::url_signer::TokenError, ProductId, Quantity, Session, SessionUser,
 };
 
 const SHARE_PURPOSE: &str = "share-cart";
@@ -124,7 +124,7 @@ pub async fn send_magic_link(shop: &Shop, username: &str) -> Result<(), AppError
     let login = MagicLogin {
         user_id: user.id,
         username: user.username.clone(),
-        jti: session_strategies::secrets::random_id(),
+        jti: session_strategies::crypto::secrets::random_id(),
     };
     let token = write(shop, MAGIC_PURPOSE, &login, MAGIC_TTL_SECONDS)?;
     outbox::send(

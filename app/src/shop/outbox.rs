@@ -4,7 +4,7 @@
 //! is that the link reaches the user's mailbox, never the response to whoever asked for it.
 
 use crate::{error::AppError, model::OutboxMessage};
-use session_strategies::data::now_unix;
+use session_strategies::clock::now_unix;
 use sqlx::AnyPool;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 

@@ -10,7 +10,7 @@ use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 pub fn view(shop: &Shop, session: &Session) -> SessionView {
     super::your_sessions::seen(shop, session);
     let data = session.data();
-    let url_token = session.url_credential();
+    let url_credential = session.url_credential();
     let items: Vec<CartItemView> = data
         .cart
         .iter()
@@ -40,7 +40,7 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
         cart,
         expires_at: session.expires_at().and_then(rfc3339),
         // A URL token is in every link anyway; other tokens only for clients that keep them.
-        credential: url_token
+        credential: url_credential
             .as_ref()
             .map(|token| token.value.clone())
             .or_else(|| {
@@ -49,7 +49,7 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
                     .then(|| session.credential())
                     .flatten()
             }),
-        url_param: url_token.map(|token| token.param),
+        url_param: url_credential.map(|token| token.param),
         refresh_token: session
             .keeps_tokens()
             .then(|| session.refresh_token())

@@ -9,7 +9,7 @@ use crate::{
     error::{AppError, ErrorCode},
     model::{SessionListing, SessionsView},
 };
-use session_strategies::{data::now_unix, Session};
+use session_strategies::{clock::now_unix, Session};
 use std::{
     collections::HashMap,
     sync::{Mutex, OnceLock},

@@ -6,8 +6,19 @@ use http::{header, HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use server::{config::Config, startup};
+use session_strategies::{strategy::StrategyMeta, Strategy};
 use std::collections::BTreeMap;
 use tower::ServiceExt;
+
+/// The ids of the catalogue's strategies whose entry `keep` accepts, in catalogue order.
+pub fn strategies_where(keep: impl Fn(&StrategyMeta) -> bool) -> Vec<&'static str> {
+    Strategy::ALL
+        .iter()
+        .map(|strategy| strategy.meta())
+        .filter(|meta| keep(meta))
+        .map(|meta| meta.id)
+        .collect()
+}
 
 /// Every strategy the server runs, in the order `GET /strategies` lists them.
 pub async fn strategy_ids() -> Vec<String> {

@@ -6,7 +6,10 @@ use axum::body::Body;
 use http::{header, Method, Request, StatusCode};
 use serde_json::json;
 use server::config::Config;
-use session_strategies::{data::now_unix, secrets::derive_secret, url_signer::UrlSigner};
+use session_strategies::{
+    clock::now_unix,
+    crypto::{secrets::derive_secret, url_signer::UrlSigner},
+};
 use tower::ServiceExt;
 
 /// A request for `path` carrying `client`'s cookies.

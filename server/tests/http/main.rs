@@ -1,8 +1,8 @@
 //! The server through HTTP: the real router driven with `oneshot` (no socket), real SQLite
 //! files, the test run's Redis and PostgreSQL. One test binary, so the modules share `common`.
+//! Tests that open sockets or start processes are in the `system` binary.
 
 mod api;
-mod cluster;
 mod common;
 mod compare;
 mod concurrency;
@@ -11,5 +11,4 @@ mod inspect;
 mod links;
 mod openapi;
 mod security;
-mod serving;
 mod strategies;

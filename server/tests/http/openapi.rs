@@ -1,8 +1,8 @@
-//! The OpenAPI document is the contract: it names every route of the JSON API, and every status
-//! it documents for a route is one the route really answers, shown here by a request that
-//! gets it.
+//! The OpenAPI document is the contract: it names every route of the JSON API, every status it
+//! documents for a route is one the route really answers, shown here by a request that gets it,
+//! and every body those requests get back fits the schema the document gives for it.
 
-use crate::common::Client;
+use crate::common::{Client, Reply};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use server::config::Config;
@@ -466,7 +466,7 @@ impl Apps {
         client
     }
 
-    async fn ask(&self, method: &str, path: &str, asker: Asker, body: Option<&str>) -> StatusCode {
+    async fn ask(&self, method: &str, path: &str, asker: Asker, body: Option<&str>) -> Reply {
         let mut client = self.client(asker).await;
         let mut path = path.to_owned();
         if let AliceOnTwoDevices | AliceHerself = asker {
@@ -502,8 +502,51 @@ impl Apps {
             CrossSite => headers.push(("origin", "https://evil.example")),
             _ => {}
         }
-        client.send_raw(method, path, body, &headers).await.status
+        client.send_raw(method, path, body, &headers).await
     }
+}
+
+/// Checks that `reply`'s body fits the schema `document` gives for `method template` answering
+/// with its status: a JSON body where JSON is documented, and no body where none is.
+fn assert_fits_the_document(document: &Value, method: &str, template: &str, reply: &Reply) {
+    let status = reply.status.as_u16().to_string();
+    let response = &document["paths"][template][method]["responses"][&status];
+    assert!(
+        response.is_object(),
+        "{method} {template} answered {status}, which is not documented"
+    );
+    let body: String = reply.body.to_string().chars().take(400).collect();
+    let context = format!("{method} {template} {status}: {body}");
+    let Some(content) = response["content"].as_object() else {
+        assert_eq!(
+            reply.body,
+            Value::Null,
+            "{context}: a body where none is documented"
+        );
+        return;
+    };
+    let Some(schema) = content
+        .get("application/json")
+        .and_then(|json| json.get("schema"))
+    else {
+        return; // Not JSON (a page), or JSON of any shape: nothing to check here.
+    };
+    // The schema, with the document's components beside it so that its `$ref`s resolve.
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": document["components"],
+        "allOf": [schema],
+    });
+    let validator = jsonschema::validator_for(&root)
+        .unwrap_or_else(|error| panic!("{context}: the documented schema is not valid: {error}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&reply.body)
+        .map(|error| format!("{} at {}", error, error.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{context}: does not fit the document: {errors:?}"
+    );
 }
 
 #[tokio::test]
@@ -512,17 +555,18 @@ async fn every_documented_status_is_one_the_route_answers() {
     let apps = Apps::start().await;
     let mut shown = BTreeSet::new();
     for case in CASES {
-        let status = apps
+        let reply = apps
             .ask(case.method, case.path, case.asker, case.body)
             .await;
         assert_eq!(
-            status.as_u16(),
+            reply.status.as_u16(),
             case.status,
             "{} {} as {:?}",
             case.method,
             case.path,
             case.asker
         );
+        assert_fits_the_document(&document, case.method, case.template, &reply);
         shown.insert((
             case.method.to_owned(),
             case.template.to_owned(),
@@ -530,8 +574,13 @@ async fn every_documented_status_is_one_the_route_answers() {
         ));
     }
     for (method, template, path, asker, expected) in layer_cases(&document) {
-        let status = apps.ask(&method, &path, asker, None).await;
-        assert_eq!(status.as_u16(), expected, "{method} {path} as {asker:?}");
+        let reply = apps.ask(&method, &path, asker, None).await;
+        assert_eq!(
+            reply.status.as_u16(),
+            expected,
+            "{method} {path} as {asker:?}"
+        );
+        assert_fits_the_document(&document, &method, &template, &reply);
         shown.insert((method, template, expected));
     }
     let documented = documented(&document);

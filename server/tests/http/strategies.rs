@@ -1,15 +1,11 @@
-//! Every strategy through the JSON API: the same shop journey for all seven, the cookie-less
-//! API clients (`jwt` with Bearer, `signed-url` with `?s=`), PostgreSQL for the `sql` store,
-//! and Redis going down and coming back under a running app.
+//! Every strategy through the JSON API: the same shop journey for each, the cookie-less API
+//! clients (`jwt` with Bearer, `signed-url` with `?s=`), and every strategy again with the shop
+//! and the `sql` store on PostgreSQL.
 
 use crate::common::{cart_lines, strategy_ids, Client};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use server::config::Config;
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 /// Guest cart, switch in, log in, switch out and back, check out, log out.
 async fn shop_journey(client: &mut Client, strategy: &str) {
@@ -229,134 +225,8 @@ async fn postgres_database() -> String {
 async fn the_sql_strategy_and_the_shop_run_on_postgresql() {
     let database_url = postgres_database().await;
     let mut client = Client::configured(|config| config.database_url = database_url).await;
-    for strategy in ["sql", "cache-aside", "signed-url"] {
-        shop_journey(&mut client, strategy).await;
+    for strategy in strategy_ids().await {
+        shop_journey(&mut client, &strategy).await;
         client.url_token = None;
     }
-}
-
-/// A redis-server of this test's own, on `port`, stopped on drop.
-struct RedisServer(Child);
-
-impl RedisServer {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/setup.sh installs it)");
-        Self(child)
-    }
-
-    fn stop(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
-    for _ in 0..100 {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
-
-#[tokio::test]
-async fn redis_going_down_and_back_is_survived_without_a_restart() {
-    let port = 6400 + (std::process::id() % 500) as u16;
-    let redis = RedisServer::start(port);
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::ephemeral(dir.path().to_owned());
-    config.redis_url = format!("redis://127.0.0.1:{port}");
-    let app = server::startup::build(config).await.unwrap();
-
-    let mut on_redis = Client::for_app(app.clone(), None);
-    let mut on_cache = Client::for_app(app.clone(), None);
-    let mut on_memory = Client::for_app(app.clone(), None);
-    assert!(
-        eventually(async || on_redis.switch("redis").await.status == StatusCode::OK).await,
-        "redis strategy up"
-    );
-    on_redis.add(1, 1).await;
-    on_cache.switch("cache-aside").await;
-    on_cache.add(2, 2).await;
-
-    // Flushing the cache (its own logical database) loses nothing: SQL has every session.
-    let mut flush = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "-n", "1", "FLUSHDB"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    flush.wait().unwrap();
-    let reply = on_cache.send(Method::GET, "/session", None).await;
-    assert_eq!(
-        cart_lines(&reply.body),
-        [(2, 2)],
-        "cache-aside after FLUSHALL"
-    );
-
-    redis.stop();
-    assert!(
-        eventually(async || {
-            on_redis.send(Method::GET, "/session", None).await.status
-                == StatusCode::SERVICE_UNAVAILABLE
-        })
-        .await,
-        "redis strategy reports unavailable"
-    );
-    let reply = on_redis.send(Method::GET, "/session", None).await;
-    assert_eq!(reply.error_code(), "strategy_unavailable");
-    let message = reply.body["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("redis strategy is unavailable: "),
-        "{message}"
-    );
-    let health = on_memory.send(Method::GET, "/health", None).await;
-    assert_ne!(health.body["strategies"]["redis"], "available");
-    assert_eq!(health.body["strategies"]["memory"], "available");
-    // The other strategies go on, and cache-aside falls back to SQL.
-    on_memory.add(3, 1).await;
-    assert_eq!(
-        cart_lines(&on_memory.send(Method::GET, "/session", None).await.body),
-        [(3, 1)]
-    );
-    let reply = on_cache.add(4, 1).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert_eq!(cart_lines(&reply.body), [(2, 2), (4, 1)]);
-    let inspection = on_cache.send(Method::GET, "/inspect", None).await;
-    let store = inspection.body["server"]["store"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        store.contains("cache is down"),
-        "the inspector says so: {store}"
-    );
-
-    let _redis = RedisServer::start(port);
-    assert!(
-        eventually(async || {
-            on_redis.send(Method::GET, "/session", None).await.status == StatusCode::OK
-        })
-        .await,
-        "redis strategy back without a restart"
-    );
-    let reply = on_redis.add(5, 1).await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let reply = on_cache.send(Method::GET, "/session", None).await;
-    assert_eq!(
-        cart_lines(&reply.body),
-        [(2, 2), (4, 1)],
-        "cache-aside after the outage"
-    );
 }

@@ -1,0 +1,584 @@
+//! The app as a horizontally scaled service, tested against real processes: `server cluster`
+//! (the binary this crate builds) starts Redis with its append-only file, three instances on
+//! the test run's PostgreSQL and HAProxy in front; the test talks raw HTTP/1.1 to the load
+//! balancer, as a browser would, and to the supervisor's control API to stop instances and
+//! restart or flush Redis. One test walks the scenarios in order, since each changes the
+//! cluster the next one sees; it prints what each strategy survived, the table in the README.
+
+use serde_json::{json, Value};
+use std::{
+    collections::BTreeMap,
+    io::{Read, Write},
+    net::TcpStream,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const LB_PORT: u16 = 3190;
+const STATS_PORT: u16 = 3191;
+const CONTROL_PORT: u16 = 3192;
+const BASE_PORT: u16 = 3193;
+const REDIS_PORT: u16 = 6391;
+/// Every strategy of the catalogue, by id.
+fn every() -> Vec<&'static str> {
+    session_strategies::Strategy::ALL
+        .iter()
+        .map(|strategy| strategy.id())
+        .collect()
+}
+
+/// The strategies with a server copy, written with compare-and-set, by id.
+fn server_side() -> Vec<&'static str> {
+    session_strategies::Strategy::ALL
+        .iter()
+        .map(|strategy| strategy.meta())
+        .filter(|meta| meta.capabilities.server_copy)
+        .map(|meta| meta.id)
+        .collect()
+}
+
+/// A reply: status, headers (lower-case names) and the body as JSON (`Null` if it is not).
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection.
+fn exchange(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> Reply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method != "GET" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut payload = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    if headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"))
+    {
+        payload = unchunk(&payload);
+    }
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&payload).unwrap_or(Value::Null),
+    }
+}
+
+fn unchunk(mut chunked: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = chunked.windows(2).position(|window| window == b"\r\n") {
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&chunked[..end])
+                .split(';')
+                .next()
+                .unwrap()
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&chunked[end + 2..end + 2 + size]);
+        chunked = &chunked[end + 2 + size + 2..];
+    }
+    out
+}
+
+/// A visitor of the load balancer: a cookie jar, and the URL token under signed-url.
+#[derive(Clone, Default)]
+struct Visitor {
+    cookies: BTreeMap<String, String>,
+    url_token: Option<String>,
+}
+
+impl Visitor {
+    fn new(sticky: bool) -> Self {
+        let mut visitor = Self::default();
+        if sticky {
+            visitor.cookies.insert("lb_mode".into(), "sticky".into());
+        }
+        visitor
+    }
+
+    fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let target = match &self.url_token {
+            Some(token) => format!("/api/v1{path}?s={token}"),
+            None => format!("/api/v1{path}"),
+        };
+        let mut headers = Vec::new();
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            headers.push(("Cookie".to_owned(), jar.join("; ")));
+        }
+        let body = body.map(|body| body.to_string());
+        let reply = exchange(LB_PORT, method, &target, &headers, body.as_deref());
+        for (name, value) in &reply.headers {
+            if name != "set-cookie" {
+                continue;
+            }
+            let pair = value.split(';').next().unwrap();
+            let (key, cookie) = pair.split_once('=').unwrap();
+            if cookie.is_empty() || value.contains("Max-Age=0") {
+                self.cookies.remove(key);
+            } else {
+                self.cookies.insert(key.to_owned(), cookie.to_owned());
+            }
+        }
+        let session = if reply.body.get("session").is_some() {
+            &reply.body["session"]
+        } else {
+            &reply.body
+        };
+        if (200..300).contains(&reply.status) && session.get("strategy").is_some() {
+            self.url_token = (session["strategy"] == "signed-url")
+                .then(|| session["credential"].as_str().map(str::to_owned))
+                .flatten();
+        }
+        reply
+    }
+
+    /// `GET /session`, retried while a store reconnects (503) for up to five seconds.
+    fn session(&mut self) -> Reply {
+        let started = Instant::now();
+        loop {
+            let reply = self.send("GET", "/session", None);
+            if reply.status != 503 || started.elapsed() > Duration::from_secs(5) {
+                return reply;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `count` tabs of this visitor each adding one of products 2 to 11 at once; each thread
+    /// answers its status.
+    fn adds_at_once(&self, count: i64) -> Vec<std::thread::JoinHandle<u16>> {
+        (0..count)
+            .map(|turn| {
+                let mut tab = self.clone();
+                std::thread::spawn(move || {
+                    tab.send(
+                        "POST",
+                        "/cart/items",
+                        Some(json!({"product_id": 2 + turn % 10, "quantity": 1})),
+                    )
+                    .status
+                })
+            })
+            .collect()
+    }
+
+    /// A visitor under `strategy`, logged in as alice with product 1 in the cart.
+    fn shopper(strategy: &str, sticky: bool) -> Self {
+        let mut visitor = Self::new(sticky);
+        let reply = visitor.send(
+            "PUT",
+            "/session/strategy",
+            Some(json!({"strategy": strategy})),
+        );
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        let reply = visitor.send(
+            "POST",
+            "/login",
+            Some(json!({"username": "alice", "password": "wonderland"})),
+        );
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        let reply = visitor.send(
+            "POST",
+            "/cart/items",
+            Some(json!({"product_id": 1, "quantity": 1})),
+        );
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        visitor
+    }
+}
+
+/// Whether a session view shows alice with product 1.
+fn shows_the_shopper(body: &Value) -> bool {
+    body["user"]["username"] == "alice" && has_the_line(body)
+}
+
+fn has_the_line(body: &Value) -> bool {
+    body["cart"]["items"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|item| item["product_id"] == 1))
+}
+
+/// The running cluster; stopped (SIGTERM: the supervisor stops what it started) when dropped.
+struct Cluster {
+    supervisor: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.supervisor.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.supervisor.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.supervisor.kill();
+    }
+}
+
+fn control(method: &str, path: &str) -> Reply {
+    let reply = exchange(CONTROL_PORT, method, path, &[], None);
+    assert_eq!(reply.status, 200, "{method} {path}: {}", reply.body);
+    reply
+}
+
+/// A database of its own on the test run's PostgreSQL.
+fn postgres_database() -> String {
+    let admin_url = std::env::var("TEST_POSTGRES_URL")
+        .expect("TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)");
+    let name = format!("cluster_{}", std::process::id());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("drop database if exists {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("create database {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    });
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn start_cluster() -> Cluster {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(dir.path().join("supervisor.log")).unwrap();
+    let supervisor = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("cluster")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("DATABASE_URL", postgres_database())
+        .env("CLUSTER_PORT", LB_PORT.to_string())
+        .env("CLUSTER_STATS_PORT", STATS_PORT.to_string())
+        .env("CLUSTER_CONTROL_PORT", CONTROL_PORT.to_string())
+        .env("CLUSTER_BASE_PORT", BASE_PORT.to_string())
+        .env("CLUSTER_REDIS_PORT", REDIS_PORT.to_string())
+        .env("CLUSTER_DIR", dir.path())
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("LEPTOS_OUTPUT_NAME", "session-strategies")
+        .env("LEPTOS_ENV", "PROD")
+        .env("RUST_LOG", "warn")
+        .env_remove("SESSION_KEY")
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("server cluster starts");
+    let mut cluster = Cluster {
+        supervisor,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Ok(Some(status)) = cluster.supervisor.try_wait() {
+            let log = std::fs::read_to_string(cluster._dir.path().join("supervisor.log"));
+            panic!("server cluster exited ({status}): {log:?}");
+        }
+        if TcpStream::connect(("127.0.0.1", CONTROL_PORT)).is_ok() {
+            let state = control("GET", "/state");
+            let up = state.body["instances"]
+                .as_array()
+                .is_some_and(|all| all.iter().all(|instance| instance["state"] == "up"));
+            if up && state.body["load_balancer"]["state"] == "up" {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the cluster did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // HAProxy marks instances up after their first health check.
+    wait_until_every_instance_serves();
+    cluster
+}
+
+/// Until round robin has reached every instance (so HAProxy counts them all up).
+fn wait_until_every_instance_serves() {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..9 {
+            let reply = exchange(LB_PORT, "GET", "/api/v1/health", &[], None);
+            if reply.status == 200 {
+                seen.insert(reply.header("x-instance").unwrap_or("").to_owned());
+            }
+        }
+        if seen.len() == 3 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {seen:?} serve");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Reads through the load balancer that show the shopper, of `reads`.
+fn reads_that_see(visitor: &mut Visitor, reads: usize) -> usize {
+    (0..reads)
+        .filter(|_| {
+            let reply = visitor.session();
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            has_the_line(&reply.body)
+        })
+        .count()
+}
+
+#[test]
+fn three_instances_behind_haproxy() {
+    let _cluster = start_cluster();
+    let mut survived: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+
+    // Every strategy × both modes: log in, add a line, then 30 reads.
+    for strategy in every() {
+        for sticky in [false, true] {
+            let mut visitor = Visitor::shopper(strategy, sticky);
+            let seen = reads_that_see(&mut visitor, 30);
+            let mode = if sticky { "sticky" } else { "round robin" };
+            if strategy == "memory" && !sticky {
+                assert!(seen > 0 && seen < 30, "memory, round robin: {seen} of 30");
+            } else {
+                assert_eq!(seen, 30, "{strategy}, {mode}");
+            }
+            survived
+                .entry(strategy)
+                .or_default()
+                .push(format!("{seen}/30"));
+            if strategy == "redis" && !sticky {
+                // The inspector's trace follows the session across instances (kept in Redis).
+                let reply = visitor.send("GET", "/inspect", None);
+                let instances: std::collections::BTreeSet<&str> = reply.body["trace"]
+                    .as_array()
+                    .expect("a trace")
+                    .iter()
+                    .filter_map(|request| request["instance"].as_str())
+                    .collect();
+                assert_eq!(
+                    instances.len(),
+                    3,
+                    "round robin spreads the trace: {instances:?}"
+                );
+            }
+        }
+    }
+
+    // Stop the instance that holds a sticky memory session.
+    let mut visitors: Vec<(&str, Visitor)> = every()
+        .iter()
+        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .collect();
+    let holder = visitors[0].1.session();
+    let instance = holder.header("x-instance").expect("X-Instance").to_owned();
+    control("POST", &format!("/instances/{instance}/stop"));
+    for (strategy, visitor) in &mut visitors {
+        let reply = visitor.session();
+        assert!(reply.status < 500, "{strategy}: {}", reply.status);
+        let kept = shows_the_shopper(&reply.body);
+        if *strategy == "memory" {
+            assert!(!kept, "memory: the stopped instance's session is gone");
+            assert!(
+                ["session_invalid", "session_expired"]
+                    .contains(&reply.body["notice"].as_str().unwrap_or("")),
+                "memory: a notice says so: {}",
+                reply.body
+            );
+        } else {
+            assert!(
+                kept,
+                "{strategy}: kept when an instance stops: {}",
+                reply.body
+            );
+        }
+        survived.entry(strategy).or_default().push(verdict(kept));
+    }
+    control("POST", &format!("/instances/{instance}/start"));
+    wait_until_every_instance_serves();
+
+    // Restart every instance.
+    let mut visitors: Vec<(&str, Visitor)> = every()
+        .iter()
+        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .collect();
+    control("POST", "/restart-all");
+    wait_until_every_instance_serves();
+    for (strategy, visitor) in &mut visitors {
+        let reply = visitor.session();
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        let kept = shows_the_shopper(&reply.body);
+        assert_eq!(
+            kept,
+            *strategy != "memory",
+            "{strategy} after restarting all: {}",
+            reply.body
+        );
+        survived.entry(strategy).or_default().push(verdict(kept));
+    }
+
+    // Restart Redis: its append-only file brings every key back.
+    let mut visitors: Vec<(&str, Visitor)> = every()
+        .iter()
+        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1100)); // appendfsync everysec
+    control("POST", "/redis/restart");
+    for (strategy, visitor) in &mut visitors {
+        let reply = visitor.session();
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        let kept = shows_the_shopper(&reply.body);
+        assert!(kept, "{strategy} after a Redis restart: {}", reply.body);
+        survived.entry(strategy).or_default().push(verdict(kept));
+    }
+
+    // Flush Redis: redis sessions gone with a notice; cache-aside and revocations held in SQL.
+    let mut visitors: Vec<(&str, Visitor)> = every()
+        .iter()
+        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .collect();
+    let mut revoked = Visitor::shopper("jwt", false);
+    let stolen = revoked.clone();
+    assert_eq!(revoked.send("POST", "/logout", None).status, 200);
+    control("POST", "/redis/flush");
+    for (strategy, visitor) in &mut visitors {
+        let reply = visitor.session();
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        let kept = shows_the_shopper(&reply.body);
+        if *strategy == "redis" {
+            assert!(!kept, "redis: a flush deletes its sessions");
+            assert_eq!(reply.body["notice"], "session_invalid", "{}", reply.body);
+        } else {
+            assert!(kept, "{strategy} after a Redis flush: {}", reply.body);
+        }
+        survived.entry(strategy).or_default().push(verdict(kept));
+    }
+    let mut stolen = stolen;
+    let reply = stolen.session();
+    assert_eq!(
+        reply.body["user"],
+        Value::Null,
+        "a flush never un-revokes: {}",
+        reply.body
+    );
+
+    // 100 concurrent adds on one session (sticky for memory, round robin for the rest).
+    for strategy in server_side() {
+        let visitor = Visitor::shopper(strategy, strategy == "memory");
+        for add in visitor.adds_at_once(100) {
+            assert_eq!(add.join().unwrap(), 200, "{strategy}");
+        }
+        let reply = visitor.clone().session();
+        let added: i64 = reply.body["cart"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["product_id"] != 1)
+            .map(|item| item["quantity"].as_i64().unwrap())
+            .sum();
+        assert_eq!(added, 100, "{strategy}: every concurrent add landed");
+        survived
+            .entry(strategy)
+            .or_default()
+            .push(format!("{added}/100"));
+    }
+
+    // A logout racing 50 writes: afterwards the old credential never loads again.
+    for strategy in server_side() {
+        let mut visitor = Visitor::shopper(strategy, strategy == "memory");
+        let writes = visitor.adds_at_once(50);
+        let old = visitor.clone();
+        assert_eq!(
+            visitor.send("POST", "/logout", None).status,
+            200,
+            "{strategy}"
+        );
+        for write in writes {
+            let status = write.join().unwrap();
+            assert!([200, 409].contains(&status), "{strategy}: {status}");
+        }
+        for _ in 0..6 {
+            let reply = old.clone().session();
+            assert_eq!(
+                reply.body["user"],
+                Value::Null,
+                "{strategy}: {}",
+                reply.body
+            );
+        }
+    }
+
+    println!("\n| strategy | 30 reads, round robin | 30 reads, sticky | instance stop | restart all | Redis restart | Redis flush | 100 concurrent adds |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for strategy in every() {
+        let row = survived.get(strategy).cloned().unwrap_or_default();
+        let mut cells = row.clone();
+        if !server_side().contains(&strategy) {
+            cells.push("last response wins".into());
+        }
+        println!("| {strategy} | {} |", cells.join(" | "));
+    }
+}
+
+fn verdict(kept: bool) -> String {
+    if kept { "kept" } else { "lost, with a notice" }.to_owned()
+}

@@ -1,0 +1,128 @@
+//! One file or folder per strategy that implements [`SessionBackend`] itself, and [`build`]:
+//! the one place that says which backend, over which store, serves each strategy.
+//!
+//! Each strategy's file starts with a module doc: how it works, what it costs, what a stolen
+//! credential gives. The strategies that keep the session in a server store (`memory`,
+//! `redis`, `sql`, `cache-aside`) share [`server_side`] and differ only in their store
+//! (`src/stores/`, one file each).
+
+pub mod cookie;
+pub mod jwt;
+pub mod server_side;
+pub mod signed_url;
+
+use self::{
+    cookie::CookieBackend,
+    jwt::{JwtBackend, JwtSettings, NoSigningKey},
+    server_side::StoreBackend,
+    signed_url::SignedUrlBackend,
+};
+use crate::{
+    crypto::{secrets::derive_secret, url_signer::UrlSigner},
+    redis::RedisConnection,
+    revocation::{RefreshTokens, RevokedFamilies},
+    session::backend::SessionBackend,
+    stores::{
+        cache_aside::CacheAsideStore,
+        memory::MemoryRecords,
+        redis::RedisRecords,
+        traced::{self, TracedStore},
+        RecordStore,
+    },
+    strategy::Strategy,
+};
+use axum_extra::extract::cookie::Key;
+use std::{sync::Arc, time::Duration};
+
+/// What the strategies are built from: settings, keys, and the connections made once at start,
+/// shared by every strategy that needs them.
+#[derive(Clone)]
+pub struct Ingredients {
+    /// The idle timeout: how long a session lasts without a request.
+    pub ttl: Duration,
+    /// The session key (`SESSION_KEY`): it seals cookies, and every other secret of the
+    /// session strategies is derived from it.
+    pub session_key: Key,
+    pub jwt: JwtSettings,
+    /// The SQL session table, traced (the `sql` strategy, cache-aside's source of truth, the
+    /// signed-URL strategy's records).
+    pub sql_sessions: Arc<dyn RecordStore>,
+    /// `None` when there is no usable Redis URL: its strategies are then not built.
+    pub redis: Option<RedisPair>,
+    /// Revoked families, as every instance sees them.
+    pub revocations: Arc<dyn RevokedFamilies>,
+    pub refresh_tokens: Arc<dyn RefreshTokens>,
+}
+
+/// The connection for the `redis` strategy (and the revocation ledger's fast path) and the one
+/// for cache-aside's cache, in separate logical databases so that a cached copy can never be
+/// mistaken for a `redis` session.
+#[derive(Clone)]
+pub struct RedisPair {
+    pub sessions: RedisConnection,
+    pub cache: RedisConnection,
+}
+
+/// The backend that serves `strategy`, built from `from`, or `None` when a store it needs is
+/// not configured. A new strategy is one arm here (the `match` fails to compile without it).
+pub fn build(
+    strategy: Strategy,
+    from: &Ingredients,
+) -> Result<Option<Arc<dyn SessionBackend>>, NoSigningKey> {
+    let ttl = from.ttl;
+    let backend: Arc<dyn SessionBackend> = match strategy {
+        Strategy::Memory => {
+            let store = TracedStore::wrap(traced::MEMORY, Arc::new(MemoryRecords::swept()));
+            Arc::new(StoreBackend::new(strategy, store, ttl).in_process())
+        }
+        Strategy::Cookie => Arc::new(CookieBackend::new(
+            from.session_key.clone(),
+            ttl,
+            from.revocations.clone(),
+        )),
+        Strategy::Jwt => Arc::new(JwtBackend::new(
+            from.jwt.clone(),
+            from.revocations.clone(),
+            from.refresh_tokens.clone(),
+        )?),
+        Strategy::Redis => {
+            let Some(redis) = &from.redis else {
+                return Ok(None);
+            };
+            let store = RedisRecords::traced(redis.sessions.clone());
+            Arc::new(
+                StoreBackend::new(strategy, store, ttl)
+                    .with_availability(Arc::new(redis.sessions.clone())),
+            )
+        }
+        Strategy::Sql => Arc::new(StoreBackend::new(strategy, from.sql_sessions.clone(), ttl)),
+        Strategy::CacheAside => {
+            let Some(redis) = &from.redis else {
+                return Ok(None);
+            };
+            let cache = redis.cache.clone();
+            let store = CacheAsideStore::new(cache.clone(), from.sql_sessions.clone());
+            Arc::new(
+                StoreBackend::new(strategy, Arc::new(store), ttl).with_description(Arc::new(
+                    move || {
+                        if cache.is_connected() {
+                            "SQL database, read through the Redis cache".to_owned()
+                        } else {
+                            "SQL database only: the Redis cache is down, reads go straight to SQL"
+                                .to_owned()
+                        }
+                    },
+                )),
+            )
+        }
+        Strategy::SignedUrl => {
+            let key = derive_secret(from.session_key.master(), "signed-url");
+            Arc::new(SignedUrlBackend::new(
+                UrlSigner::new(&key),
+                from.sql_sessions.clone(),
+                ttl,
+            ))
+        }
+    };
+    Ok(Some(backend))
+}

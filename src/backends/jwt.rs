@@ -1,0 +1,466 @@
+//! The session in the claims of a signed JSON Web Token (jsonwebtoken, HS256 pinned).
+//!
+//! Verification needs no server state, so any instance can serve any request; the price is a
+//! token that grows with the cart and cannot be taken back before it expires. Hence short-lived
+//! access tokens (15 minutes), single-use refresh tokens whose reuse revokes their whole family,
+//! and revoked families (logout) that verification checks: every token of a session names its
+//! family, so logout ends all of them, not only the last one.
+//!
+//! What a stolen token gives: the session from any instance until the token expires or its
+//! family is revoked (logout, a replayed refresh token); a stolen refresh token, new access
+//! tokens until it is used by its owner (then the replay revokes the family) or revoked.
+//! Signing keys and their checks are in [`keys`], refresh tokens in [`refresh`].
+
+mod keys;
+mod refresh;
+
+pub use keys::{KeyTooShort, NoSigningKey, SigningKey, ALGORITHM, MIN_KEY_BYTES};
+pub use refresh::refresh_hash;
+
+use crate::{
+    clock::now_unix,
+    crypto::{secrets::random_id, verified_tokens::VerifiedTokens},
+    revocation::{RefreshTokens, RevokedFamilies},
+    session::{
+        backend::{Loaded, Saved, SessionBackend, SessionKey},
+        data::{SessionData, FORMAT},
+        error::{BackendError, LoadError},
+        transport::{Carrier, ClientChange},
+    },
+    strategy::Strategy,
+    trace::{self, TraceKey},
+};
+use async_trait::async_trait;
+use http::request::Parts;
+use jsonwebtoken::{decode, decode_header, encode, errors::ErrorKind, Header};
+use keys::Verifier;
+use serde::{Deserialize, Serialize};
+use std::{
+    borrow::Cow,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// How the trace names a check of a token verified before (every read of a session after its
+/// first): fixed text, as it is written on every request.
+const VERIFIED_BEFORE: &str = "verify HS256: this exact token verified here before";
+
+/// The browser's access token cookie.
+pub const ACCESS_COOKIE: &str = "jwt";
+/// The browser's refresh token cookie.
+pub const REFRESH_COOKIE: &str = "refresh";
+/// The `typ` every access token carries and verification demands (RFC 9068's access-token
+/// type, as RFC 8725 section 3.11 advises): a JWT minted for another purpose with the same key
+/// cannot pass for a session.
+pub const TOKEN_TYPE: &str = "at+jwt";
+/// Clock skew allowed on `nbf` and `exp`, so that instances whose clocks differ by a second or
+/// two do not log each other's users out; never more than an access token lives.
+pub const LEEWAY_SECONDS: i64 = 5;
+/// A Bearer header first (an API client says which token it means), then the browser's cookies.
+const CARRIERS: &[Carrier] = &[
+    Carrier::Bearer,
+    Carrier::Cookie(ACCESS_COOKIE),
+    Carrier::Cookie(REFRESH_COOKIE),
+];
+
+/// How tokens are issued and checked.
+#[derive(Clone, Debug)]
+pub struct JwtSettings {
+    /// Every key still accepted, oldest first; new tokens are signed with the last one.
+    pub keys: Vec<SigningKey>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long a spent refresh token, presented again, still gets the pair it was traded for
+    /// (two tabs refreshing at once); after it, a second use counts as a replay.
+    pub refresh_grace: Duration,
+}
+
+/// The claims: the registered ones, the refresh family, and the session itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id, or `guest`.
+    pub sub: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The refresh-token family this access token belongs to.
+    pub fam: String,
+    pub session: SessionData,
+}
+
+/// The JWT strategy.
+pub struct JwtBackend {
+    settings: JwtSettings,
+    /// What verification needs for each key, built once rather than on every request.
+    verifiers: Vec<Verifier>,
+    /// Access tokens verified here (with the expiry checked), so that the same token on the
+    /// next request skips the signature and the JSON.
+    verified: VerifiedTokens<Claims>,
+    revocations: Arc<dyn RevokedFamilies>,
+    refresh_tokens: Arc<dyn RefreshTokens>,
+}
+
+/// The clock skew allowed: [`LEEWAY_SECONDS`], never more than an access token lives.
+fn leeway(settings: &JwtSettings) -> i64 {
+    LEEWAY_SECONDS.min(settings.access_ttl.as_secs() as i64)
+}
+
+fn subject(data: &SessionData) -> String {
+    data.user
+        .as_ref()
+        .map_or_else(|| "guest".to_owned(), |user| user.id.to_string())
+}
+
+impl JwtBackend {
+    /// `revocations` and `refresh_tokens` are the ledgers every instance shares.
+    pub fn new(
+        settings: JwtSettings,
+        revocations: Arc<dyn RevokedFamilies>,
+        refresh_tokens: Arc<dyn RefreshTokens>,
+    ) -> Result<Self, NoSigningKey> {
+        if settings.keys.is_empty() {
+            return Err(NoSigningKey);
+        }
+        let verifiers = settings
+            .keys
+            .iter()
+            .map(|key| Verifier::new(key, &settings))
+            .collect();
+        Ok(Self {
+            settings,
+            verifiers,
+            verified: VerifiedTokens::default(),
+            revocations,
+            refresh_tokens,
+        })
+    }
+
+    fn newest_key(&self) -> &SigningKey {
+        // `new` refuses an empty key list.
+        &self.settings.keys[self.settings.keys.len() - 1]
+    }
+
+    /// Signs `claims` with the newest key.
+    pub fn sign(&self, claims: &Claims) -> Result<String, BackendError> {
+        let started = Instant::now();
+        let key = self.newest_key();
+        let mut header = Header::new(ALGORITHM);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid = Some(key.kid.clone());
+        let token = encode(&header, claims, &key.encoding_key())
+            .map_err(|error| BackendError::Encode(error.to_string()));
+        trace::step(started, || {
+            (
+                format!("sign {ALGORITHM:?} kid={}", key.kid),
+                match &token {
+                    Ok(token) => format!("ok, {} B", token.len()),
+                    Err(error) => format!("error: {error}"),
+                },
+            )
+        });
+        token
+    }
+
+    fn claims_for(&self, data: &SessionData, family: String) -> Claims {
+        let now = now_unix();
+        Claims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: subject(data),
+            iat: now,
+            nbf: now,
+            exp: now + self.settings.access_ttl.as_secs() as i64,
+            jti: random_id(),
+            fam: family,
+            session: data.clone(),
+        }
+    }
+
+    /// Checks the signature with the key the header names, the pinned algorithm, and every
+    /// registered claim; `check_exp` is off only to read an expired token during a refresh.
+    pub fn verify(&self, token: &str, check_exp: bool) -> Result<Claims, ErrorKind> {
+        let started = Instant::now();
+        if check_exp {
+            if let Some(claims) = self.verified.get(token) {
+                // The signature was checked when this token first came; time was not.
+                let claims = if self.is_spent(&claims) {
+                    Err(ErrorKind::ExpiredSignature)
+                } else {
+                    Ok(claims)
+                };
+                trace::step(started, || {
+                    (
+                        VERIFIED_BEFORE,
+                        match &claims {
+                            Ok(_) => "ok, expiry checked again",
+                            Err(_) => "expired",
+                        },
+                    )
+                });
+                return claims;
+            }
+        }
+        let mut kid = None;
+        let claims = self.verify_untraced(token, check_exp, &mut kid);
+        if let (true, Ok(claims)) = (check_exp, &claims) {
+            self.verified.insert(token, claims.clone());
+        }
+        trace::step(started, || {
+            let kid: String =
+                kid.map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
+            (
+                format!("verify {ALGORITHM:?} kid={kid}"),
+                match &claims {
+                    Ok(_) => "ok".into(),
+                    Err(ErrorKind::ExpiredSignature) => "expired".into(),
+                    Err(error) => format!("refused: {error:?}"),
+                },
+            )
+        });
+        claims
+    }
+
+    /// Verifies `token`, leaving the key id its header names in `kid` for the trace.
+    fn verify_untraced(
+        &self,
+        token: &str,
+        check_exp: bool,
+        kid: &mut Option<String>,
+    ) -> Result<Claims, ErrorKind> {
+        let header = decode_header(token).map_err(|error| error.into_kind())?;
+        *kid = header.kid;
+        if header.alg != ALGORITHM {
+            return Err(ErrorKind::InvalidAlgorithm);
+        }
+        if header.typ.as_deref() != Some(TOKEN_TYPE) {
+            return Err(ErrorKind::InvalidToken);
+        }
+        let wanted = kid.as_deref().ok_or(ErrorKind::InvalidToken)?;
+        let verifier = self
+            .verifiers
+            .iter()
+            .find(|verifier| verifier.kid == wanted)
+            .ok_or(ErrorKind::InvalidToken)?;
+        let validation = if check_exp {
+            &verifier.checking_exp
+        } else {
+            &verifier.ignoring_exp
+        };
+        let claims = decode::<Claims>(token, &verifier.key, validation)
+            .map_err(|error| error.into_kind())?
+            .claims;
+        if claims.session.format != FORMAT {
+            return Err(ErrorKind::InvalidToken);
+        }
+        if check_exp && self.is_spent(&claims) {
+            return Err(ErrorKind::ExpiredSignature);
+        }
+        Ok(claims)
+    }
+
+    /// The access token and the carrier it came in: a bad Bearer token is answered with 401,
+    /// a bad cookie with a fresh guest session.
+    fn token_in(request: &Parts) -> Option<(Cow<'_, str>, Carrier)> {
+        CARRIERS[..2]
+            .iter()
+            .find_map(|carrier| carrier.peek(request).map(|token| (token, *carrier)))
+    }
+
+    /// Issues an access token (and, for a new family, a refresh token) for `data`.
+    async fn issue(
+        &self,
+        data: &SessionData,
+        family: Option<String>,
+    ) -> Result<(Claims, Vec<ClientChange>), BackendError> {
+        let (family, refresh) = match family {
+            Some(family) => (family, Vec::new()),
+            None => {
+                let family = random_id();
+                let refresh = self.new_refresh_token(&family, &subject(data)).await?;
+                (family, refresh)
+            }
+        };
+        let claims = self.claims_for(data, family);
+        let token = self.sign(&claims)?;
+        let mut client = self.access_changes(token);
+        client.extend(refresh);
+        Ok((claims, client))
+    }
+
+    /// What the client must hold after a new access token.
+    fn access_changes(&self, token: String) -> Vec<ClientChange> {
+        vec![
+            ClientChange::SetCookie {
+                name: ACCESS_COOKIE,
+                value: token.clone(),
+                // The cookie outlives the token so an expired token can still be refreshed.
+                max_age: self.settings.refresh_ttl,
+            },
+            ClientChange::Credential(token),
+        ]
+    }
+
+    /// The clock skew forgiven, in seconds: [`LEEWAY_SECONDS`], or less for tokens that live
+    /// less.
+    fn leeway(&self) -> i64 {
+        leeway(&self.settings)
+    }
+
+    /// Whether `claims` are past their expiry and its leeway. jsonwebtoken accepts
+    /// `exp + leeway == now`; a token is spent at that second.
+    fn is_spent(&self, claims: &Claims) -> bool {
+        claims.exp + self.leeway() <= now_unix()
+    }
+
+    /// Ends a family: every access token it ever issued is refused from now until the last
+    /// of them would have expired, and its refresh tokens are spent.
+    async fn retire(&self, family: &str) -> Result<(), BackendError> {
+        let until = now_unix() + self.settings.access_ttl.as_secs() as i64 + self.leeway();
+        self.revocations
+            .revoke_family(family, until)
+            .await
+            .map_err(BackendError::Unavailable)
+    }
+
+    /// A session's key is its family: what logout and login revoke.
+    fn key_of(claims: &Claims) -> SessionKey {
+        SessionKey(claims.fam.clone())
+    }
+}
+
+#[async_trait]
+impl SessionBackend for JwtBackend {
+    fn strategy(&self) -> Strategy {
+        Strategy::Jwt
+    }
+
+    fn carriers(&self) -> &'static [Carrier] {
+        CARRIERS
+    }
+
+    fn issues_refresh_tokens(&self) -> bool {
+        true
+    }
+
+    /// A JWT's header and claims are only base64url: anyone holding the token can read them,
+    /// which is the point the inspector makes. (Reading is not verifying.)
+    fn decode_credential(&self, value: &str) -> Option<serde_json::Value> {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        let mut parts = value.split('.');
+        let mut part = || -> Option<serde_json::Value> {
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()
+        };
+        let header = part()?;
+        let claims = part()?;
+        Some(serde_json::json!({ "header": header, "claims": claims }))
+    }
+
+    /// A token's signature names it as well as the whole token does (an HMAC over the header
+    /// and claims, it changes whenever they do) in 43 characters instead of a kilobyte: hashing
+    /// the whole token for every read was a fortieth of the read.
+    fn trace_key(&self, credential: &str) -> TraceKey {
+        TraceKey::of(
+            credential
+                .rsplit_once('.')
+                .map_or(credential, |(_, signature)| signature),
+        )
+    }
+
+    async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
+        let Some((token, transport)) = Self::token_in(request) else {
+            return Ok(None);
+        };
+        let rejected = |expired: bool, reason: &'static str| match transport {
+            Carrier::Cookie(_) if expired => LoadError::Expired,
+            Carrier::Cookie(_) => LoadError::Invalid(reason),
+            Carrier::Bearer | Carrier::UrlParam(_) => LoadError::Rejected { expired },
+        };
+        let claims = match self.verify(&token, true) {
+            Ok(claims) => claims,
+            Err(ErrorKind::ExpiredSignature) => {
+                // A browser's expired access token is refreshed in passing from its cookie.
+                let refresh = CARRIERS[2].read(request);
+                return match (transport, refresh) {
+                    (Carrier::Cookie(_), Some(refresh)) => {
+                        let expired = self.verify_for_refresh(&token)?;
+                        self.trade(expired, &refresh).await.map(Some)
+                    }
+                    _ => Err(rejected(true, "expired")),
+                };
+            }
+            Err(_) => return Err(rejected(false, "the token does not verify")),
+        };
+        if self
+            .revocations
+            .is_family_revoked(&claims.fam)
+            .await
+            .map_err(LoadError::Unavailable)?
+        {
+            return Err(rejected(false, "revoked token"));
+        }
+        Ok(Some(Loaded {
+            key: Some(Self::key_of(&claims)),
+            expires_at: claims.exp,
+            data: claims.session,
+            client: Vec::new(),
+            revision: None,
+        }))
+    }
+
+    async fn save(
+        &self,
+        data: &SessionData,
+        key: Option<&SessionKey>,
+        rotate: bool,
+    ) -> Result<Saved, BackendError> {
+        let family = match (key, rotate) {
+            (Some(SessionKey(family)), true) => {
+                // Login: every token of the guest's family ends here.
+                self.retire(family).await?;
+                None
+            }
+            (Some(SessionKey(family)), false) => Some(family.clone()),
+            (None, _) => None,
+        };
+        let (claims, client) = self.issue(data, family).await?;
+        Ok(Saved {
+            key: Some(Self::key_of(&claims)),
+            client,
+            expires_at: claims.exp,
+        })
+    }
+
+    async fn destroy(&self, key: Option<&SessionKey>) -> Result<Vec<ClientChange>, BackendError> {
+        if let Some(SessionKey(family)) = key {
+            self.retire(family).await?;
+        }
+        Ok(vec![
+            ClientChange::RemoveCookie {
+                name: ACCESS_COOKIE,
+            },
+            ClientChange::RemoveCookie {
+                name: REFRESH_COOKIE,
+            },
+        ])
+    }
+
+    async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<Loaded, LoadError> {
+        let expired = self.verify_for_refresh(access_token)?;
+        self.trade(expired, refresh_token).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_names_the_pinned_algorithm() {
+        assert!(VERIFIED_BEFORE.starts_with(&format!("verify {ALGORITHM:?}:")));
+    }
+}

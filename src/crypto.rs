@@ -1,0 +1,7 @@
+//! The cryptography the strategies share: keys derived per purpose and random ids
+//! ([`secrets`]), signed expiring tokens for URLs ([`url_signer`]), and the cache of
+//! credentials already verified ([`verified_tokens`]).
+
+pub mod secrets;
+pub mod url_signer;
+pub mod verified_tokens;
