@@ -12,30 +12,37 @@ use http::{
     },
     HeaderValue,
 };
+use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// `router` with the security headers on every response; HSTS only `over_https`
 /// (`COOKIE_SECURE`).
 pub fn add<S: Clone + Send + Sync + 'static>(router: Router<S>, over_https: bool) -> Router<S> {
-    let router = router
-        .layer(SetResponseHeaderLayer::overriding(
-            X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ));
-    if over_https {
-        router.layer(SetResponseHeaderLayer::overriding(
+    let hsts = over_https.then(|| {
+        SetResponseHeaderLayer::overriding(
             STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        ))
-    } else {
-        router
-    }
+        )
+    });
+    // One layer of the router with the headers' layers inside it: each `Router::layer` boxes
+    // every route once more, and three of them cost a twelfth of the no-session route's CPU
+    // (`docs/PERFORMANCE.md`).
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+                ),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                REFERRER_POLICY,
+                HeaderValue::from_static("strict-origin-when-cross-origin"),
+            ))
+            .option_layer(hsts),
+    )
 }
