@@ -10,8 +10,12 @@ use session_strategies::{
         jwt::{JwtSettings, SigningKey},
         Ingredients, RedisPair,
     },
+    crypto::key_ring::KeyRing,
     redis::RedisConnection,
-    revocation::{mirror::MirroredFamilies, sql::SqlLedger},
+    revocation::{
+        mirror::{MirroredFamilies, SYNC_PERIOD},
+        sql::SqlLedger,
+    },
     session::transport::request_carrying,
     stores::sql,
     ProductId, Quantity, SessionBackend, SessionData, SessionUser, Strategy,
@@ -70,12 +74,18 @@ async fn backends() -> Vec<Arc<dyn SessionBackend>> {
         _ => None,
     };
     let announcements = redis.as_ref().map(|redis| redis.sessions.clone());
-    let mirror = MirroredFamilies::start(Arc::new(ledger.clone()), ledger.clone(), announcements)
-        .await
-        .unwrap();
+    let mirror = MirroredFamilies::start(
+        Arc::new(ledger.clone()),
+        ledger.clone(),
+        announcements,
+        SYNC_PERIOD,
+    )
+    .await
+    .unwrap();
     let ingredients = Ingredients {
         ttl: TTL,
-        session_key: axum_extra::extract::cookie::Key::generate(),
+        memory_capacity: usize::MAX,
+        session_keys: KeyRing::single(axum_extra::extract::cookie::Key::generate()),
         jwt: JwtSettings {
             keys: vec![SigningKey::new("k1", vec![7; 32]).unwrap()],
             issuer: "bench".into(),

@@ -9,7 +9,7 @@
 
 use rusqlite::Connection;
 use session_strategies::{
-    stores::record::session_record, ProductId, Quantity, SessionData, SessionUser,
+    stores::record::session_record, ProductId, Quantity, SessionData, SessionUser, Strategy,
 };
 use std::{
     io::{BufWriter, Write},
@@ -53,7 +53,12 @@ fn parse(number: &str) -> Result<u64, String> {
 }
 
 /// A logged-in visitor's session record, expiring at `expiry`, as MessagePack bytes.
-fn visitor(user: u64, expiry: OffsetDateTime) -> Result<(Record, Vec<u8>), String> {
+/// A logged-in visitor's record for `owner`, and its MessagePack bytes.
+fn visitor(
+    user: u64,
+    expiry: OffsetDateTime,
+    owner: Strategy,
+) -> Result<(Record, Vec<u8>), String> {
     let mut data = SessionData::guest();
     data.user = Some(SessionUser {
         id: user as i64,
@@ -65,7 +70,7 @@ fn visitor(user: u64, expiry: OffsetDateTime) -> Result<(Record, Vec<u8>), Strin
         data.add_item(ProductId(product), quantity)
             .map_err(|error| error.to_string())?;
     }
-    let record = session_record(Id::default(), &data, expiry).map_err(|e| e.to_string())?;
+    let record = session_record(Id::default(), &data, expiry, owner).map_err(|e| e.to_string())?;
     let bytes = rmp_serde::to_vec(&record).map_err(|error| error.to_string())?;
     Ok((record, bytes))
 }
@@ -81,7 +86,7 @@ fn fill_redis(count: u64) -> Result<(), String> {
         out.write_all(b"\r\n")
     };
     for user in 0..count {
-        let (record, bytes) = visitor(user, expiry)?;
+        let (record, bytes) = visitor(user, expiry, Strategy::Redis)?;
         (|| -> std::io::Result<()> {
             out.write_all(b"*5\r\n")?;
             bulk(&mut out, b"SET")?;
@@ -118,7 +123,7 @@ fn fill_sqlite(path: &str, count: u64, expired_percent: u64) -> Result<(), Strin
                 } else {
                     now + LIVE_FOR
                 };
-                let (record, bytes) = visitor(user, expiry)?;
+                let (record, bytes) = visitor(user, expiry, Strategy::Sql)?;
                 let expiry = expiry.format(&Rfc3339).map_err(|e| e.to_string())?;
                 insert
                     .execute((record.id.to_string(), bytes, expiry))

@@ -18,7 +18,7 @@ use self::{
     signed_url::SignedUrlBackend,
 };
 use crate::{
-    crypto::{secrets::derive_secret, url_signer::UrlSigner},
+    crypto::{key_ring::KeyRing, url_signer::UrlSigner},
     redis::RedisConnection,
     revocation::{RefreshTokens, RevokedFamilies},
     session::backend::SessionBackend,
@@ -31,7 +31,6 @@ use crate::{
     },
     strategy::Strategy,
 };
-use axum_extra::extract::cookie::Key;
 use std::{sync::Arc, time::Duration};
 
 /// What the strategies are built from: settings, keys, and the connections made once at start,
@@ -40,9 +39,12 @@ use std::{sync::Arc, time::Duration};
 pub struct Ingredients {
     /// The idle timeout: how long a session lasts without a request.
     pub ttl: Duration,
-    /// The session key (`SESSION_KEY`): it seals cookies, and every other secret of the
-    /// session strategies is derived from it.
-    pub session_key: Key,
+    /// The most sessions the `memory` strategy keeps in this process; past that it refuses new
+    /// ones (`503`) rather than grow without bound.
+    pub memory_capacity: usize,
+    /// The session keys (`SESSION_KEYS`, newest first): they seal cookies, and every other
+    /// secret of the session strategies is derived from them.
+    pub session_keys: KeyRing,
     pub jwt: JwtSettings,
     /// The SQL session table, traced (the `sql` strategy, cache-aside's source of truth, the
     /// signed-URL strategy's records).
@@ -72,11 +74,12 @@ pub fn build(
     let ttl = from.ttl;
     let backend: Arc<dyn SessionBackend> = match strategy {
         Strategy::Memory => {
-            let store = TracedStore::wrap(traced::MEMORY, Arc::new(MemoryRecords::swept()));
+            let records = MemoryRecords::swept(from.memory_capacity);
+            let store = TracedStore::wrap(traced::MEMORY, Arc::new(records));
             Arc::new(StoreBackend::new(strategy, store, ttl).in_process())
         }
         Strategy::Cookie => Arc::new(CookieBackend::new(
-            from.session_key.clone(),
+            from.session_keys.clone(),
             ttl,
             from.revocations.clone(),
         )),
@@ -115,14 +118,11 @@ pub fn build(
                 )),
             )
         }
-        Strategy::SignedUrl => {
-            let key = derive_secret(from.session_key.master(), "signed-url");
-            Arc::new(SignedUrlBackend::new(
-                UrlSigner::new(&key),
-                from.sql_sessions.clone(),
-                ttl,
-            ))
-        }
+        Strategy::SignedUrl => Arc::new(SignedUrlBackend::new(
+            UrlSigner::derived(&from.session_keys, "signed-url"),
+            from.sql_sessions.clone(),
+            ttl,
+        )),
     };
     Ok(Some(backend))
 }

@@ -1,7 +1,8 @@
-//! The cryptography the strategies share: keys derived per purpose and random ids
-//! ([`secrets`]), signed expiring tokens for URLs ([`url_signer`]), and the cache of
-//! credentials already verified ([`verified_tokens`]).
+//! The cryptography the strategies share: the session keys, newest first ([`key_ring`]), keys
+//! derived per purpose and random ids ([`secrets`]), signed expiring tokens for URLs
+//! ([`url_signer`]), and the cache of credentials already verified ([`verified_tokens`]).
 
+pub mod key_ring;
 pub mod secrets;
 pub mod url_signer;
 pub mod verified_tokens;

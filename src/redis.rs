@@ -52,12 +52,14 @@ struct Shared {
     first: Client,
 }
 
-/// Reconnect for ever, 10 ms after losing Redis, then twice as long each time, at most a
-/// second apart. The client does not fail at its first attempt (`fail_fast` off: the app
-/// starts with Redis down), so its first connection too waits this policy's first delay: a
-/// constant second made every start-up (and every serving thread's client) a second late.
+/// Reconnect for ever, 100 ms after losing Redis, then twice as long each time, at most two
+/// seconds apart (fred spreads each delay by up to 100 ms), so that a Redis coming back is not
+/// met by every client of every instance at once, nor left waiting long. The client does not
+/// fail at its first attempt (`fail_fast` off: the app starts with Redis down), so its first
+/// connection too waits the first delay: a constant second made every start-up (and every
+/// serving thread's client) a second late.
 fn reconnect_policy() -> ReconnectPolicy {
-    ReconnectPolicy::new_exponential(0, 10, 1000, 2)
+    ReconnectPolicy::new_exponential(0, 100, 2000, 2)
 }
 
 /// A client for `config` with the app's timeouts and reconnection policy, connecting (on the

@@ -11,6 +11,7 @@
 //! re-read of SQL ([`mirror`]), so a lookup on the request path is a hash-map read.
 
 pub mod logins;
+pub mod memory;
 pub mod mirror;
 pub mod redis;
 pub mod sql;

@@ -20,7 +20,10 @@ pub mod sql;
 pub mod sweep;
 pub mod traced;
 
-use crate::session::{backend::Revision, data::SessionData};
+use crate::{
+    session::{backend::Revision, data::SessionData},
+    strategy::Strategy,
+};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -34,6 +37,8 @@ use tower_sessions::{
 pub struct StoredSession {
     pub data: Option<SessionData>,
     pub expiry_date: OffsetDateTime,
+    /// The strategy whose record it is (`record` says why it matters).
+    pub owner: Option<Strategy>,
     /// The revision this copy was read at, as [`RecordStore::load_revision`] would give it,
     /// where the store knows it (from its source of truth, or from a cache holding the source's
     /// bytes): a write in the same request can try its compare-and-set on it before reading
@@ -45,6 +50,7 @@ impl StoredSession {
     pub fn of(record: Record) -> Self {
         Self {
             data: record::session_of_record(&record),
+            owner: record::owner_of_record(&record),
             expiry_date: record.expiry_date,
             revision: None,
         }
@@ -65,9 +71,10 @@ impl StoredSession {
     /// does not decode.
     pub fn from_msgpack(bytes: &[u8]) -> session_store::Result<Self> {
         match record::session_from_msgpack(bytes) {
-            Some((data, expiry_date)) => Ok(Self {
+            Some((data, expiry_date, owner)) => Ok(Self {
                 data: Some(data),
                 expiry_date,
+                owner,
                 revision: None,
             }),
             None => record::from_msgpack(bytes).map(Self::of),

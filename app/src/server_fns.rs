@@ -148,7 +148,7 @@ pub async fn inspect_session() -> Result<InspectionView, AppError> {
 #[server(prefix = "/sfn", endpoint = "compare")]
 pub async fn compare_strategies() -> Result<CompareView, AppError> {
     let (shop, session) = ssr::context()?;
-    crate::shop::compare::compare_rationed(&shop, &session).await
+    crate::shop::compare::compare_rationed(&shop, &session, &ssr::visitor()).await
 }
 
 /// Load and save latency of one strategy against its live stores.
@@ -158,7 +158,7 @@ pub async fn measure_latency(strategy: String) -> Result<LatencyView, AppError> 
     let strategy = strategy
         .parse::<session_strategies::Strategy>()
         .map_err(session_strategies::SessionError::from)?;
-    crate::shop::compare::latency_rationed(&shop, &session, strategy).await
+    crate::shop::compare::latency_rationed(&shop, &session, &ssr::visitor(), strategy).await
 }
 
 #[server(prefix = "/sfn", endpoint = "products")]
@@ -251,7 +251,7 @@ pub async fn share_cart() -> Result<String, AppError> {
 #[server(prefix = "/sfn", endpoint = "magic_link")]
 pub async fn magic_link(username: String) -> Result<(), AppError> {
     let (shop, _) = ssr::context()?;
-    let result = crate::shop::links::send_magic_link(&shop, &username).await;
+    let result = crate::shop::links::send_magic_link(&shop, &username, &ssr::visitor()).await;
     ssr::respond(result, Some("/login?magic=sent"))
 }
 
@@ -259,7 +259,7 @@ pub async fn magic_link(username: String) -> Result<(), AppError> {
 #[server(prefix = "/sfn", endpoint = "outbox")]
 pub async fn list_outbox() -> Result<Vec<crate::model::OutboxMessage>, AppError> {
     let (shop, _) = ssr::context()?;
-    crate::shop::outbox::visible(&shop).await
+    crate::shop::outbox::visible(&shop, &ssr::visitor()).await
 }
 
 #[server(prefix = "/sfn", endpoint = "strategy")]

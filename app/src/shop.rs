@@ -51,14 +51,19 @@ pub struct ShopServices {
     pub pool: AnyPool,
     pub catalog: Catalog,
     pub registry: SessionRegistry,
+    /// The same strategies for `/compare`'s throwaway sessions, which never touch the shared
+    /// revocation ledger.
+    pub measuring: SessionRegistry,
+    /// The revoked families as this instance knows them (the mirror), for health checks.
+    pub revocations: session_strategies::revocation::mirror::MirroredFamilies,
     /// Signs shared-cart and magic-login links.
     pub links: session_strategies::crypto::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
     /// Whether `/outbox` shows the mail the shop sends (a demo setting, `DEMO_OUTBOX`).
     pub outbox_enabled: bool,
-    /// The cluster supervisor's control API (`host:port`), in the cluster run only.
-    pub cluster_control: Option<Arc<str>>,
+    /// The cluster supervisor's control API, in the cluster run only.
+    pub cluster_control: Option<ClusterControl>,
     /// Failed logins, per username and per client address, shared through Redis.
     pub login_attempts: Attempts,
     pub login_limits: LoginLimits,
@@ -96,10 +101,15 @@ pub fn client_address(request: &http::request::Parts) -> Option<String> {
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
+    // The hop the proxy added is the last one: whatever comes before it (earlier header lines,
+    // earlier entries of the line) the client wrote itself. The cluster's HAProxy also
+    // replaces the header with the peer it saw, so a client's own value never gets through.
     let forwarded = || {
         request
             .headers
-            .get("x-forwarded-for")?
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()?
             .to_str()
             .ok()?
             .rsplit(',')
@@ -112,6 +122,14 @@ pub fn client_address(request: &http::request::Parts) -> Option<String> {
         Some(peer) => forwarded().or_else(|| Some(peer.to_string())),
         None => forwarded(),
     }
+}
+
+/// Where the cluster supervisor's control API listens (`host:port` on loopback), and the
+/// secret of this run that it asks every caller for: only the instances it started know it.
+#[derive(Clone, Debug)]
+pub struct ClusterControl {
+    pub address: Arc<str>,
+    pub secret: Arc<str>,
 }
 
 /// The axum state: Leptos needs its options in it. Cheap to clone, for the same reason as

@@ -8,8 +8,8 @@
 //! Settings, from the environment: `CLUSTER_PORT` (the load balancer, 3000),
 //! `CLUSTER_INSTANCES` (3), `CLUSTER_BASE_PORT` (first instance, 3101), `CLUSTER_CONTROL_PORT`
 //! (3099), `CLUSTER_STATS_PORT` (HAProxy's stats page, 3098), `CLUSTER_REDIS_PORT` (6389),
-//! `CLUSTER_DIR` (logs, Redis' files, `target/cluster`). Everything else (`DATABASE_URL`,
-//! `LEPTOS_*`, …) passes through to the instances.
+//! `CLUSTER_DIR` (logs, Redis' files, `target/cluster`), `CLUSTER_CONTROL_SECRET` (random per
+//! run). Everything else (`DATABASE_URL`, `LEPTOS_*`, …) passes through to the instances.
 
 pub mod control;
 pub mod haproxy;
@@ -18,6 +18,9 @@ pub mod processes;
 use processes::{Managed, ProcessError};
 use std::{path::PathBuf, sync::Arc};
 use tokio::sync::Mutex;
+
+/// What the cluster run's Redis may hold at most.
+pub const REDIS_MAXMEMORY: &str = "256mb";
 
 /// Why the cluster could not run.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,9 @@ pub struct ClusterSettings {
     pub stats_port: u16,
     pub redis_port: u16,
     pub dir: PathBuf,
+    /// What every caller of the control API must show (`CLUSTER_CONTROL_SECRET`, random per
+    /// run unless set): only the instances this run starts are told it.
+    pub control_secret: String,
 }
 
 fn setting<T: std::str::FromStr>(
@@ -86,6 +92,8 @@ impl ClusterSettings {
             dir: std::env::var("CLUSTER_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| PathBuf::from("target/cluster")),
+            control_secret: std::env::var("CLUSTER_CONTROL_SECRET")
+                .unwrap_or_else(|_| session_strategies::crypto::secrets::random_token()),
         })
     }
 }
@@ -118,6 +126,7 @@ impl Cluster {
         let session_key = std::env::var("SESSION_KEY").unwrap_or_else(|_| {
             hex::encode(session_strategies::crypto::secrets::random_bytes::<64>())
         });
+        let secret = settings.control_secret.clone();
         let instances: Vec<Managed> = (0..settings.instances)
             .map(|index| {
                 let name = format!("app-{}", index + 1);
@@ -134,6 +143,7 @@ impl Cluster {
                         "CLUSTER_CONTROL_URL",
                         format!("http://127.0.0.1:{}", settings.control_port),
                     )
+                    .env("CLUSTER_CONTROL_SECRET", &secret)
                     .env("DATA_DIR", dir.join("data").display().to_string())
                     .env("TRACE_STORE", "redis")
             })
@@ -158,6 +168,13 @@ impl Cluster {
             "everysec".to_owned(),
             "--save".to_owned(),
             String::new(),
+            // A bound on what anyone who can make sessions (anyone) can make Redis hold, and
+            // at the bound it refuses writes (`503` for the strategies that write there)
+            // rather than evict sessions nobody ended.
+            "--maxmemory".to_owned(),
+            REDIS_MAXMEMORY.to_owned(),
+            "--maxmemory-policy".to_owned(),
+            "noeviction".to_owned(),
         ]);
         let upstreams: Vec<haproxy::Upstream> = instances
             .iter()
@@ -253,7 +270,8 @@ pub async fn run() -> Result<(), ClusterError> {
         "the cluster answers on http://127.0.0.1:{port} (HAProxy stats: http://127.0.0.1:{stats}/, \
          control API: http://127.0.0.1:{control_port}/); Ctrl-C stops it"
     ));
-    let app = control::router(cluster.clone());
+    let secret = cluster.lock().await.settings.control_secret.clone();
+    let app = control::router(cluster.clone(), secret);
     let served = axum::serve(listener, app).with_graceful_shutdown(crate::shutdown::requested());
     if let Err(error) = served.await {
         tracing::error!(%error, "the control API stopped");

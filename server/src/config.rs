@@ -5,28 +5,12 @@ use crate::serving::Placement;
 use app::shop::LoginLimits;
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
-use session_strategies::{backends::jwt::SigningKey, crypto::secrets::derive_secret, Strategy};
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
-
-/// The secret that encrypts cookies. Never printed.
-#[derive(Clone)]
-pub struct SessionSecret(Key);
-
-impl SessionSecret {
-    pub fn key(&self) -> &Key {
-        &self.0
-    }
-
-    pub fn generate() -> Self {
-        Self(Key::generate())
-    }
-}
-
-impl fmt::Debug for SessionSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionSecret([redacted])")
-    }
-}
+use session_strategies::{
+    backends::jwt::SigningKey,
+    crypto::{key_ring::KeyRing, secrets::derive_secret},
+    Strategy,
+};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,7 +31,8 @@ pub struct Config {
     pub leptos_options: LeptosOptions,
     pub data_dir: PathBuf,
     pub database_url: String,
-    pub session_secret: SessionSecret,
+    /// The session keys, newest first (`SESSION_KEYS`, or `SESSION_KEY` alone). Never printed.
+    pub session_keys: KeyRing,
     pub instance_id: String,
     pub default_strategy: Strategy,
     /// Idle timeout of every session.
@@ -69,9 +54,17 @@ pub struct Config {
     pub measurements_per_minute: u32,
     /// `/outbox` shows the mail the shop sends (`DEMO_OUTBOX=true`; the run command sets it).
     pub demo_outbox: bool,
-    /// The cluster supervisor's control API (`host:port`, from `CLUSTER_CONTROL_URL`), set
-    /// only in the cluster run: the `/cluster` page and its controls exist only then.
-    pub cluster_control: Option<String>,
+    /// The cluster supervisor's control API (`host:port`, from `CLUSTER_CONTROL_URL`) and the
+    /// run's secret it asks for (`CLUSTER_CONTROL_SECRET`), set only in the cluster run: the
+    /// `/cluster` page and its controls exist only then.
+    pub cluster_control: Option<(String, String)>,
+    /// Hosts this site answers besides loopback names (`ALLOWED_HOSTS`, comma-separated).
+    pub allowed_hosts: Vec<String>,
+    /// The most sessions the `memory` strategy keeps (`MEMORY_SESSIONS_MAX`).
+    pub memory_sessions_max: usize,
+    /// How often the revocation mirror re-reads SQL (`REVOCATION_SYNC_SECONDS`); three periods
+    /// without a read and it is stale.
+    pub revocation_sync: Duration,
     /// Keep the inspector's traces in Redis as well (`TRACE_STORE=redis`, set by the cluster
     /// run), so a session's trace shows its requests on every instance.
     pub shared_traces: bool,
@@ -106,9 +99,10 @@ impl Config {
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "target/data".into()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("shop.db").display()));
-        let session_secret = match var("SESSION_KEY") {
-            Some(hex) => parse_key(&hex)?,
-            None => load_or_create_key(&data_dir)?,
+        let session_keys = match (var("SESSION_KEYS"), var("SESSION_KEY")) {
+            (Some(list), _) => parse_keys("SESSION_KEYS", &list)?,
+            (None, Some(hex)) => parse_keys("SESSION_KEY", &hex)?,
+            (None, None) => load_or_create_key(&data_dir)?,
         };
         let default_strategy = match var("DEFAULT_STRATEGY") {
             Some(id) => id.parse().map_err(|error| ConfigError::Invalid {
@@ -118,24 +112,18 @@ impl Config {
             None => Strategy::Memory,
         };
         let session_ttl = seconds("SESSION_TTL_SECONDS", 30 * 60)?;
-        let session_sweep = seconds("SESSION_SWEEP_SECONDS", 60)?;
-        if session_sweep.is_zero() {
-            return Err(ConfigError::Invalid {
-                name: "SESSION_SWEEP_SECONDS",
-                reason: "the sweep needs a period of at least one second".into(),
-            });
-        }
+        let session_sweep = nonzero_seconds("SESSION_SWEEP_SECONDS", 60)?;
         let session_max_age = seconds("SESSION_MAX_AGE_SECONDS", 12 * 3600)?;
         let jwt_keys = match var("JWT_KEYS") {
             Some(list) => parse_jwt_keys(&list)?,
-            None => vec![derived_jwt_key(&session_secret)],
+            None => derived_jwt_keys(&session_keys),
         };
         Ok(Self {
             site_addr: leptos_options.site_addr,
             leptos_options,
             data_dir,
             database_url,
-            session_secret,
+            session_keys,
             instance_id: var("INSTANCE_ID").unwrap_or_else(|| "app-1".into()),
             default_strategy,
             session_ttl,
@@ -157,11 +145,31 @@ impl Config {
             shared_traces: var("TRACE_STORE").is_some_and(|store| store == "redis"),
             serving_threads: serving_threads()?,
             serving_placement: serving_placement()?,
-            cluster_control: var("CLUSTER_CONTROL_URL").map(|url| {
-                url.trim_start_matches("http://")
-                    .trim_end_matches('/')
-                    .to_owned()
-            }),
+            cluster_control: match (var("CLUSTER_CONTROL_URL"), var("CLUSTER_CONTROL_SECRET")) {
+                (Some(url), Some(secret)) => Some((
+                    url.trim_start_matches("http://")
+                        .trim_end_matches('/')
+                        .to_owned(),
+                    secret,
+                )),
+                (Some(_), None) => {
+                    return Err(ConfigError::Invalid {
+                        name: "CLUSTER_CONTROL_SECRET",
+                        reason: "the control API answers only with the run's secret".into(),
+                    })
+                }
+                (None, _) => None,
+            },
+            memory_sessions_max: count("MEMORY_SESSIONS_MAX", 100_000)? as usize,
+            revocation_sync: nonzero_seconds("REVOCATION_SYNC_SECONDS", 5)?,
+            allowed_hosts: var("ALLOWED_HOSTS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|host| host.trim().to_owned())
+                        .filter(|host| !host.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -171,14 +179,14 @@ impl Config {
     /// `REDIS_URL` is still read, so tests can point at their own Redis.
     pub fn ephemeral(data_dir: PathBuf) -> Self {
         let leptos_options = LeptosOptions::builder().output_name(OUTPUT_NAME).build();
-        let session_secret = SessionSecret::generate();
+        let session_keys = KeyRing::single(Key::generate());
         Self {
             site_addr: leptos_options.site_addr,
             leptos_options,
             database_url: format!("sqlite://{}?mode=rwc", data_dir.join("shop.db").display()),
             data_dir,
-            jwt_keys: vec![derived_jwt_key(&session_secret)],
-            session_secret,
+            jwt_keys: derived_jwt_keys(&session_keys),
+            session_keys,
             instance_id: "test-1".into(),
             default_strategy: Strategy::Memory,
             session_ttl: Duration::from_secs(1800),
@@ -192,6 +200,9 @@ impl Config {
             measurements_per_minute: 30,
             demo_outbox: true,
             cluster_control: None,
+            allowed_hosts: Vec::new(),
+            memory_sessions_max: 100_000,
+            revocation_sync: Duration::from_secs(5),
             shared_traces: false,
             serving_threads: 1,
             serving_placement: Placement::Anywhere,
@@ -252,6 +263,18 @@ fn seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
     }
 }
 
+/// [`seconds`] for a period, which cannot be zero.
+fn nonzero_seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let period = seconds(name, default)?;
+    if period.is_zero() {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "a period of at least one second".into(),
+        });
+    }
+    Ok(period)
+}
+
 /// `kid:hex,kid:hex`, oldest first; each key at least 32 bytes.
 pub fn parse_jwt_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
@@ -272,35 +295,50 @@ pub fn parse_jwt_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
 }
 
 /// The one JWT key used when `JWT_KEYS` is unset, derived from the session key.
-pub fn derived_jwt_key(secret: &SessionSecret) -> SigningKey {
-    SigningKey::new("k1", derive_secret(secret.key().master(), "jwt"))
-        .unwrap_or_else(|_| unreachable!("a derived secret has 32 bytes"))
+/// The JWT keys derived from the session keys, oldest first as `JWT_KEYS` lists them (tokens
+/// are signed with the last), each named by its session key's fingerprint.
+pub fn derived_jwt_keys(ring: &KeyRing) -> Vec<SigningKey> {
+    let mut keys: Vec<SigningKey> = ring
+        .keys()
+        .map(|(_, key)| {
+            let kid = format!("s-{}", KeyRing::fingerprint(key));
+            SigningKey::new(kid, derive_secret(key.master(), "jwt"))
+                .unwrap_or_else(|_| unreachable!("a derived secret has 32 bytes"))
+        })
+        .collect();
+    keys.reverse();
+    keys
 }
 
-/// A key from 128 hex digits (64 bytes: 32 to sign, 32 to encrypt).
-pub fn parse_key(hex_key: &str) -> Result<SessionSecret, ConfigError> {
+/// Keys of 128 hex digits each (64 bytes: 32 to sign, 32 to encrypt), comma-separated,
+/// newest first, from the variable `name`.
+pub fn parse_keys(name: &'static str, list: &str) -> Result<KeyRing, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
-        name: "SESSION_KEY",
+        name,
         reason: reason.to_owned(),
     };
-    let bytes = hex::decode(hex_key.trim()).map_err(|_| invalid("expected hex digits"))?;
-    if bytes.len() < 64 {
-        return Err(invalid("expected at least 64 bytes (128 hex digits)"));
-    }
-    Key::try_from(bytes.as_slice())
-        .map(SessionSecret)
-        .map_err(|_| invalid("not a usable key"))
+    let keys = list
+        .split(',')
+        .map(|hex_key| {
+            let bytes = hex::decode(hex_key.trim()).map_err(|_| invalid("expected hex digits"))?;
+            if bytes.len() < 64 {
+                return Err(invalid("expected at least 64 bytes (128 hex digits) a key"));
+            }
+            Key::try_from(bytes.as_slice()).map_err(|_| invalid("not a usable key"))
+        })
+        .collect::<Result<Vec<Key>, ConfigError>>()?;
+    KeyRing::new(keys).map_err(|_| invalid("no key"))
 }
 
 /// The key kept in the data dir, made on first start, so sessions survive restarts.
-fn load_or_create_key(data_dir: &std::path::Path) -> Result<SessionSecret, ConfigError> {
+fn load_or_create_key(data_dir: &std::path::Path) -> Result<KeyRing, ConfigError> {
     let path = data_dir.join("session.key");
     let io = |source| ConfigError::KeyFile {
         path: path.clone(),
         source,
     };
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        return parse_key(&existing);
+        return parse_keys("SESSION_KEY", &existing);
     }
     tracing::warn!(
         path = %path.display(),
@@ -311,7 +349,7 @@ fn load_or_create_key(data_dir: &std::path::Path) -> Result<SessionSecret, Confi
     let mut bytes = [0u8; 64];
     getrandom::fill(&mut bytes).map_err(|error| io(std::io::Error::other(error.to_string())))?;
     write_private(&path, &hex::encode(bytes)).map_err(io)?;
-    parse_key(&hex::encode(bytes))
+    parse_keys("SESSION_KEY", &hex::encode(bytes))
 }
 
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
@@ -329,9 +367,26 @@ mod tests {
 
     #[test]
     fn a_short_or_non_hex_key_is_refused() {
-        assert!(parse_key("abcd").is_err());
-        assert!(parse_key(&"zz".repeat(64)).is_err());
-        assert!(parse_key(&"ab".repeat(64)).is_ok());
+        assert!(parse_keys("SESSION_KEY", "abcd").is_err());
+        assert!(parse_keys("SESSION_KEY", &"zz".repeat(64)).is_err());
+        assert!(parse_keys("SESSION_KEY", &"ab".repeat(64)).is_ok());
+        assert!(parse_keys("SESSION_KEYS", &format!("{},abcd", "ab".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn a_key_ring_lists_the_newest_first_and_derives_jwt_keys_oldest_first() {
+        let (new, old) = ("11".repeat(64), "22".repeat(64));
+        let ring = parse_keys("SESSION_KEYS", &format!("{new}, {old}")).unwrap();
+        let single = parse_keys("SESSION_KEY", &new).unwrap();
+        assert_eq!(ring.newest().master(), single.newest().master());
+        let jwt = derived_jwt_keys(&ring);
+        assert_eq!(jwt.len(), 2);
+        assert_eq!(
+            jwt[1].kid,
+            derived_jwt_keys(&single)[0].kid,
+            "new tokens use the newest"
+        );
+        assert_ne!(jwt[0].kid, jwt[1].kid);
     }
 
     #[test]
@@ -359,8 +414,8 @@ mod tests {
 
     #[test]
     fn the_secret_never_prints() {
-        let secret = parse_key(&"ab".repeat(64)).unwrap();
-        assert_eq!(format!("{secret:?}"), "SessionSecret([redacted])");
+        let secret = parse_keys("SESSION_KEY", &"ab".repeat(64)).unwrap();
+        assert_eq!(format!("{secret:?}"), "KeyRing(1 keys, [redacted])");
     }
 
     #[test]
@@ -368,6 +423,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = load_or_create_key(dir.path()).unwrap();
         let second = load_or_create_key(dir.path()).unwrap();
-        assert_eq!(first.key().master(), second.key().master());
+        assert_eq!(first.newest().master(), second.newest().master());
     }
 }

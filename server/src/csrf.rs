@@ -2,10 +2,12 @@
 //! this site. Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`, else
 //! `Referer`), and a form on another site cannot forge those; a request that names none of
 //! them is not from a browser (curl, an API client) and is let through, as Go's
-//! `CrossOriginProtection` does. Requests whose session travels in a Bearer header or the URL
-//! are not carried by a cookie, so a forged one could only act on the forger's own session:
-//! they are exempt. See OWASP's CSRF cheat sheet, "Fetch Metadata headers" and "Verifying
-//! origin with standard headers".
+//! `CrossOriginProtection` does. A request whose Bearer or URL credential verifies is not
+//! carried by a cookie, so a forged one could only act on a session its forger holds: it is
+//! exempt; a credential that merely appears (`?s`, a bad token) exempts nothing. Actions whose
+//! authority comes from where they are sent (the cluster controls, from this machine) rather
+//! than from a session are refused cross-site whatever the request carries. See OWASP's CSRF
+//! cheat sheet, "Fetch Metadata headers" and "Verifying origin with standard headers".
 
 use app::error::{AppError, ErrorCode};
 use axum::{
@@ -18,9 +20,12 @@ use http::{
     request::Parts,
     HeaderName, StatusCode,
 };
-use session_strategies::SessionRegistry;
+use session_strategies::{trace::redact::redacted_path, SessionRegistry};
 
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+
+/// Actions a session does not authorise (the cluster controls): no credential exempts them.
+const ALWAYS_SAME_ORIGIN: [&str; 2] = ["/sfn/cluster_act", "/sfn/cluster_mode"];
 
 /// Use with `axum::middleware::from_fn_with_state`, outside the session layer.
 pub async fn same_origin_only(
@@ -32,9 +37,11 @@ pub async fn same_origin_only(
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let carried_by_cookie = registry.recognizing(&parts).is_none();
-    if carried_by_cookie && from_another_site(&parts) {
-        tracing::warn!(method = %parts.method, path = parts.uri.path(), "refused a cross-site request");
+    let exempt = !ALWAYS_SAME_ORIGIN.contains(&parts.uri.path())
+        && registry.carries_a_verified_credential(&parts);
+    if !exempt && from_another_site(&parts) {
+        let path = redacted_path(parts.uri.path());
+        tracing::warn!(method = %parts.method, %path, "refused a cross-site request");
         return refuse(&parts);
     }
     next.run(Request::from_parts(parts, body)).await

@@ -7,6 +7,7 @@ pub mod asset_table;
 pub mod cluster;
 pub mod config;
 pub mod csrf;
+pub mod known_hosts;
 pub mod links;
 pub mod observability;
 pub mod security_headers;

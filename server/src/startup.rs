@@ -3,26 +3,29 @@
 mod backends;
 
 use crate::{
-    api, config::Config, csrf, observability, security_headers, serving::ThreadStart, static_files,
+    api,
+    config::Config,
+    csrf,
+    known_hosts::{self, KnownHosts},
+    observability, security_headers,
+    serving::ThreadStart,
+    static_files,
 };
 use app::{
     error::AppError,
     shell,
-    shop::{accounts, attempts::Attempts, AppState, Catalog, Shop, ShopServices},
+    shop::{accounts, attempts::Attempts, AppState, Catalog, ClusterControl, Shop, ShopServices},
     App,
 };
 use axum::{extract::FromRef, middleware::from_fn_with_state, Router};
 use http::HeaderValue;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use session_strategies::{
-    crypto::{secrets::derive_secret, url_signer::UrlSigner},
-    redis::open_lanes_on_this_thread,
-    session_layer,
-    stores::{sql::is_postgres, sweep::SWEEP_PERIOD},
-    RejectWith, SessionLayerState, Strategy,
+    crypto::url_signer::UrlSigner, redis::open_lanes_on_this_thread, session_layer,
+    stores::sql::is_postgres, RejectWith, SessionLayerState, Strategy,
 };
 use sqlx::{any::AnyPoolOptions, AnyPool};
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -60,7 +63,11 @@ pub async fn build(config: Config) -> Result<Router, StartupError> {
     std::fs::create_dir_all(&config.data_dir).map_err(StartupError::DataDir)?;
     let pool = connect(&config.database_url).await?;
     let shop = prepare_shop(&config, pool).await?;
-    Ok(app(AppState::new(config.leptos_options.clone(), shop)))
+    let hosts = KnownHosts(Arc::from(config.allowed_hosts.clone()));
+    Ok(app(
+        AppState::new(config.leptos_options.clone(), shop),
+        hosts,
+    ))
 }
 
 /// Opens the shop database: SQLite (the file is created if needed) or PostgreSQL.
@@ -90,23 +97,33 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         .await
         .map_err(StartupError::Seed)?;
     let catalog = Catalog::load(&pool).await?;
-    tokio::spawn(sweep_mail_and_links(pool.clone()));
+    tokio::spawn(sweep_shop_rows(
+        pool.clone(),
+        config.session_sweep,
+        config.session_ttl,
+        config.session_max_age,
+    ));
     let redis = backends::connect_redis(&config.redis_url).await;
     let shared_redis = redis.as_ref().map(|redis| redis.sessions.clone());
     let login_attempts = Attempts::new(shared_redis.clone(), config.login_limits.window);
     let measurements = Attempts::new(shared_redis, std::time::Duration::from_secs(60));
-    let registry = backends::registry(config, &pool, redis).await?;
+    let registries = backends::registries(config, &pool, redis).await?;
     Ok(Shop::new(ShopServices {
         pool,
         catalog,
-        registry,
-        links: UrlSigner::new(&derive_secret(
-            config.session_secret.key().master(),
-            "links",
-        )),
+        registry: registries.serving,
+        measuring: registries.measuring,
+        revocations: registries.revocations,
+        links: UrlSigner::derived(&config.session_keys, "links"),
         instance: Arc::from(config.instance_id.as_str()),
         outbox_enabled: config.demo_outbox,
-        cluster_control: config.cluster_control.as_deref().map(Arc::from),
+        cluster_control: config
+            .cluster_control
+            .as_ref()
+            .map(|(address, secret)| ClusterControl {
+                address: Arc::from(address.as_str()),
+                secret: Arc::from(secret.as_str()),
+            }),
         login_attempts,
         login_limits: config.login_limits,
         measurements,
@@ -114,20 +131,25 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
     }))
 }
 
-/// Deletes old demo mail and spent one-off links that have expired, now and then.
-async fn sweep_mail_and_links(pool: AnyPool) {
-    let mut interval = tokio::time::interval(SWEEP_PERIOD);
+/// Deletes, every `period`, old demo mail, spent one-off links that have expired, and the
+/// rows of logins whose sessions have ended.
+async fn sweep_shop_rows(pool: AnyPool, period: Duration, idle: Duration, max_age: Duration) {
+    let mut interval = tokio::time::interval(period);
     loop {
         interval.tick().await;
         if let Err(error) = app::shop::outbox::sweep(&pool).await {
             tracing::warn!(%error, "could not sweep the outbox and spent links");
         }
+        if let Err(error) = app::shop::your_sessions::sweep(&pool, idle, max_age).await {
+            tracing::warn!(%error, "could not sweep the logins that ended");
+        }
     }
 }
 
 /// The router: the JSON API, server functions and pages behind the session layer; static
-/// files outside it, so assets cost no session look-up.
-pub fn app(state: AppState) -> Router {
+/// files outside it, so assets cost no session look-up; requests for other hosts refused
+/// before anything else.
+pub fn app(state: AppState, hosts: KnownHosts) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionLayerState {
         registry: state.shop.registry.clone(),
@@ -148,6 +170,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
         .fallback_service(static_files::service(&state, sessions));
     security_headers::add(router, state.shop.registry.secure_cookies())
+        .layer(from_fn_with_state(hosts, known_hosts::only))
         .layer(from_fn_with_state(instance, observability::stamp_and_log))
         .with_state(state)
 }

@@ -10,7 +10,11 @@
 
 use crate::{
     clock::now_unix,
-    crypto::{secrets::random_id, verified_tokens::VerifiedTokens},
+    crypto::{
+        key_ring::{KeyPosition, KeyRing},
+        secrets::random_id,
+        verified_tokens::VerifiedTokens,
+    },
     revocation::RevokedFamilies,
     session::{
         backend::{Loaded, Saved, SessionBackend, SessionKey},
@@ -22,7 +26,7 @@ use crate::{
     trace::{self, TraceKey},
 };
 use async_trait::async_trait;
-use axum_extra::extract::cookie::{Cookie, Key};
+use axum_extra::extract::cookie::Cookie;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -52,7 +56,7 @@ struct Payload {
 
 /// The encrypted client-side cookie strategy.
 pub struct CookieBackend {
-    key: Key,
+    keys: KeyRing,
     ttl: Duration,
     revocations: Arc<dyn RevokedFamilies>,
     /// Cookies opened here, by their exact value: a browser sends the same sealed cookie until
@@ -60,15 +64,16 @@ pub struct CookieBackend {
     /// bytes always open to the same payload (every value is sealed under the same name,
     /// [`SESSION_COOKIE`]); its expiry and its family's revocation are checked on every use
     /// all the same ([`SessionBackend::load`]).
-    opened: VerifiedTokens<Payload>,
+    opened: VerifiedTokens<(Payload, KeyPosition)>,
 }
 
 impl CookieBackend {
-    /// `key` must be the same on every instance; `ttl` is the idle timeout; `revocations` is
-    /// the ledger every instance shares.
-    pub fn new(key: Key, ttl: Duration, revocations: Arc<dyn RevokedFamilies>) -> Self {
+    /// `keys` (newest first) must be the same on every instance: cookies are sealed with the
+    /// newest and opened with any; `ttl` is the idle timeout; `revocations` is the ledger
+    /// every instance shares.
+    pub fn new(keys: KeyRing, ttl: Duration, revocations: Arc<dyn RevokedFamilies>) -> Self {
         Self {
-            key,
+            keys,
             ttl,
             revocations,
             opened: VerifiedTokens::default(),
@@ -91,48 +96,55 @@ impl CookieBackend {
         // The same primitive PrivateCookieJar uses, kept as a value rather than a response part so
         // its size can be checked before anything is sent.
         let mut jar = cookie::CookieJar::new();
-        jar.private_mut(&self.key)
+        jar.private_mut(self.keys.newest())
             .add(Cookie::new(SESSION_COOKIE, plaintext));
         jar.get(SESSION_COOKIE)
             .map(|sealed| sealed.value().to_owned())
             .ok_or_else(|| BackendError::Encode("the sealed cookie went missing".into()))
     }
 
-    fn open(&self, request: &Parts) -> Result<Option<Payload>, LoadError> {
+    /// The payload of the request's cookie and the key that opened it.
+    fn open(&self, request: &Parts) -> Result<Option<(Payload, KeyPosition)>, LoadError> {
         let Some(raw) = CARRIERS[0].peek(request) else {
             return Ok(None);
         };
         let started = Instant::now();
         let operation = || format!("decrypt AES-256-GCM {} B", raw.len());
-        if let Some(payload) = self.opened.get(&raw) {
+        if let Some((payload, position)) = self.opened.get(&raw) {
             trace::step(started, || {
-                (operation(), "ok: this exact cookie opened here before")
+                (
+                    operation(),
+                    format!("ok ({position}): this exact cookie opened here before"),
+                )
             });
-            return Ok(Some(payload));
+            return Ok(Some((payload, position)));
         }
         // Only this cookie is decrypted (a jar would parse every cookie of the request again).
         // It was sealed under its name, `session`, whatever name it travels under: over HTTPS
         // it travels as `__Host-session`, and [`Carrier::peek`] reads only that name then, so a
         // value planted under the plain name is never read. (Opening it under the name it
         // travelled under refused every cookie over HTTPS.)
-        let cookie = cookie::CookieJar::new()
-            .private(&self.key)
-            .decrypt(Cookie::new(SESSION_COOKIE, raw.to_string()));
+        let opened = self.keys.keys().find_map(|(position, key)| {
+            let cookie = cookie::CookieJar::new()
+                .private(key)
+                .decrypt(Cookie::new(SESSION_COOKIE, raw.to_string()))?;
+            Some((cookie, position))
+        });
         trace::step(started, || {
             (
                 operation(),
-                if cookie.is_some() {
-                    "ok"
-                } else {
-                    "does not decrypt"
+                match &opened {
+                    Some((_, position)) => format!("ok ({position})"),
+                    None => "does not decrypt with any key".to_owned(),
                 },
             )
         });
-        let cookie = cookie.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
+        let (cookie, position) =
+            opened.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
         let payload: Payload = serde_json::from_str(cookie.value())
             .map_err(|_| LoadError::Invalid("undecodable session cookie"))?;
-        self.opened.insert(&raw, payload.clone());
-        Ok(Some(payload))
+        self.opened.insert(&raw, (payload.clone(), position));
+        Ok(Some((payload, position)))
     }
 }
 
@@ -156,7 +168,7 @@ impl SessionBackend for CookieBackend {
     }
 
     async fn load(&self, request: &Parts) -> Result<Option<Loaded>, LoadError> {
-        let Some(payload) = self.open(request)? else {
+        let Some((payload, position)) = self.open(request)? else {
             return Ok(None);
         };
         if payload.session.format != FORMAT {
@@ -171,7 +183,8 @@ impl SessionBackend for CookieBackend {
                 return Err(LoadError::Invalid("the session was logged out"));
             }
         }
-        // Activity renews the idle timeout: past half of it, the cookie is sealed afresh.
+        // Activity renews the idle timeout: past half of it, the cookie is sealed afresh; and a
+        // cookie an older key sealed is sealed with the newest at once, so the older key can go.
         let mut loaded = Loaded {
             data: payload.session,
             key: payload.fam.map(SessionKey),
@@ -181,7 +194,7 @@ impl SessionBackend for CookieBackend {
         };
         let remaining = payload.exp as f64
             - time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
-        if remaining < self.ttl.as_secs_f64() / 2.0 {
+        if remaining < self.ttl.as_secs_f64() / 2.0 || position.is_retired() {
             if let Ok(saved) = self.save(&loaded.data, loaded.key.as_ref(), false).await {
                 loaded.expires_at = saved.expires_at;
                 loaded.client = saved.client;

@@ -320,7 +320,11 @@ impl JwtBackend {
     /// Ends a family: every access token it ever issued is refused from now until the last
     /// of them would have expired, and its refresh tokens are spent.
     async fn retire(&self, family: &str) -> Result<(), BackendError> {
-        let until = now_unix() + self.settings.access_ttl.as_secs() as i64 + self.leeway();
+        // As long as a refresh token of the family could live, not only its access tokens: a
+        // refresh traded just before the logout could otherwise store its new refresh token
+        // after the logout spent the family's, and use it once the revocation lapsed.
+        let lives = self.settings.access_ttl.max(self.settings.refresh_ttl);
+        let until = now_unix() + lives.as_secs() as i64 + self.leeway();
         self.revocations
             .revoke_family(family, until)
             .await
@@ -345,6 +349,10 @@ impl SessionBackend for JwtBackend {
 
     fn issues_refresh_tokens(&self) -> bool {
         true
+    }
+
+    fn verifies(&self, credential: &str) -> bool {
+        self.verify(credential, true).is_ok()
     }
 
     /// A JWT's header and claims are only base64url: anyone holding the token can read them,

@@ -15,7 +15,7 @@ use crate::{
         transport::{Carrier, ClientChange},
     },
     stores::{
-        record::{session_json, session_of_record, session_record},
+        record::{owner_of_record, session_json, session_of_record, session_record},
         RecordStore,
     },
     strategy::Strategy,
@@ -32,10 +32,13 @@ const CARRIERS: &[Carrier] = &[Carrier::Cookie(SID_COOKIE)];
 
 /// Session records in a tower-sessions store: the part every id-based strategy shares (the
 /// `sid` cookie strategies here, and the signed-URL strategy, whose id travels in the URL).
+/// Each strategy reads only the records it wrote: several share one store (the SQL table), and
+/// an id one of them hands out must open nothing under another (`src/stores/record.rs`).
 #[derive(Clone)]
 pub struct SessionRecords {
     store: Arc<dyn RecordStore>,
     ttl: Duration,
+    owner: Strategy,
 }
 
 fn unavailable(error: tower_sessions::session_store::Error) -> Unavailable {
@@ -48,9 +51,10 @@ pub fn parse_key(key: &SessionKey) -> Option<Id> {
 }
 
 impl SessionRecords {
-    /// `ttl` is the idle timeout: every save pushes the expiry that far ahead.
-    pub fn new(store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
-        Self { store, ttl }
+    /// `owner`'s records in `store`; `ttl` is the idle timeout: every save pushes the expiry
+    /// that far ahead.
+    pub fn new(owner: Strategy, store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
+        Self { store, ttl, owner }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -58,7 +62,7 @@ impl SessionRecords {
     }
 
     fn record(&self, id: Id, data: &SessionData) -> Result<Record, BackendError> {
-        session_record(id, data, OffsetDateTime::now_utc() + self.ttl)
+        session_record(id, data, OffsetDateTime::now_utc() + self.ttl, self.owner)
     }
 
     /// The session stored under `id`, and when it expires. Reading counts as activity: a
@@ -70,6 +74,7 @@ impl SessionRecords {
             .load_session(&id)
             .await
             .map_err(|error| LoadError::Unavailable(unavailable(error)))?
+            .filter(|record| record.owner == Some(self.owner))
             .ok_or(LoadError::Unknown)?;
         if record.expiry_date <= OffsetDateTime::now_utc() {
             return Err(LoadError::Expired);
@@ -144,7 +149,9 @@ impl SessionRecords {
         else {
             return Ok(Stored::Gone);
         };
-        if record.expiry_date <= OffsetDateTime::now_utc() {
+        if record.expiry_date <= OffsetDateTime::now_utc()
+            || owner_of_record(&record) != Some(self.owner)
+        {
             return Ok(Stored::Gone);
         }
         Ok(session_of_record(&record)
@@ -238,6 +245,9 @@ impl SessionRecords {
     /// The stored record under `key` as the inspector shows it, labelled with `store`.
     pub async fn copy(&self, store: &str, key: &SessionKey) -> Option<ServerCopy> {
         let record = self.store.load(&parse_key(key)?).await.ok()??;
+        if owner_of_record(&record) != Some(self.owner) {
+            return None;
+        }
         let value = session_json(&record)?.clone();
         Some(ServerCopy {
             store: store.to_owned(),
@@ -290,7 +300,7 @@ impl StoreBackend {
     pub fn new(strategy: Strategy, store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
         Self {
             strategy,
-            records: SessionRecords::new(store, ttl),
+            records: SessionRecords::new(strategy, store, ttl),
             availability: None,
             describe: None,
             in_process: false,

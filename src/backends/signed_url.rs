@@ -40,7 +40,7 @@ impl SignedUrlBackend {
     pub fn new(signer: UrlSigner, store: Arc<dyn RecordStore>, ttl: Duration) -> Self {
         Self {
             signer,
-            records: SessionRecords::new(store, ttl),
+            records: SessionRecords::new(Strategy::SignedUrl, store, ttl),
         }
     }
 
@@ -58,6 +58,10 @@ impl SessionBackend for SignedUrlBackend {
 
     fn carriers(&self) -> &'static [Carrier] {
         CARRIERS
+    }
+
+    fn verifies(&self, credential: &str) -> bool {
+        self.signer.verify(PURPOSE, credential).is_ok()
     }
 
     async fn stored(&self, key: &SessionKey) -> Result<Stored, LoadError> {

@@ -1,10 +1,17 @@
 //! Revocations with no round trip on the hot path. Every instance keeps the revoked families
 //! (JWT families, logged-in cookie families, ended logins) in its own memory: filled from SQL at
 //! start, kept current by a Redis pub/sub message each revocation publishes, and re-read from
-//! SQL every [`SYNC_PERIOD`] as the safety net. A lookup is then a hash-map read, which is what
-//! JWT's "any instance verifies it without shared state" needs to be true; a revocation reaches
-//! every instance within milliseconds through Redis, and within [`SYNC_PERIOD`] without it.
-//! Revocations are still written to the ledger underneath (SQL, Redis as its fast path).
+//! SQL every sync period ([`SYNC_PERIOD`] unless configured) as the safety net. A lookup is then
+//! a hash-map read, which is what JWT's "any instance verifies it without shared state" needs
+//! to be true; a revocation reaches every instance within milliseconds through Redis, and
+//! within a sync period without it. Revocations are still written to the ledger underneath
+//! (SQL, Redis as its fast path).
+//!
+//! A mirror that cannot read SQL would go on answering "not revoked" for revocations it never
+//! heard of. So it is trusted for [`STALE_AFTER_PERIODS`] sync periods after its last read of
+//! SQL; after that every lookup asks the ledger itself, and where the ledger cannot answer
+//! either, the request is refused (`503`) rather than a revoked credential accepted
+//! (`docs/SECURITY.md`). Health checks and the trace say when it is stale.
 
 use super::{sql::SqlLedger, RevokedFamilies};
 use crate::{
@@ -20,11 +27,13 @@ use async_trait::async_trait;
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-/// How often every instance re-reads the revoked families from SQL.
+/// How often every instance re-reads the revoked families from SQL, by default.
 pub const SYNC_PERIOD: Duration = Duration::from_secs(5);
+/// Sync periods without a read of SQL after which the mirror is no longer trusted alone.
+pub const STALE_AFTER_PERIODS: u32 = 3;
 /// The Redis channel revocations are announced on.
 pub const CHANNEL: &str = "revocations";
 
@@ -57,16 +66,29 @@ pub struct MirroredFamilies {
         Arc<tokio::sync::watch::Sender<bool>>,
         tokio::sync::watch::Receiver<bool>,
     ),
+    period: Duration,
+    /// When SQL was last read in full.
+    synced_at: Arc<RwLock<Instant>>,
+}
+
+/// How current a mirror is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// SQL was read within the last few sync periods.
+    Current,
+    /// SQL has not been read for this long: lookups ask the ledger.
+    Stale { since: Duration },
 }
 
 impl MirroredFamilies {
     /// Fills the mirror from SQL (start-up waits for it: a restarted instance must never accept
     /// a revoked token), then keeps it current: Redis announcements when `redis` is given, and
-    /// a re-sync every [`SYNC_PERIOD`].
+    /// a re-read of SQL every `period`.
     pub async fn start(
         ledger: Arc<dyn RevokedFamilies>,
         sql: SqlLedger,
         redis: Option<RedisConnection>,
+        period: Duration,
     ) -> Result<Self, Unavailable> {
         let mirror = Self {
             ledger,
@@ -77,6 +99,8 @@ impl MirroredFamilies {
                 let (sender, receiver) = tokio::sync::watch::channel(false);
                 (Arc::new(sender), receiver)
             },
+            period,
+            synced_at: Arc::new(RwLock::new(Instant::now())),
         };
         mirror.sync().await?;
         if let Some(redis) = &mirror.redis {
@@ -123,7 +147,26 @@ impl MirroredFamilies {
                 arrival: Arrival::Synced,
             });
         }
+        drop(revoked);
+        *self
+            .synced_at
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
         Ok(())
+    }
+
+    /// Whether the mirror read SQL recently enough to be trusted alone.
+    pub fn freshness(&self) -> Freshness {
+        let since = self
+            .synced_at
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .elapsed();
+        if since > self.period * STALE_AFTER_PERIODS {
+            Freshness::Stale { since }
+        } else {
+            Freshness::Current
+        }
     }
 
     /// How a revoked `family` reached this instance; `None` if it is not revoked.
@@ -206,9 +249,9 @@ async fn listen(
     }
 }
 
-/// Re-reads SQL every [`SYNC_PERIOD`] until the mirror is dropped.
+/// Re-reads SQL every sync period until the mirror is dropped.
 async fn resync(mirror: MirroredFamilies) {
-    let mut interval = tokio::time::interval(SYNC_PERIOD);
+    let mut interval = tokio::time::interval(mirror.period);
     interval.tick().await;
     loop {
         interval.tick().await;
@@ -262,13 +305,23 @@ impl RevokedFamilies for MirroredFamilies {
     async fn is_family_revoked(&self, family: &str) -> Result<bool, Unavailable> {
         let started = std::time::Instant::now();
         let arrival = self.arrival(family);
+        let freshness = self.freshness();
         trace::step(started, || {
-            (
-                format!("memory mirror revoked:{}", Short(family)),
-                describe(arrival),
-            )
+            let outcome = match freshness {
+                Freshness::Current => describe(arrival),
+                Freshness::Stale { since } => format!(
+                    "stale (SQL last read {} s ago): asking the ledger",
+                    since.as_secs()
+                )
+                .into(),
+            };
+            (format!("memory mirror revoked:{}", Short(family)), outcome)
         });
-        Ok(arrival.is_some())
+        match (arrival, freshness) {
+            (Some(_), _) => Ok(true),
+            (None, Freshness::Current) => Ok(false),
+            (None, Freshness::Stale { .. }) => self.ledger.is_family_revoked(family).await,
+        }
     }
 }
 

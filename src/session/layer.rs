@@ -151,12 +151,7 @@ pub async fn open_session(
 ) -> Result<Session, SessionError> {
     let strategy = requested_strategy(registry, request)?;
     let backend = registry.get(strategy)?;
-    let tracing = Tracing {
-        trace: Default::default(),
-        ring: backend
-            .presented_credential(request)
-            .map(|value| backend.trace_key(&value)),
-    };
+    let mut tracing = Tracing::default();
     backend
         .availability()
         .await
@@ -196,6 +191,14 @@ pub async fn open_session(
             return Err(SessionError::from_load(strategy, error))
         }
     };
+    // The ring is named by the credential only once it has opened a session: anyone can
+    // present a new made-up credential with every request, and each would start a ring (in
+    // Redis too, where the instances share them).
+    if loaded.is_some() {
+        tracing.ring = backend
+            .presented_credential(request)
+            .map(|value| backend.trace_key(&value));
+    }
     let session = Session::new(registry.clone(), strategy, loaded, notice, tracing.clone());
     session
         .set_keeps_tokens(bearer_token(request).is_some() || !request.headers.contains_key(COOKIE));

@@ -8,8 +8,14 @@
 //! sessions on its own: a sweeper removes them every [`SWEEP_PERIOD`](super::sweep::SWEEP_PERIOD),
 //! so an abandoned session costs memory for at most its idle timeout and a minute.
 
-use super::{record::session_of_record, sweep, RecordStore, StoredSession};
-use crate::session::{backend::Revision, data::SessionData};
+use super::{
+    record::{owner_of_record, session_of_record},
+    sweep, RecordStore, StoredSession,
+};
+use crate::{
+    session::{backend::Revision, data::SessionData},
+    strategy::Strategy,
+};
 use async_trait::async_trait;
 use std::{
     collections::HashMap,
@@ -22,10 +28,18 @@ use tower_sessions::{
     SessionStore,
 };
 
-/// Records by id, shared by every request of this process.
-#[derive(Clone, Debug, Default)]
+/// Records by id, shared by every request of this process, at most `capacity` of them.
+#[derive(Clone, Debug)]
 pub struct MemoryRecords {
     records: Arc<Mutex<Records>>,
+    capacity: usize,
+}
+
+/// As many sessions as a test or tool would ever hold.
+impl Default for MemoryRecords {
+    fn default() -> Self {
+        Self::with_capacity(usize::MAX)
+    }
 }
 
 /// Each record with the revision it is at: a process-wide counter, so a record deleted and
@@ -43,6 +57,7 @@ struct Entry {
     /// The record's session, decoded once when it was written: reads outnumber writes, and a
     /// read then copies a few strings instead of the record's JSON tree.
     session: Option<SessionData>,
+    owner: Option<Strategy>,
 }
 
 impl Records {
@@ -50,6 +65,7 @@ impl Records {
         self.last_revision += 1;
         let entry = Entry {
             session: session_of_record(&record),
+            owner: owner_of_record(&record),
             revision: self.last_revision,
             record,
         };
@@ -62,9 +78,19 @@ fn revision(counter: u64) -> Revision {
 }
 
 impl MemoryRecords {
-    /// A store whose expired records are swept in the background.
-    pub fn swept() -> Self {
-        let store = Self::default();
+    /// A store that holds at most `capacity` records: anyone can make a session (a request
+    /// with a cart line is enough), and a process's memory is not a place to grow without
+    /// bound. Past it, new sessions are refused (`503`), never older ones dropped.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            records: Arc::default(),
+            capacity,
+        }
+    }
+
+    /// [`Self::with_capacity`], its expired records swept in the background.
+    pub fn swept(capacity: usize) -> Self {
+        let store = Self::with_capacity(capacity);
         sweep::sweep_expired("memory", store.clone(), sweep::SWEEP_PERIOD);
         store
     }
@@ -89,6 +115,19 @@ impl MemoryRecords {
 impl SessionStore for MemoryRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let mut records = self.lock();
+        if records.by_id.len() >= self.capacity {
+            // What the next sweep would free first.
+            let now = OffsetDateTime::now_utc();
+            records
+                .by_id
+                .retain(|_, entry| entry.record.expiry_date > now);
+            if records.by_id.len() >= self.capacity {
+                return Err(session_store::Error::Backend(format!(
+                    "the memory store is full ({} sessions)",
+                    self.capacity
+                )));
+            }
+        }
         while records.by_id.contains_key(&record.id) {
             record.id = Id::default();
         }
@@ -118,6 +157,7 @@ impl RecordStore for MemoryRecords {
     async fn load_session(&self, id: &Id) -> session_store::Result<Option<StoredSession>> {
         Ok(self.lock().by_id.get(id).map(|entry| StoredSession {
             data: entry.session.clone(),
+            owner: entry.owner,
             expiry_date: entry.record.expiry_date,
             revision: Some(revision(entry.revision)),
         }))
@@ -193,7 +233,7 @@ mod tests {
     async fn a_read_sees_the_session_as_last_written() {
         let store = MemoryRecords::default();
         let first = SessionData::guest();
-        let mut record = session_record(Id::default(), &first, later()).unwrap();
+        let mut record = session_record(Id::default(), &first, later(), Strategy::Memory).unwrap();
         store.create(&mut record).await.unwrap();
         let read = store.load_session(&record.id).await.unwrap().unwrap();
         assert_eq!(read.data, Some(first.clone()));
@@ -203,7 +243,7 @@ mod tests {
         let mut second = first.clone();
         second.revision += 1;
         second.login = Some("handle".into());
-        let replacement = session_record(record.id, &second, later()).unwrap();
+        let replacement = session_record(record.id, &second, later(), Strategy::Memory).unwrap();
         assert!(store.replace(&replacement, &revision).await.unwrap());
         let read = store.load_session(&record.id).await.unwrap().unwrap();
         assert_eq!(read.data, Some(second));
@@ -224,5 +264,26 @@ mod tests {
         store.create(&mut record).await.unwrap();
         let read = store.load_session(&record.id).await.unwrap().unwrap();
         assert_eq!(read.data, None);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_refuses_new_sessions_and_keeps_the_ones_it_has() {
+        let store = MemoryRecords::with_capacity(2);
+        let mut kept = Vec::new();
+        for _ in 0..2 {
+            let mut record = record(later());
+            store.create(&mut record).await.unwrap();
+            kept.push(record.id);
+        }
+        let mut one_more = record(later());
+        assert!(store.create(&mut one_more).await.is_err());
+        for id in &kept {
+            assert!(store.load(id).await.unwrap().is_some());
+        }
+        // An expired one makes room.
+        let mut expired = record(OffsetDateTime::now_utc() - time::Duration::seconds(1));
+        store.delete(&kept[0]).await.unwrap();
+        store.create(&mut expired).await.unwrap();
+        assert!(store.create(&mut one_more).await.is_ok());
     }
 }

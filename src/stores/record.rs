@@ -1,8 +1,18 @@
 //! The record every store here writes for a session: tower-sessions' `Record` with the session
-//! as JSON under one field, serialized as MessagePack by the Redis and SQL stores (as
-//! tower-sessions' own stores do). The scale benchmark's filler writes the same records.
+//! as JSON under one field and the strategy that owns it under another, serialized as
+//! MessagePack by the Redis and SQL stores (as tower-sessions' own stores do). The scale
+//! benchmark's filler writes the same records.
+//!
+//! Why the owner: several strategies keep records in one store (`sql`, `cache-aside` and
+//! `signed-url` share the SQL table), and their credentials name records the same way, by id.
+//! A record opens only for the strategy that wrote it, so a credential of one strategy (a
+//! signed URL token, whose id anyone holding the URL can read) is never a key of another's
+//! (a `sid` cookie, checked by nothing but the store).
 
-use crate::session::{data::SessionData, error::BackendError};
+use crate::{
+    session::{data::SessionData, error::BackendError},
+    strategy::Strategy,
+};
 use serde::{de::IgnoredAny, Deserialize};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -13,20 +23,32 @@ use tower_sessions::{
 
 /// The field of the record that holds the [`SessionData`].
 const DATA_FIELD: &str = "session";
+/// The field of the record that names the strategy it belongs to.
+const OWNER_FIELD: &str = "strategy";
 
-/// The record a store keeps for session `data` under `id`, expiring at `expiry_date`.
+/// The record `owner` keeps for session `data` under `id`, expiring at `expiry_date`.
 pub fn session_record(
     id: Id,
     data: &SessionData,
     expiry_date: OffsetDateTime,
+    owner: Strategy,
 ) -> Result<Record, BackendError> {
-    let value =
-        serde_json::to_value(data).map_err(|error| BackendError::Encode(error.to_string()))?;
+    let encode = |error: serde_json::Error| BackendError::Encode(error.to_string());
+    let value = serde_json::to_value(data).map_err(encode)?;
+    let owner = serde_json::to_value(owner).map_err(encode)?;
     Ok(Record {
         id,
-        data: HashMap::from([(DATA_FIELD.to_owned(), value)]),
+        data: HashMap::from([
+            (DATA_FIELD.to_owned(), value),
+            (OWNER_FIELD.to_owned(), owner),
+        ]),
         expiry_date,
     })
+}
+
+/// The strategy a record belongs to, if it names one.
+pub fn owner_of_record(record: &Record) -> Option<Strategy> {
+    Strategy::deserialize(record.data.get(OWNER_FIELD)?).ok()
 }
 
 /// The session a record holds (the one field [`session_record`] writes), if it decodes.
@@ -44,13 +66,19 @@ pub fn from_msgpack(bytes: &[u8]) -> session_store::Result<Record> {
     rmp_serde::from_slice(bytes).map_err(|error| session_store::Error::Decode(error.to_string()))
 }
 
-/// The session and expiry of a record's MessagePack bytes, decoded in one pass: decoding the
-/// whole record builds a JSON tree of its data (a map of `serde_json::Value`s) that is then
+/// The session, expiry and owner of a record's MessagePack bytes, decoded in one pass: decoding
+/// the whole record builds a JSON tree of its data (a map of `serde_json::Value`s) that is then
 /// decoded again into a [`SessionData`], a sixth of a Redis or cache-aside read. `None` where
 /// the bytes do not fit that shape (the caller then takes the general way).
-pub fn session_from_msgpack(bytes: &[u8]) -> Option<(SessionData, OffsetDateTime)> {
+pub fn session_from_msgpack(
+    bytes: &[u8],
+) -> Option<(SessionData, OffsetDateTime, Option<Strategy>)> {
     let direct = rmp_serde::from_slice::<RecordSession>(bytes).ok()?;
-    Some((direct.data.session, direct.expiry_date))
+    Some((
+        direct.data.session,
+        direct.expiry_date,
+        direct.data.strategy,
+    ))
 }
 
 /// What a session read needs of a serialized `Record`. Fields in `Record`'s order: MessagePack
@@ -63,12 +91,14 @@ struct RecordSession {
     expiry_date: OffsetDateTime,
 }
 
-/// A record's data map, of which a read needs the one field the session is stored under
-/// ([`DATA_FIELD`]); other fields are skipped. serde wants the field's name as a literal, so it
-/// repeats it; the tests below decode a record [`session_record`] wrote.
+/// A record's data map, of which a read needs the session ([`DATA_FIELD`]) and its owner
+/// ([`OWNER_FIELD`]); other fields are skipped. serde wants the fields' names as literals, so it
+/// repeats them; the tests below decode a record [`session_record`] wrote.
 #[derive(Deserialize)]
 struct SessionField {
     session: SessionData,
+    #[serde(default)]
+    strategy: Option<Strategy>,
 }
 
 #[cfg(test)]
@@ -92,7 +122,7 @@ mod tests {
             data.add_item(ProductId(product), quantity).unwrap();
         }
         let expiry = OffsetDateTime::from_unix_timestamp(2_000_000_000).unwrap();
-        session_record(Id::default(), &data, expiry).unwrap()
+        session_record(Id::default(), &data, expiry, Strategy::Sql).unwrap()
     }
 
     #[test]
@@ -100,11 +130,13 @@ mod tests {
         let record = record();
         let bytes = rmp_serde::to_vec(&record).unwrap();
         // The one-pass shape itself must fit, or every read would quietly take the slow way.
-        let (data, expiry) = session_from_msgpack(&bytes).expect("the one-pass shape fits");
+        let (data, expiry, owner) = session_from_msgpack(&bytes).expect("the one-pass shape fits");
         let general = StoredSession::of(record.clone());
         assert!(general.data.is_some());
         assert_eq!(Some(data), general.data);
         assert_eq!(expiry, general.expiry_date);
+        assert_eq!(owner, Some(Strategy::Sql));
+        assert_eq!(general.owner, Some(Strategy::Sql));
         let read = StoredSession::from_msgpack(&bytes).unwrap();
         assert_eq!(read.data, general.data);
         assert_eq!(read.expiry_date, general.expiry_date);

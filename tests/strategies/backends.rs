@@ -599,7 +599,9 @@ async fn a_cache_aside_write_over_a_stale_cached_copy_stores_nothing() {
         Arc::new(CacheAsideStore::new(redis(1).await, sessions.clone())),
         TTL,
     );
-    let behind_the_cache = StoreBackend::new(Strategy::Sql, sessions, TTL);
+    // The same strategy's rows, written straight to SQL (a record answers only the strategy
+    // that wrote it).
+    let behind_the_cache = StoreBackend::new(Strategy::CacheAside, sessions, TTL);
     let saved = cached.save(&sample(), None, false).await.unwrap();
     let key = saved.key.clone().unwrap();
     let client = ClientState::after(&cached, &saved.client);

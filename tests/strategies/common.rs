@@ -5,6 +5,7 @@
 use axum_extra::extract::cookie::Key;
 use session_strategies::{
     backends::{self, jwt::JwtSettings, jwt::SigningKey, Ingredients, RedisPair},
+    crypto::key_ring::KeyRing,
     redis::RedisConnection,
     revocation::sql::SqlLedger,
     stores::{sql, RecordStore},
@@ -86,7 +87,8 @@ pub async fn ingredients(ttl: Duration, sql: Sql) -> Ingredients {
     let ledger = ledger().await;
     Ingredients {
         ttl,
-        session_key: Key::generate(),
+        memory_capacity: usize::MAX,
+        session_keys: KeyRing::single(Key::generate()),
         jwt: jwt_settings(ttl, vec![signing_key("k1", 7)]),
         sql_sessions: sql_sessions(sql).await,
         redis: Some(RedisPair {

@@ -11,7 +11,7 @@ use session_strategies::{
         cookie::CookieBackend,
         jwt::{JwtBackend, JwtSettings, SigningKey},
     },
-    crypto::url_signer::UrlSigner,
+    crypto::{key_ring::KeyRing, url_signer::UrlSigner},
     ClientChange, LoadError, SessionBackend, Strategy as SessionStrategy,
 };
 use std::{sync::Arc, sync::OnceLock, time::Duration};
@@ -34,7 +34,11 @@ fn backends() -> &'static Backends {
     BACKENDS.get_or_init(|| {
         runtime().block_on(async {
             let ttl = Duration::from_secs(600);
-            let cookie = CookieBackend::new(Key::generate(), ttl, Arc::new(ledger().await));
+            let cookie = CookieBackend::new(
+                KeyRing::single(Key::generate()),
+                ttl,
+                Arc::new(ledger().await),
+            );
             let tokens = ledger().await;
             let jwt = JwtBackend::new(
                 JwtSettings {

@@ -42,7 +42,7 @@ async fn a_revocation_reaches_every_instance_within_a_second() {
     let mirror = |announcements: Option<RedisConnection>| {
         let underneath: Arc<dyn RevokedFamilies> =
             Arc::new(RedisFirstFamilies::new(redis.clone(), sql.clone()));
-        MirroredFamilies::start(underneath, sql.clone(), announcements)
+        MirroredFamilies::start(underneath, sql.clone(), announcements, SYNC_PERIOD)
     };
     let here = mirror(Some(redis.clone())).await.unwrap();
     let there = mirror(Some(redis.clone())).await.unwrap();

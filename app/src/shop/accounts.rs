@@ -27,28 +27,35 @@ static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
     tokio::sync::Semaphore::new(cores)
 });
 
-/// Creates the demo users that are missing. Hashing runs off the async threads.
+/// Creates the demo users that are missing.
 pub async fn ensure_demo_users(pool: &AnyPool) -> Result<(), AppError> {
     for (username, password) in DEMO_USERS {
         let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(pool)
             .await?;
-        if exists.is_some() {
-            continue;
+        if exists.is_none() {
+            create_user(pool, username, password).await?;
         }
-        let hash = tokio::task::spawn_blocking(move || hash_password(password))
-            .await
-            .map_err(AppError::internal)??;
-        sqlx::query(
-            "INSERT INTO users (username, password_hash) VALUES ($1, $2) \
-             ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(username)
-        .bind(hash)
-        .execute(pool)
-        .await?;
     }
+    Ok(())
+}
+
+/// Creates `username` with `password` (argon2, hashed off the async threads), unless a user of
+/// that name exists.
+pub async fn create_user(pool: &AnyPool, username: &str, password: &str) -> Result<(), AppError> {
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(AppError::internal)??;
+    sqlx::query(
+        "INSERT INTO users (username, password_hash) VALUES ($1, $2) \
+         ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(username)
+    .bind(hash)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -16,6 +16,9 @@ use tokio::{
     net::TcpStream,
 };
 
+/// The header that carries the cluster run's secret to the supervisor's control API.
+pub const SECRET_HEADER: &str = "x-cluster-secret";
+
 /// The cookie HAProxy reads to pick the visitor's balancing mode.
 pub const MODE_COOKIE: &str = "lb_mode";
 pub const STICKY: &str = "sticky";
@@ -104,8 +107,8 @@ struct SupervisorState {
     instances: Vec<ClusterProcess>,
 }
 
-fn supervisor(shop: &Shop) -> Result<&str, AppError> {
-    shop.cluster_control.as_deref().ok_or_else(|| {
+fn supervisor(shop: &Shop) -> Result<&super::ClusterControl, AppError> {
+    shop.cluster_control.as_ref().ok_or_else(|| {
         AppError::new(
             ErrorCode::NotFound,
             "this is not a cluster run: start one with scripts/run.sh cluster",
@@ -120,8 +123,8 @@ pub async fn view(
     session: &Session,
     request: &Parts,
 ) -> Result<ClusterView, AppError> {
-    let address = supervisor(shop)?;
-    let mut state = call(address, "GET", "/state").await?;
+    let control = supervisor(shop)?;
+    let mut state = call(control, "GET", "/state").await?;
     let recent = shop.registry.traces().recent(session.tracing().ring).await;
     for instance in &mut state.instances {
         instance.served = recent
@@ -134,7 +137,7 @@ pub async fn view(
 
 /// Takes `action` (from this machine only) and says what it did to every strategy.
 pub async fn act(shop: &Shop, request: &Parts, action: &str) -> Result<ClusterView, AppError> {
-    let address = supervisor(shop)?;
+    let control = supervisor(shop)?;
     if !from_this_machine(request) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
@@ -143,7 +146,7 @@ pub async fn act(shop: &Shop, request: &Parts, action: &str) -> Result<ClusterVi
     }
     let action = Action::parse(action)?;
     let (path, done) = action.request();
-    let state = call(address, "POST", &path).await?;
+    let state = call(control, "POST", &path).await?;
     Ok(cluster_view(
         shop,
         request,
@@ -202,16 +205,18 @@ pub fn mode_cookie(mode: &str) -> Result<String, AppError> {
     }
 }
 
-/// Whether the visitor is on this machine: the socket peer, or what the load balancer on
-/// loopback forwarded, is a loopback address.
+/// Whether the visitor is on this machine (`Visitor::is_on_this_machine`).
 fn from_this_machine(request: &Parts) -> bool {
-    super::client_address(request)
-        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
-        .is_some_and(|address| address.is_loopback())
+    super::your_sessions::Visitor::of(request).is_on_this_machine()
 }
 
 /// One request to the supervisor's control API, over plain HTTP/1.1 on loopback.
-async fn call(address: &str, method: &str, path: &str) -> Result<SupervisorState, AppError> {
+async fn call(
+    control: &super::ClusterControl,
+    method: &str,
+    path: &str,
+) -> Result<SupervisorState, AppError> {
+    let address = &*control.address;
     let unavailable = |error: &dyn std::fmt::Display| {
         tracing::warn!(%error, "the cluster supervisor did not answer");
         AppError::new(
@@ -222,7 +227,9 @@ async fn call(address: &str, method: &str, path: &str) -> Result<SupervisorState
     let exchange = async {
         let mut stream = TcpStream::connect(address).await?;
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+             {SECRET_HEADER}: {secret}\r\nContent-Length: 0\r\n\r\n",
+            secret = control.secret
         );
         stream.write_all(request.as_bytes()).await?;
         let mut reply = Vec::new();

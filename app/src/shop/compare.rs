@@ -3,6 +3,7 @@
 //! Each figure is a real save of a throwaway copy of the visitor's session (destroyed again at
 //! once), so the page shows what the code does today, not what someone once wrote down.
 
+use super::your_sessions::Visitor;
 use super::Shop;
 use crate::error::AppError;
 use crate::model::{CompareRow, CompareView, LatencyView, SizeSeries, LATENCY_ROUNDS};
@@ -16,23 +17,37 @@ use session_strategies::{
 /// The cart sizes the chart plots.
 pub const CHART_LINES: [usize; 11] = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
 
-/// Refuses when `session` has asked for `kind` of measurement too often this minute.
-async fn ration(shop: &Shop, session: &Session, kind: &str) -> Result<(), AppError> {
-    let who = session
-        .tracing()
-        .ring
-        .map_or_else(|| "anonymous".to_owned(), |key| key.to_string());
-    let key = format!("compare:{kind}:{who}");
-    shop.measurements
-        .check(&key, shop.measurements_per_minute)
-        .await?;
-    shop.measurements.count(&key).await;
+/// Refuses when the visitor has asked for `kind` of measurement too often this minute: counted
+/// per client address and per session, the session named by its key only where its
+/// credential verified (a made-up credential per request earns no ration of its own).
+async fn ration(
+    shop: &Shop,
+    session: &Session,
+    visitor: &Visitor,
+    kind: &str,
+) -> Result<(), AppError> {
+    let limit = shop.measurements_per_minute;
+    if let Some(address) = &visitor.address {
+        shop.measurements
+            .attempt(&format!("compare:{kind}:address:{address}"), limit)
+            .await?;
+    }
+    // A guest with nothing stored yet has no key: the address counts for it.
+    if let Some(key) = session.key() {
+        shop.measurements
+            .attempt(&format!("compare:{kind}:session:{}", key.0), limit)
+            .await?;
+    }
     Ok(())
 }
 
 /// The table and the size chart for the visitor's current session, within its ration.
-pub async fn compare_rationed(shop: &Shop, session: &Session) -> Result<CompareView, AppError> {
-    ration(shop, session, "table").await?;
+pub async fn compare_rationed(
+    shop: &Shop,
+    session: &Session,
+    visitor: &Visitor,
+) -> Result<CompareView, AppError> {
+    ration(shop, session, visitor, "table").await?;
     Ok(compare(shop, &session.data()).await)
 }
 
@@ -40,9 +55,10 @@ pub async fn compare_rationed(shop: &Shop, session: &Session) -> Result<CompareV
 pub async fn latency_rationed(
     shop: &Shop,
     session: &Session,
+    visitor: &Visitor,
     strategy: Strategy,
 ) -> Result<LatencyView, AppError> {
-    ration(shop, session, "latency").await?;
+    ration(shop, session, visitor, "latency").await?;
     Ok(latency(shop, strategy, &session.data()).await)
 }
 
@@ -52,7 +68,7 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
     let mut series = Vec::new();
     for strategy in Strategy::ALL {
         let meta = strategy.meta();
-        let measured = match shop.registry.get(strategy) {
+        let measured = match shop.measuring.get(strategy) {
             Ok(backend) => measure_strategy(backend.as_ref(), data).await,
             Err(error) => Err(error.to_string()),
         };
@@ -197,7 +213,7 @@ fn failed(error: impl std::fmt::Display) -> String {
 
 /// Load and save latency of `strategy` against its live stores.
 pub async fn latency(shop: &Shop, strategy: Strategy, data: &SessionData) -> LatencyView {
-    let measured = match shop.registry.get(strategy) {
+    let measured = match shop.measuring.get(strategy) {
         Ok(backend) => match backend.availability().await {
             Ok(()) => measure::latency(backend.as_ref(), data, LATENCY_ROUNDS)
                 .await

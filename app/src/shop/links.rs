@@ -116,8 +116,23 @@ pub async fn open_shared_cart(
 
 /// Sends a one-use login link to `username`'s mailbox (the demo outbox), if such a user
 /// exists. Whoever asks learns nothing either way: the link never comes back to them, and the
-/// answer is the same for a user who does not exist.
-pub async fn send_magic_link(shop: &Shop, username: &str) -> Result<(), AppError> {
+/// answer is the same for a user who does not exist. Asking is counted per username and per
+/// address (the login limits), so nobody fills a mailbox.
+pub async fn send_magic_link(
+    shop: &Shop,
+    username: &str,
+    visitor: &super::your_sessions::Visitor,
+) -> Result<(), AppError> {
+    let limits = shop.login_limits;
+    let username_key = username.to_lowercase();
+    shop.login_attempts
+        .attempt(&format!("magic:user:{username_key}"), limits.per_username)
+        .await?;
+    if let Some(address) = &visitor.address {
+        shop.login_attempts
+            .attempt(&format!("magic:address:{address}"), limits.per_address)
+            .await?;
+    }
     let Some(user) = accounts::find(&shop.pool, username).await? else {
         return Ok(());
     };
@@ -157,12 +172,18 @@ pub async fn open_magic_link(
             "this link has already been used",
         ));
     }
-    session
-        .log_in(SessionUser {
-            id: login.user_id,
-            username: login.username,
-        })
-        .await?;
-    super::your_sessions::record_login(shop, session, visitor).await?;
-    Ok(session_view::view(shop, session))
+    let user = SessionUser {
+        id: login.user_id,
+        username: login.username,
+    };
+    let logged_in = super::session_actions::logged_in(shop, session, user, visitor).await;
+    if logged_in.is_err() {
+        // The link logged nobody in (a store down, a cart too big for a cookie): it stays
+        // usable. A second use meanwhile was refused, so it is still used once at most.
+        sqlx::query("DELETE FROM used_links WHERE jti = $1")
+            .bind(&login.jti)
+            .execute(&shop.pool)
+            .await?;
+    }
+    logged_in
 }

@@ -1,7 +1,9 @@
 //! The demo's outbox: the mail the shop "sends" (magic login links) lands here instead of
 //! leaving the machine, and `/outbox` shows it (on with `DEMO_OUTBOX=true`, as the run command
-//! sets it). A real shop would hand the message to a mail server; what matters for the session
-//! is that the link reaches the user's mailbox, never the response to whoever asked for it.
+//! sets it) to visitors on this machine only: every user's mail is in it, and a mailbox belongs
+//! to its recipient. A real shop hands the message to a mail server, and only the recipient
+//! reads it; what matters for the session is that the link never comes back in the response to
+//! whoever asked for it.
 
 use crate::{error::AppError, model::OutboxMessage};
 use session_strategies::clock::now_unix;
@@ -32,12 +34,22 @@ pub async fn send(
     Ok(())
 }
 
-/// The outbox as this server shows it: the messages, or `not_found` where the demo outbox is
-/// off.
-pub async fn visible(shop: &super::Shop) -> Result<Vec<OutboxMessage>, AppError> {
+/// The outbox as this server shows it to `visitor`: the messages, `not_found` where the demo
+/// outbox is off, `forbidden` to a visitor who is not on this machine.
+pub async fn visible(
+    shop: &super::Shop,
+    visitor: &super::your_sessions::Visitor,
+) -> Result<Vec<OutboxMessage>, AppError> {
     if !shop.outbox_enabled {
         return Err(AppError::not_found(
             "the demo outbox is off on this server (DEMO_OUTBOX)",
+        ));
+    }
+    if !visitor.is_on_this_machine() {
+        return Err(AppError::new(
+            crate::error::ErrorCode::Forbidden,
+            "the demo outbox answers visitors on this machine only: a mailbox belongs to its \
+             recipient",
         ));
     }
     messages(&shop.pool).await

@@ -22,6 +22,9 @@ use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 pub struct Visitor {
     pub address: Option<String>,
     pub browser: String,
+    /// The known-device token the browser holds, if any
+    /// ([`super::session_actions::DEVICE_COOKIE`]).
+    pub device: Option<String>,
 }
 
 impl Visitor {
@@ -34,7 +37,22 @@ impl Visitor {
         Self {
             address: super::client_address(request),
             browser,
+            device: session_strategies::session::transport::request_cookie(
+                request,
+                super::session_actions::DEVICE_COOKIE,
+            ),
         }
+    }
+}
+
+impl Visitor {
+    /// Whether the visitor is on this machine: the socket peer, or what the load balancer on
+    /// loopback forwarded, is a loopback address.
+    pub fn is_on_this_machine(&self) -> bool {
+        self.address
+            .as_deref()
+            .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|address| address.is_loopback())
     }
 }
 
@@ -123,6 +141,23 @@ pub fn seen(shop: &Shop, session: &Session) {
             tracing::warn!(%error, "could not note where a session was seen");
         }
     });
+}
+
+/// Forgets logins whose sessions have ended without a logout: idle past `idle` (one minute of
+/// slack, as [`seen`] notes a login at most once a minute) or older than `max_age`, the
+/// absolute timeout counted from login. A row per login would otherwise outlive it for good.
+pub async fn sweep(
+    pool: &sqlx::AnyPool,
+    idle: Duration,
+    max_age: Duration,
+) -> Result<u64, AppError> {
+    let now = now_unix();
+    let swept = sqlx::query("DELETE FROM user_sessions WHERE last_seen < $1 OR created_at < $2")
+        .bind(now - idle.as_secs() as i64 - 60)
+        .bind(now - max_age.as_secs() as i64)
+        .execute(pool)
+        .await?;
+    Ok(swept.rows_affected())
 }
 
 /// Notes that the login in `session` now lives under another strategy.

@@ -4,9 +4,10 @@ use super::extract::ApiPath;
 use app::{
     error::{AppError, ErrorBody},
     model::{CompareView, LatencyView},
-    shop::{compare, AppState, Shop},
+    shop::{compare, your_sessions::Visitor, AppState, Shop},
 };
 use axum::{extract::State, Json};
+use http::request::Parts;
 use session_strategies::{Session, SessionError, Strategy};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -27,8 +28,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 429, description = "too many measurements this minute (`too_many_attempts`); `Retry-After` says when", body = ErrorBody),
     )
 )]
-async fn table(State(shop): State<Shop>, session: Session) -> Result<Json<CompareView>, AppError> {
-    compare::compare_rationed(&shop, &session).await.map(Json)
+async fn table(
+    State(shop): State<Shop>,
+    session: Session,
+    request: Parts,
+) -> Result<Json<CompareView>, AppError> {
+    compare::compare_rationed(&shop, &session, &Visitor::of(&request))
+        .await
+        .map(Json)
 }
 
 /// Load and save latency of one strategy against its live stores. A POST: it writes (and
@@ -47,10 +54,11 @@ async fn table(State(shop): State<Shop>, session: Session) -> Result<Json<Compar
 async fn latency(
     State(shop): State<Shop>,
     session: Session,
+    request: Parts,
     ApiPath(strategy): ApiPath<String>,
 ) -> Result<Json<LatencyView>, AppError> {
     let strategy = strategy.parse::<Strategy>().map_err(SessionError::from)?;
-    compare::latency_rationed(&shop, &session, strategy)
+    compare::latency_rationed(&shop, &session, &Visitor::of(&request), strategy)
         .await
         .map(Json)
 }

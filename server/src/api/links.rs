@@ -4,10 +4,10 @@ use super::extract::ApiJson;
 use app::{
     error::{AppError, ErrorBody},
     model::OutboxMessage,
-    shop::{links, outbox, AppState, Shop},
+    shop::{links, outbox, your_sessions::Visitor, AppState, Shop},
 };
 use axum::{extract::State, Json};
-use http::StatusCode;
+use http::{request::Parts, StatusCode};
 use serde::{Deserialize, Serialize};
 use session_strategies::Session;
 use utoipa::ToSchema;
@@ -66,13 +66,15 @@ struct Sent {
     responses(
         (status = 202, body = Sent),
         (status = 400, description = "a malformed body (`bad_request`)", body = ErrorBody),
+        (status = 429, description = "too many links asked for this username or from this address (`too_many_attempts`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 async fn magic(
     State(shop): State<Shop>,
+    request: Parts,
     ApiJson(body): ApiJson<MagicRequest>,
 ) -> Result<(StatusCode, Json<Sent>), AppError> {
-    links::send_magic_link(&shop, &body.username).await?;
+    links::send_magic_link(&shop, &body.username, &Visitor::of(&request)).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Sent {
@@ -88,9 +90,15 @@ async fn magic(
     tag = "links",
     responses(
         (status = 200, body = Vec<OutboxMessage>),
+        (status = 403, description = "asked from another machine (`forbidden`): the demo outbox answers this machine only", body = ErrorBody),
         (status = 404, description = "the demo outbox is off on this server (`not_found`)", body = ErrorBody),
     )
 )]
-async fn outbox_messages(State(shop): State<Shop>) -> Result<Json<Vec<OutboxMessage>>, AppError> {
-    outbox::visible(&shop).await.map(Json)
+async fn outbox_messages(
+    State(shop): State<Shop>,
+    request: Parts,
+) -> Result<Json<Vec<OutboxMessage>>, AppError> {
+    outbox::visible(&shop, &Visitor::of(&request))
+        .await
+        .map(Json)
 }

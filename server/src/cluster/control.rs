@@ -1,14 +1,27 @@
 //! The supervisor's control API, on loopback only: the state of every process and the demo
-//! actions. The instances' `/cluster` page calls it; nothing else can reach it.
+//! actions. The instances' `/cluster` page calls it with the run's secret, which only they are
+//! told. Loopback alone keeps out no web page the developer visits: a page can send requests to
+//! `127.0.0.1` (a form, `fetch` in `no-cors` mode) and, re-pointing its own name there (DNS
+//! rebinding), read the answers. So every request must carry the secret, come without an
+//! `Origin` (a browser's cross-origin request always has one; the instances' calls have none)
+//! and name a loopback `Host`.
 
 use super::{processes, SharedCluster};
+use app::shop::cluster::SECRET_HEADER;
 use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
+    extract::{Path, Query, Request, State},
+    http::{
+        header::{HOST, ORIGIN},
+        StatusCode,
+    },
+    middleware::Next,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use serde::Serialize;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// What the cluster looks like now.
 #[derive(Debug, Serialize)]
@@ -51,7 +64,7 @@ impl Later {
     }
 }
 
-pub fn router(cluster: SharedCluster) -> Router {
+pub fn router(cluster: SharedCluster, secret: String) -> Router {
     Router::new()
         .route("/state", get(state))
         .route("/instances/{name}/stop", post(stop_instance))
@@ -60,6 +73,38 @@ pub fn router(cluster: SharedCluster) -> Router {
         .route("/redis/restart", post(restart_redis))
         .route("/redis/flush", post(flush_redis))
         .with_state(cluster)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(secret),
+            callers_of_this_run,
+        ))
+}
+
+/// Lets through only the instances of this run: the secret, no `Origin`, a loopback `Host`.
+async fn callers_of_this_run(
+    State(secret): State<Arc<str>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let host_ok = headers
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .is_some_and(crate::known_hosts::is_loopback);
+    if !host_ok || headers.contains_key(ORIGIN) {
+        return failed(StatusCode::FORBIDDEN, "not a caller of this cluster run").into_response();
+    }
+    let shown = headers
+        .get(SECRET_HEADER)
+        .map(|value| value.as_bytes())
+        .unwrap_or_default();
+    if !bool::from(shown.ct_eq(secret.as_bytes())) {
+        return failed(
+            StatusCode::UNAUTHORIZED,
+            "the run's secret is missing or wrong",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn process_state(process: &mut processes::Managed) -> Process {

@@ -8,7 +8,9 @@
 //! visitor there while it is up. Both backends check every instance's `/api/v1/health` twice a
 //! second and re-dispatch a request whose instance refuses the connection or closes it
 //! without a word (an instance shutting down closes its idle connections), so a stopped
-//! instance costs a retry, never an error page.
+//! instance costs a retry, never an error page. The client's address reaches the instances in
+//! `X-Forwarded-For`, which HAProxy sets to the peer it saw rather than appending to whatever
+//! the client sent (`option forwardfor` appends, and the client writes the first value).
 
 use std::fmt::Write;
 
@@ -36,7 +38,6 @@ pub fn config(port: u16, stats_port: u16, socket: &str, upstreams: &[Upstream]) 
          \x20 timeout connect 1s\n\
          \x20 timeout client 60s\n\
          \x20 timeout server 60s\n\
-         \x20 option forwardfor\n\
          \x20 option redispatch 1\n\
          \x20 retries 3\n\
          \x20 retry-on conn-failure empty-response\n\
@@ -45,6 +46,7 @@ pub fn config(port: u16, stats_port: u16, socket: &str, upstreams: &[Upstream]) 
          frontend site\n\
          \x20 bind 127.0.0.1:{port}\n\
          \x20 http-request set-header X-Forwarded-Proto http\n\
+         \x20 http-request set-header X-Forwarded-For %[src]\n\
          \x20 use_backend sticky if {{ req.cook({MODE_COOKIE}) -m str sticky }}\n\
          \x20 default_backend round_robin\n\
          \n\

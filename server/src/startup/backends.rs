@@ -7,12 +7,12 @@ use session_strategies::{
     backends::{self, jwt::JwtSettings, Ingredients, RedisPair},
     redis::RedisConnection,
     revocation::{
-        logins::Logins, mirror::MirroredFamilies, redis::RedisFirstFamilies, sql::SqlLedger,
-        RevokedFamilies,
+        logins::Logins, memory::MemoryLedger, mirror::MirroredFamilies, redis::RedisFirstFamilies,
+        sql::SqlLedger, RevokedFamilies,
     },
     stores::{sql, sweep::SWEEP_PERIOD},
     trace::book::TraceBook,
-    SessionRegistry, Strategy,
+    SessionBackend, SessionRegistry, Strategy,
 };
 use sqlx::AnyPool;
 use std::{sync::Arc, time::Duration};
@@ -22,13 +22,24 @@ use std::{sync::Arc, time::Duration};
 const REDIS_SESSIONS_DB: u8 = 0;
 const REDIS_CACHE_DB: u8 = 1;
 
+/// The backends this server runs.
+pub struct Registries {
+    /// The visitors' sessions.
+    pub serving: SessionRegistry,
+    /// `/compare`'s throwaway sessions: the same strategies over the same stores, but their
+    /// revocations and refresh tokens in this process only, never the shared ledger.
+    pub measuring: SessionRegistry,
+    /// The revoked families as this instance knows them, for health checks.
+    pub revocations: MirroredFamilies,
+}
+
 /// Connects the shared stores and builds every backend. Redis may be down (or absent): its
 /// strategies then answer `strategy_unavailable` until it comes back, and the rest work.
-pub async fn registry(
+pub async fn registries(
     config: &Config,
     pool: &AnyPool,
     redis: Option<RedisPair>,
-) -> Result<SessionRegistry, StartupError> {
+) -> Result<Registries, StartupError> {
     let sql_sessions = sql::connect_sweeping_every(&config.database_url, config.session_sweep)
         .await
         .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
@@ -45,13 +56,15 @@ pub async fn registry(
         underneath,
         ledger.clone(),
         redis.as_ref().map(|redis| redis.sessions.clone()),
+        config.revocation_sync,
     )
     .await
     .map_err(|error| StartupError::Strategy(Strategy::Jwt, error.to_string()))?;
-    let revocations: Arc<dyn RevokedFamilies> = Arc::new(mirror);
+    let revocations: Arc<dyn RevokedFamilies> = Arc::new(mirror.clone());
     let ingredients = Ingredients {
         ttl: config.session_ttl,
-        session_key: config.session_secret.key().clone(),
+        memory_capacity: config.memory_sessions_max,
+        session_keys: config.session_keys.clone(),
         jwt: JwtSettings {
             keys: config.jwt_keys.clone(),
             issuer: "session-strategies".into(),
@@ -67,21 +80,36 @@ pub async fn registry(
         revocations: revocations.clone(),
         refresh_tokens: Arc::new(ledger),
     };
-    let mut running = Vec::new();
-    for strategy in Strategy::ALL {
-        let built = backends::build(strategy, &ingredients)
-            .map_err(|error| StartupError::Strategy(strategy, error.to_string()))?;
-        running.extend(built);
-    }
+    let throwaway = MemoryLedger::default();
+    let measuring = Ingredients {
+        revocations: Arc::new(throwaway.clone()),
+        refresh_tokens: Arc::new(throwaway),
+        ..ingredients.clone()
+    };
     let mut traces = TraceBook::for_instance(&config.instance_id);
     if let (true, Some(redis)) = (config.shared_traces, &ingredients.redis) {
         traces = traces.shared(redis.sessions.clone());
     }
-    Ok(SessionRegistry::new(config.default_strategy, running)
-        .with_traces(traces)
-        .with_max_age(config.session_max_age)
-        .with_logins(Arc::new(Logins::new(revocations)))
-        .with_secure_cookies(config.secure_cookies))
+    Ok(Registries {
+        serving: SessionRegistry::new(config.default_strategy, every_backend(&ingredients)?)
+            .with_traces(traces)
+            .with_max_age(config.session_max_age)
+            .with_logins(Arc::new(Logins::new(revocations)))
+            .with_secure_cookies(config.secure_cookies),
+        measuring: SessionRegistry::new(config.default_strategy, every_backend(&measuring)?),
+        revocations: mirror,
+    })
+}
+
+/// Every strategy's backend that `ingredients` can build.
+fn every_backend(ingredients: &Ingredients) -> Result<Vec<Arc<dyn SessionBackend>>, StartupError> {
+    let mut running = Vec::new();
+    for strategy in Strategy::ALL {
+        let built = backends::build(strategy, ingredients)
+            .map_err(|error| StartupError::Strategy(strategy, error.to_string()))?;
+        running.extend(built);
+    }
+    Ok(running)
 }
 
 /// Starts both Redis connections and gives a local Redis a moment, never blocking start-up on it.

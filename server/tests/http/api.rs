@@ -1,7 +1,7 @@
 //! The JSON API through the real router (`oneshot`, no socket), with a real SQLite file per
 //! test and a cookie jar kept by hand, asserting on status, body and `Set-Cookie`.
 
-use crate::common::{cart_lines, strategies_where, Client};
+use crate::common::{carried_bytes, cart_lines, strategies_where, Client};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use session_strategies::Strategy;
@@ -331,18 +331,8 @@ async fn client_side_sessions_grow_with_the_cart_and_server_side_ones_do_not() {
         let after = reply.body["client_bytes"].as_u64().unwrap();
         assert!(before > 0, "{strategy}");
         assert_eq!(after > before, grows, "{strategy}: {before} -> {after}");
-        // What the view reports is what the client really holds: its session cookies (not the
-        // one that names the strategy), or the URL token.
-        let cookies = client
-            .cookies
-            .iter()
-            .filter(|(name, _)| name.as_str() != "strategy")
-            .map(|(name, value)| name.len() + 1 + value.len());
-        let url = client
-            .url_token
-            .iter()
-            .map(|token| "s=".len() + token.len());
-        let held: usize = cookies.chain(url).sum();
+        // What the view reports is what the client really holds for its session.
+        let held = carried_bytes(&mut client, strategy).await;
         assert_eq!(after as usize, held, "{strategy}");
     }
 }

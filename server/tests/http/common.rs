@@ -36,6 +36,30 @@ pub async fn strategy_ids() -> Vec<String> {
         .collect()
 }
 
+/// What a client holding `strategy`'s session sends for it on every request: its credential
+/// cookies and URL parameter as `GET /strategies` names them (not the cookie naming the
+/// strategy, nor the login limiter's device cookie).
+pub async fn carried_bytes(client: &mut Client, strategy: &str) -> usize {
+    let strategies = client.send(Method::GET, "/strategies", None).await.body;
+    let info = strategies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|info| info["id"] == strategy)
+        .unwrap_or_else(|| panic!("{strategy} not in {strategies}"));
+    let mut bytes = 0;
+    for carrier in info["credentials"].as_array().unwrap() {
+        let name = carrier["name"].as_str().unwrap();
+        let value = match carrier["transport"].as_str().unwrap() {
+            "cookie" => client.cookies.get(name),
+            "url" => client.url_token.as_ref(),
+            _ => None,
+        };
+        bytes += value.map_or(0, |value| name.len() + 1 + value.len());
+    }
+    bytes
+}
+
 pub struct Client {
     pub app: Router,
     pub cookies: BTreeMap<String, String>,
@@ -46,6 +70,10 @@ pub struct Client {
     /// Send no cookies and keep none, as a mobile app or curl without a jar.
     pub cookieless: bool,
     pub strategy_header: Option<String>,
+    /// The socket peer the app sees: a loopback address of this client's own, as if each
+    /// client were a browser on this machine (the outbox and the cluster controls answer only
+    /// those), each counted on its own by the per-address limits.
+    pub peer: std::net::SocketAddr,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -108,6 +136,10 @@ impl Client {
             bearer: None,
             cookieless: false,
             strategy_header: None,
+            peer: {
+                let [a, b, c] = session_strategies::crypto::secrets::random_bytes::<3>();
+                std::net::SocketAddr::from(([127, a, b, c.max(1)], 40_000))
+            },
             _dir: dir,
         }
     }
@@ -133,12 +165,11 @@ impl Client {
         if !self.cookies.is_empty() {
             request = request.header(header::COOKIE, self.cookie_header());
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let mut request = request.body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let set_cookies = response
             .headers()
@@ -178,13 +209,16 @@ impl Client {
         for (name, value) in extra_headers {
             request = request.header(*name, *value);
         }
-        let request = match body {
+        let mut request = match body {
             Some(body) => request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(body)),
             None => request.body(Body::empty()),
         }
         .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -1,7 +1,7 @@
 //! `/compare`'s figures are what the backends really emit: the bytes a client ends up holding
 //! for the same session, and the stored copy the inspector shows.
 
-use crate::common::{strategy_ids, Client};
+use crate::common::{carried_bytes, strategy_ids, Client};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
@@ -13,19 +13,6 @@ async fn shopper(client: &mut Client) {
         let reply = client.add(product, quantity).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
-}
-
-/// What this client sends for its session on every request.
-fn carried_bytes(client: &Client) -> usize {
-    if let Some(token) = &client.url_token {
-        return "s=".len() + token.len();
-    }
-    client
-        .cookies
-        .iter()
-        .filter(|(name, _)| name.as_str() != "strategy")
-        .map(|(name, value)| name.len() + 1 + value.len())
-        .sum()
 }
 
 fn row<'a>(table: &'a Value, strategy: &str) -> &'a Value {
@@ -55,7 +42,7 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
         assert_eq!(row["unavailable"], Value::Null, "{strategy}: {row}");
         assert_eq!(
             row["client_bytes"].as_u64().unwrap() as usize,
-            carried_bytes(&client),
+            carried_bytes(&mut client, strategy).await,
             "{strategy}: the table's client bytes against the client's cookies or URL token"
         );
         let inspection = client.send(Method::GET, "/inspect", None).await.body;

@@ -6,10 +6,7 @@ use axum::body::Body;
 use http::{header, Method, Request, StatusCode};
 use serde_json::json;
 use server::config::Config;
-use session_strategies::{
-    clock::now_unix,
-    crypto::{secrets::derive_secret, url_signer::UrlSigner},
-};
+use session_strategies::{clock::now_unix, crypto::url_signer::UrlSigner};
 use tower::ServiceExt;
 
 /// A request for `path` carrying `client`'s cookies.
@@ -70,10 +67,7 @@ async fn open(client: &mut Client, path: &str) -> String {
 async fn two_clients() -> (Client, Client, UrlSigner) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::ephemeral(dir.path().to_owned());
-    let signer = UrlSigner::new(&derive_secret(
-        config.session_secret.key().master(),
-        "links",
-    ));
+    let signer = UrlSigner::derived(&config.session_keys, "links");
     let first = Client::with_config(config, Some(dir)).await;
     let second = Client::for_app(first.app.clone(), None);
     (first, second, signer)

@@ -32,6 +32,10 @@ enum Asker {
     Guesser,
     /// A guest of a server whose demo outbox is off.
     OutboxOff,
+    /// A guest on another machine (the demo outbox answers only this one).
+    Remote,
+    /// Somebody who has asked for ten login links for `flooded`.
+    MagicFlooder,
     /// A visitor who has used up this minute's measurements (that server allows one of each).
     Rationed,
     /// Alice, signed in on another device too; `{id}` in the path names the other session.
@@ -255,8 +259,17 @@ const CASES: &[Case] = &[
         Some("{}"),
         400,
     ),
+    case(
+        "post",
+        "/login/magic",
+        "/login/magic",
+        MagicFlooder,
+        Some(r#"{"username":"flooded"}"#),
+        429,
+    ),
     case("get", "/outbox", "/outbox", Guest, None, 200),
     case("get", "/outbox", "/outbox", OutboxOff, None, 404),
+    case("get", "/outbox", "/outbox", Remote, None, 403),
     case("get", "/sessions", "/sessions", Alice, None, 200),
     case("get", "/sessions", "/sessions", Guest, None, 401),
     case(
@@ -425,6 +438,13 @@ impl Apps {
         let mut client = Client::for_app(app.app.clone(), None);
         match asker {
             Guest | BadBearer | OutboxOff => {}
+            Remote => client.peer = std::net::SocketAddr::from(([192, 0, 2, 7], 40_000)),
+            MagicFlooder => {
+                for _ in 0..10 {
+                    let flood = json!({"username": "flooded"});
+                    client.send(Method::POST, "/login/magic", Some(flood)).await;
+                }
+            }
             Rationed => {
                 client.send(Method::GET, "/compare", None).await;
                 client

@@ -48,7 +48,8 @@ async fn an_authorization_header_of_another_scheme_is_not_a_bearer_token() {
 
 #[tokio::test]
 async fn a_cross_site_request_carried_by_a_cookie_changes_nothing() {
-    let mut client = Client::new().await;
+    let mut client =
+        Client::configured(|config| config.allowed_hosts = vec!["shop.test".into()]).await;
     client.add(1, 1).await;
     let body = Some(json!({"product_id": 5, "quantity": 1}).to_string());
     for forged in [

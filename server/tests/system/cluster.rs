@@ -5,10 +5,10 @@
 //! restart or flush Redis. One test walks the scenarios in order, since each changes the
 //! cluster the next one sees; it prints what each strategy survived, the table in the README.
 
+use crate::raw_http::{Reply, Request, Visitor};
 use serde_json::{json, Value};
 use std::{
     collections::BTreeMap,
-    io::{Read, Write},
     net::TcpStream,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -19,6 +19,8 @@ const STATS_PORT: u16 = 3191;
 const CONTROL_PORT: u16 = 3192;
 const BASE_PORT: u16 = 3193;
 const REDIS_PORT: u16 = 6391;
+/// The instances' per-address login limit in this run, low enough to reach in a few requests.
+const LOGIN_FAILURES_PER_ADDRESS: u32 = 12;
 /// Every strategy of the catalogue, by id.
 fn every() -> Vec<&'static str> {
     session_strategies::Strategy::ALL
@@ -37,211 +39,67 @@ fn server_side() -> Vec<&'static str> {
         .collect()
 }
 
-/// A reply: status, headers (lower-case names) and the body as JSON (`Null` if it is not).
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Value,
+/// A visitor of the load balancer, balanced round robin or sticky.
+fn visitor(sticky: bool) -> Visitor {
+    let mut visitor = Visitor::of(LB_PORT);
+    if sticky {
+        visitor.cookies.insert("lb_mode".into(), "sticky".into());
+    }
+    visitor
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// One HTTP/1.1 exchange on a fresh connection.
-fn exchange(
-    port: u16,
-    method: &str,
-    target: &str,
-    headers: &[(String, String)],
-    body: Option<&str>,
-) -> Reply {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut request =
-        format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    if !body.is_empty() || method != "GET" {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut payload = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|line| line.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    if headers
-        .iter()
-        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"))
-    {
-        payload = unchunk(&payload);
-    }
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_slice(&payload).unwrap_or(Value::Null),
+/// `GET /session`, retried while a store reconnects (503) for up to five seconds.
+fn session(visitor: &mut Visitor) -> Reply {
+    let started = Instant::now();
+    loop {
+        let reply = visitor.send("GET", "/session", None);
+        if reply.status != 503 || started.elapsed() > Duration::from_secs(5) {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-fn unchunk(mut chunked: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = chunked.windows(2).position(|window| window == b"\r\n") {
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&chunked[..end])
-                .split(';')
-                .next()
-                .unwrap()
-                .trim(),
-            16,
-        )
-        .unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&chunked[end + 2..end + 2 + size]);
-        chunked = &chunked[end + 2 + size + 2..];
-    }
-    out
-}
-
-/// A visitor of the load balancer: a cookie jar, and the URL token under signed-url.
-#[derive(Clone, Default)]
-struct Visitor {
-    cookies: BTreeMap<String, String>,
-    url_token: Option<String>,
-}
-
-impl Visitor {
-    fn new(sticky: bool) -> Self {
-        let mut visitor = Self::default();
-        if sticky {
-            visitor.cookies.insert("lb_mode".into(), "sticky".into());
-        }
-        visitor
-    }
-
-    fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
-        let target = match &self.url_token {
-            Some(token) => format!("/api/v1{path}?s={token}"),
-            None => format!("/api/v1{path}"),
-        };
-        let mut headers = Vec::new();
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            headers.push(("Cookie".to_owned(), jar.join("; ")));
-        }
-        let body = body.map(|body| body.to_string());
-        let reply = exchange(LB_PORT, method, &target, &headers, body.as_deref());
-        for (name, value) in &reply.headers {
-            if name != "set-cookie" {
-                continue;
-            }
-            let pair = value.split(';').next().unwrap();
-            let (key, cookie) = pair.split_once('=').unwrap();
-            if cookie.is_empty() || value.contains("Max-Age=0") {
-                self.cookies.remove(key);
-            } else {
-                self.cookies.insert(key.to_owned(), cookie.to_owned());
-            }
-        }
-        let session = if reply.body.get("session").is_some() {
-            &reply.body["session"]
-        } else {
-            &reply.body
-        };
-        if (200..300).contains(&reply.status) && session.get("strategy").is_some() {
-            self.url_token = (session["strategy"] == "signed-url")
-                .then(|| session["credential"].as_str().map(str::to_owned))
-                .flatten();
-        }
-        reply
-    }
-
-    /// `GET /session`, retried while a store reconnects (503) for up to five seconds.
-    fn session(&mut self) -> Reply {
-        let started = Instant::now();
-        loop {
-            let reply = self.send("GET", "/session", None);
-            if reply.status != 503 || started.elapsed() > Duration::from_secs(5) {
-                return reply;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// `count` tabs of this visitor each adding one of products 2 to 11 at once; each thread
-    /// answers its status.
-    fn adds_at_once(&self, count: i64) -> Vec<std::thread::JoinHandle<u16>> {
-        (0..count)
-            .map(|turn| {
-                let mut tab = self.clone();
-                std::thread::spawn(move || {
-                    tab.send(
-                        "POST",
-                        "/cart/items",
-                        Some(json!({"product_id": 2 + turn % 10, "quantity": 1})),
-                    )
-                    .status
-                })
+/// `count` tabs of `visitor` each adding one of products 2 to 11 at once; each thread answers
+/// its status.
+fn adds_at_once(visitor: &Visitor, count: i64) -> Vec<std::thread::JoinHandle<u16>> {
+    (0..count)
+        .map(|turn| {
+            let mut tab = visitor.clone();
+            std::thread::spawn(move || {
+                tab.send(
+                    "POST",
+                    "/cart/items",
+                    Some(json!({"product_id": 2 + turn % 10, "quantity": 1})),
+                )
+                .status
             })
-            .collect()
-    }
+        })
+        .collect()
+}
 
-    /// A visitor under `strategy`, logged in as alice with product 1 in the cart.
-    fn shopper(strategy: &str, sticky: bool) -> Self {
-        let mut visitor = Self::new(sticky);
-        let reply = visitor.send(
-            "PUT",
-            "/session/strategy",
-            Some(json!({"strategy": strategy})),
-        );
-        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
-        let reply = visitor.send(
-            "POST",
-            "/login",
-            Some(json!({"username": "alice", "password": "wonderland"})),
-        );
-        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
-        let reply = visitor.send(
-            "POST",
-            "/cart/items",
-            Some(json!({"product_id": 1, "quantity": 1})),
-        );
-        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
-        visitor
-    }
+/// A visitor under `strategy`, logged in as alice with product 1 in the cart.
+fn shopper(strategy: &str, sticky: bool) -> Visitor {
+    let mut visitor = visitor(sticky);
+    let reply = visitor.send(
+        "PUT",
+        "/session/strategy",
+        Some(json!({"strategy": strategy})),
+    );
+    assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+    let reply = visitor.send(
+        "POST",
+        "/login",
+        Some(json!({"username": "alice", "password": "wonderland"})),
+    );
+    assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+    let reply = visitor.send(
+        "POST",
+        "/cart/items",
+        Some(json!({"product_id": 1, "quantity": 1})),
+    );
+    assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+    visitor
 }
 
 /// Whether a session view shows alice with product 1.
@@ -278,8 +136,13 @@ impl Drop for Cluster {
     }
 }
 
+/// The control API's secret for this test's run.
+const CONTROL_SECRET: &str = "the-cluster-tests-own-secret";
+
 fn control(method: &str, path: &str) -> Reply {
-    let reply = exchange(CONTROL_PORT, method, path, &[], None);
+    let reply = Request::new(method, path)
+        .header("X-Cluster-Secret", CONTROL_SECRET)
+        .send(CONTROL_PORT);
     assert_eq!(reply.status, 200, "{method} {path}: {}", reply.body);
     reply
 }
@@ -317,6 +180,11 @@ fn start_cluster() -> Cluster {
         .env("CLUSTER_CONTROL_PORT", CONTROL_PORT.to_string())
         .env("CLUSTER_BASE_PORT", BASE_PORT.to_string())
         .env("CLUSTER_REDIS_PORT", REDIS_PORT.to_string())
+        .env("CLUSTER_CONTROL_SECRET", CONTROL_SECRET)
+        .env(
+            "LOGIN_FAILURES_PER_ADDRESS",
+            LOGIN_FAILURES_PER_ADDRESS.to_string(),
+        )
         .env("CLUSTER_DIR", dir.path())
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LEPTOS_OUTPUT_NAME", "session-strategies")
@@ -356,13 +224,80 @@ fn start_cluster() -> Cluster {
     cluster
 }
 
+/// The supervisor's control API stops and starts processes: no web page the developer visits
+/// may reach it. Without the run's secret it refuses; with it, it still refuses a browser's
+/// cross-origin request (`Origin`) and a request naming another host (DNS rebinding).
+fn the_control_api_answers_only_this_runs_instances() {
+    let reply = Request::new("POST", "/redis/flush").send(CONTROL_PORT);
+    assert_eq!(reply.status, 401, "no secret: {}", reply.text);
+    let reply = Request::new("GET", "/state")
+        .header("X-Cluster-Secret", "a-guess")
+        .send(CONTROL_PORT);
+    assert_eq!(reply.status, 401, "a wrong secret: {}", reply.text);
+    let reply = Request::new("POST", "/redis/flush")
+        .header("X-Cluster-Secret", CONTROL_SECRET)
+        .header("Origin", "https://evil.example")
+        .send(CONTROL_PORT);
+    assert_eq!(reply.status, 403, "a cross-origin page: {}", reply.text);
+    let reply = Request::new("GET", "/state")
+        .header("X-Cluster-Secret", CONTROL_SECRET)
+        .host(&format!("rebound.evil.example:{CONTROL_PORT}"))
+        .send(CONTROL_PORT);
+    assert_eq!(reply.status, 403, "a rebound name: {}", reply.text);
+}
+
+/// HAProxy forwards the client's address in `X-Forwarded-For`. A client that writes its own
+/// header (a new address for every guess) must still be counted as the one address it is:
+/// past the per-address limit its logins are refused.
+fn a_client_cannot_choose_its_forwarded_address() {
+    let statuses: Vec<u16> = (0..LOGIN_FAILURES_PER_ADDRESS + 3)
+        .map(|guess| {
+            let mut guesser = Visitor::of(LB_PORT);
+            let spoofed = format!("10.66.{}.{}", guess / 250, guess % 250 + 1);
+            guesser
+                .send_with(
+                    "POST",
+                    "/login",
+                    Some(json!({"username": format!("nobody-{guess}"), "password": "guess"})),
+                    &[("X-Forwarded-For", spoofed.as_str())],
+                )
+                .status
+        })
+        .collect();
+    assert!(
+        statuses[..LOGIN_FAILURES_PER_ADDRESS as usize]
+            .iter()
+            .all(|status| *status == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[LOGIN_FAILURES_PER_ADDRESS as usize..]
+            .iter()
+            .all(|status| *status == 429),
+        "every guess came from a new address: {statuses:?}"
+    );
+}
+
+/// A page on another domain that re-points its name at this machine (DNS rebinding) sends
+/// requests that name its own host: the app refuses them, through the load balancer too.
+fn requests_for_another_host_are_refused() {
+    let reply = Request::new("GET", "/api/v1/session")
+        .host(&format!("rebound.evil.example:{LB_PORT}"))
+        .send(LB_PORT);
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    let reply = Request::new("GET", "/api/v1/session")
+        .host(&format!("localhost:{LB_PORT}"))
+        .send(LB_PORT);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
 /// Until round robin has reached every instance (so HAProxy counts them all up).
 fn wait_until_every_instance_serves() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..9 {
-            let reply = exchange(LB_PORT, "GET", "/api/v1/health", &[], None);
+            let reply = Request::new("GET", "/api/v1/health").send(LB_PORT);
             if reply.status == 200 {
                 seen.insert(reply.header("x-instance").unwrap_or("").to_owned());
             }
@@ -379,7 +314,7 @@ fn wait_until_every_instance_serves() {
 fn reads_that_see(visitor: &mut Visitor, reads: usize) -> usize {
     (0..reads)
         .filter(|_| {
-            let reply = visitor.session();
+            let reply = session(visitor);
             assert_eq!(reply.status, 200, "{}", reply.body);
             has_the_line(&reply.body)
         })
@@ -389,12 +324,17 @@ fn reads_that_see(visitor: &mut Visitor, reads: usize) -> usize {
 #[test]
 fn three_instances_behind_haproxy() {
     let _cluster = start_cluster();
+    the_control_api_answers_only_this_runs_instances();
+    a_client_cannot_choose_its_forwarded_address();
+    // The guesses used up this machine's logins for the window: start the scenarios afresh.
+    control("POST", "/redis/flush");
+    requests_for_another_host_are_refused();
     let mut survived: BTreeMap<&str, Vec<String>> = BTreeMap::new();
 
     // Every strategy × both modes: log in, add a line, then 30 reads.
     for strategy in every() {
         for sticky in [false, true] {
-            let mut visitor = Visitor::shopper(strategy, sticky);
+            let mut visitor = shopper(strategy, sticky);
             let seen = reads_that_see(&mut visitor, 30);
             let mode = if sticky { "sticky" } else { "round robin" };
             if strategy == "memory" && !sticky {
@@ -427,13 +367,13 @@ fn three_instances_behind_haproxy() {
     // Stop the instance that holds a sticky memory session.
     let mut visitors: Vec<(&str, Visitor)> = every()
         .iter()
-        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .map(|&strategy| (strategy, shopper(strategy, true)))
         .collect();
-    let holder = visitors[0].1.session();
+    let holder = session(&mut visitors[0].1);
     let instance = holder.header("x-instance").expect("X-Instance").to_owned();
     control("POST", &format!("/instances/{instance}/stop"));
     for (strategy, visitor) in &mut visitors {
-        let reply = visitor.session();
+        let reply = session(visitor);
         assert!(reply.status < 500, "{strategy}: {}", reply.status);
         let kept = shows_the_shopper(&reply.body);
         if *strategy == "memory" {
@@ -459,12 +399,12 @@ fn three_instances_behind_haproxy() {
     // Restart every instance.
     let mut visitors: Vec<(&str, Visitor)> = every()
         .iter()
-        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .map(|&strategy| (strategy, shopper(strategy, true)))
         .collect();
     control("POST", "/restart-all");
     wait_until_every_instance_serves();
     for (strategy, visitor) in &mut visitors {
-        let reply = visitor.session();
+        let reply = session(visitor);
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
         let kept = shows_the_shopper(&reply.body);
         assert_eq!(
@@ -479,12 +419,12 @@ fn three_instances_behind_haproxy() {
     // Restart Redis: its append-only file brings every key back.
     let mut visitors: Vec<(&str, Visitor)> = every()
         .iter()
-        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .map(|&strategy| (strategy, shopper(strategy, true)))
         .collect();
     std::thread::sleep(Duration::from_millis(1100)); // appendfsync everysec
     control("POST", "/redis/restart");
     for (strategy, visitor) in &mut visitors {
-        let reply = visitor.session();
+        let reply = session(visitor);
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
         let kept = shows_the_shopper(&reply.body);
         assert!(kept, "{strategy} after a Redis restart: {}", reply.body);
@@ -494,14 +434,14 @@ fn three_instances_behind_haproxy() {
     // Flush Redis: redis sessions gone with a notice; cache-aside and revocations held in SQL.
     let mut visitors: Vec<(&str, Visitor)> = every()
         .iter()
-        .map(|&strategy| (strategy, Visitor::shopper(strategy, true)))
+        .map(|&strategy| (strategy, shopper(strategy, true)))
         .collect();
-    let mut revoked = Visitor::shopper("jwt", false);
+    let mut revoked = shopper("jwt", false);
     let stolen = revoked.clone();
     assert_eq!(revoked.send("POST", "/logout", None).status, 200);
     control("POST", "/redis/flush");
     for (strategy, visitor) in &mut visitors {
-        let reply = visitor.session();
+        let reply = session(visitor);
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
         let kept = shows_the_shopper(&reply.body);
         if *strategy == "redis" {
@@ -513,7 +453,7 @@ fn three_instances_behind_haproxy() {
         survived.entry(strategy).or_default().push(verdict(kept));
     }
     let mut stolen = stolen;
-    let reply = stolen.session();
+    let reply = session(&mut stolen);
     assert_eq!(
         reply.body["user"],
         Value::Null,
@@ -523,11 +463,11 @@ fn three_instances_behind_haproxy() {
 
     // 100 concurrent adds on one session (sticky for memory, round robin for the rest).
     for strategy in server_side() {
-        let visitor = Visitor::shopper(strategy, strategy == "memory");
-        for add in visitor.adds_at_once(100) {
+        let visitor = shopper(strategy, strategy == "memory");
+        for add in adds_at_once(&visitor, 100) {
             assert_eq!(add.join().unwrap(), 200, "{strategy}");
         }
-        let reply = visitor.clone().session();
+        let reply = session(&mut visitor.clone());
         let added: i64 = reply.body["cart"]["items"]
             .as_array()
             .unwrap()
@@ -544,8 +484,8 @@ fn three_instances_behind_haproxy() {
 
     // A logout racing 50 writes: afterwards the old credential never loads again.
     for strategy in server_side() {
-        let mut visitor = Visitor::shopper(strategy, strategy == "memory");
-        let writes = visitor.adds_at_once(50);
+        let mut visitor = shopper(strategy, strategy == "memory");
+        let writes = adds_at_once(&visitor, 50);
         let old = visitor.clone();
         assert_eq!(
             visitor.send("POST", "/logout", None).status,
@@ -557,7 +497,7 @@ fn three_instances_behind_haproxy() {
             assert!([200, 409].contains(&status), "{strategy}: {status}");
         }
         for _ in 0..6 {
-            let reply = old.clone().session();
+            let reply = session(&mut old.clone());
             assert_eq!(
                 reply.body["user"],
                 Value::Null,
