@@ -11,10 +11,10 @@
 //! re-read of SQL ([`mirror`]), so a lookup on the request path is a hash-map read.
 
 pub mod logins;
-pub mod memory;
 pub mod mirror;
 pub mod redis;
 pub mod sql;
+pub mod throwaway;
 
 use crate::{session::error::Unavailable, trace};
 use async_trait::async_trait;

@@ -32,9 +32,9 @@ mod ssr {
     }
 
     /// Who is asking, for the login limits and "Your sessions".
-    pub fn visitor() -> crate::shop::your_sessions::Visitor {
+    pub fn visitor() -> crate::shop::visitor::Visitor {
         use_context::<Parts>()
-            .map(|parts| crate::shop::your_sessions::Visitor::of(&parts))
+            .map(|parts| crate::shop::visitor::Visitor::of(&parts))
             .unwrap_or_default()
     }
 

@@ -8,12 +8,14 @@ pub mod catalog;
 pub mod cluster;
 pub mod compare;
 pub mod inspection;
+pub mod known_devices;
 pub mod links;
 pub mod orders;
 pub mod outbox;
 pub mod session_actions;
 pub mod session_view;
 pub mod strategies;
+pub mod visitor;
 pub mod your_sessions;
 
 use crate::error::AppError;
@@ -51,12 +53,12 @@ pub struct ShopServices {
     pub pool: AnyPool,
     pub catalog: Catalog,
     pub registry: SessionRegistry,
-    /// The same strategies for `/compare`'s throwaway sessions, which never touch the shared
-    /// revocation ledger.
+    /// The same strategies for `/compare`'s throwaway sessions, under keys of their own, which
+    /// never touch the shared revocation ledger.
     pub measuring: SessionRegistry,
     /// The revoked families as this instance knows them (the mirror), for health checks.
     pub revocations: session_strategies::revocation::mirror::MirroredFamilies,
-    /// Signs shared-cart and magic-login links.
+    /// Signs shared-cart and magic-login links, and known-device cookies.
     pub links: session_strategies::crypto::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
@@ -64,18 +66,20 @@ pub struct ShopServices {
     pub outbox_enabled: bool,
     /// The cluster supervisor's control API, in the cluster run only.
     pub cluster_control: Option<ClusterControl>,
-    /// Failed logins, per username and per client address, shared through Redis.
+    /// Login attempts (and magic-link requests), per username, client address or known
+    /// device, shared through Redis.
     pub login_attempts: Attempts,
     pub login_limits: LoginLimits,
-    /// `/compare`'s measurements per session and minute: each one saves and deletes sessions
-    /// in the live stores, so they are rationed.
+    /// `/compare`'s measurements per client address and session, per minute: each one saves
+    /// and deletes sessions in the live stores, so they are rationed.
     pub measurements: Attempts,
     pub measurements_per_minute: u32,
 }
 
-/// How many failed logins a username, and a client address, may have in one window before
-/// logging in is refused with `429` until the window ends. An address is counted only where the
-/// server knows it (a socket peer, or what a proxy on loopback forwarded).
+/// How many login attempts a username (or a known device), and a client address, may have in
+/// one window before logging in is refused with `429` until the window ends; magic-link
+/// requests are counted the same way. An address is counted only where the server knows it
+/// (`server/src/request_origin.rs`).
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
     pub per_username: u32,
@@ -90,37 +94,6 @@ impl Default for LoginLimits {
             per_address: 100,
             window: std::time::Duration::from_secs(15 * 60),
         }
-    }
-}
-
-/// The client's address: the socket peer, or where the peer is a proxy on this machine (the
-/// load balancer), the address it forwarded. `None` in-process (tests without a socket).
-pub fn client_address(request: &http::request::Parts) -> Option<String> {
-    use axum::extract::ConnectInfo;
-    let peer = request
-        .extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip());
-    // The hop the proxy added is the last one: whatever comes before it (earlier header lines,
-    // earlier entries of the line) the client wrote itself. The cluster's HAProxy also
-    // replaces the header with the peer it saw, so a client's own value never gets through.
-    let forwarded = || {
-        request
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()?
-            .to_str()
-            .ok()?
-            .rsplit(',')
-            .next()
-            .map(|hop| hop.trim().to_owned())
-            .filter(|hop| !hop.is_empty())
-    };
-    match peer {
-        Some(peer) if !peer.is_loopback() => Some(peer.to_string()),
-        Some(peer) => forwarded().or_else(|| Some(peer.to_string())),
-        None => forwarded(),
     }
 }
 

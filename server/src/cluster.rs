@@ -122,10 +122,12 @@ impl Cluster {
             std::fs::canonicalize(&settings.dir).map_err(|error| files(&settings.dir, error))?;
         let dir = &settings.dir;
         let program = std::env::current_exe().map_err(|error| files(dir, error))?;
-        // One key for every instance: a cookie sealed by one must open on the others.
-        let session_key = std::env::var("SESSION_KEY").unwrap_or_else(|_| {
-            hex::encode(session_strategies::crypto::secrets::random_bytes::<64>())
-        });
+        // One key ring for every instance: a cookie sealed by one must open on the others.
+        let session_keys = std::env::var("SESSION_KEYS")
+            .or_else(|_| std::env::var("SESSION_KEY"))
+            .unwrap_or_else(|_| {
+                hex::encode(session_strategies::crypto::secrets::random_bytes::<64>())
+            });
         let secret = settings.control_secret.clone();
         let instances: Vec<Managed> = (0..settings.instances)
             .map(|index| {
@@ -138,7 +140,7 @@ impl Cluster {
                         "REDIS_URL",
                         format!("redis://127.0.0.1:{}", settings.redis_port),
                     )
-                    .env("SESSION_KEY", &session_key)
+                    .env("SESSION_KEYS", &session_keys)
                     .env(
                         "CLUSTER_CONTROL_URL",
                         format!("http://127.0.0.1:{}", settings.control_port),
@@ -146,6 +148,8 @@ impl Cluster {
                     .env("CLUSTER_CONTROL_SECRET", &secret)
                     .env("DATA_DIR", dir.join("data").display().to_string())
                     .env("TRACE_STORE", "redis")
+                    // HAProxy overwrites X-Forwarded-For with the address it saw.
+                    .env("BEHIND_PROXY", "true")
             })
             .collect();
         let redis_dir = dir.join("redis");

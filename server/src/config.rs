@@ -50,7 +50,8 @@ pub struct Config {
     /// How long a spent refresh token still gets the pair it was traded for.
     pub jwt_refresh_grace: Duration,
     pub login_limits: LoginLimits,
-    /// `/compare` measurements a session may ask for per minute, each kind counted apart.
+    /// `/compare` measurements a client address, and a session, may ask for per minute, each
+    /// kind counted apart.
     pub measurements_per_minute: u32,
     /// `/outbox` shows the mail the shop sends (`DEMO_OUTBOX=true`; the run command sets it).
     pub demo_outbox: bool,
@@ -60,6 +61,9 @@ pub struct Config {
     pub cluster_control: Option<(String, String)>,
     /// Hosts this site answers besides loopback names (`ALLOWED_HOSTS`, comma-separated).
     pub allowed_hosts: Vec<String>,
+    /// `BEHIND_PROXY`: this instance sits behind a proxy of ours on this machine, whose last
+    /// `X-Forwarded-For` hop is the client's address (`server/src/request_origin.rs`).
+    pub behind_proxy: bool,
     /// The most sessions the `memory` strategy keeps (`MEMORY_SESSIONS_MAX`).
     pub memory_sessions_max: usize,
     /// How often the revocation mirror re-reads SQL (`REVOCATION_SYNC_SECONDS`); three periods
@@ -85,10 +89,7 @@ fn var(name: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Reads `LEPTOS_*`, `DATA_DIR`, `DATABASE_URL`, `SESSION_KEY`, `INSTANCE_ID`,
-    /// `DEFAULT_STRATEGY`, `SESSION_TTL_SECONDS`, `SESSION_MAX_AGE_SECONDS`, `COOKIE_SECURE`,
-    /// `REDIS_URL`, `JWT_KEYS`, `JWT_ACCESS_TTL_SECONDS`, the `LOGIN_FAILURE*` limits,
-    /// `SERVER_THREADS` and `SERVER_PIN_THREADS` (docs/CONFIGURATION.md).
+    /// Reads the environment; every variable is listed in `docs/CONFIGURATION.md`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut leptos_options = leptos::config::get_configuration(None)
             .map_err(|error| ConfigError::Leptos(error.to_string()))?
@@ -162,6 +163,7 @@ impl Config {
             },
             memory_sessions_max: count("MEMORY_SESSIONS_MAX", 100_000)? as usize,
             revocation_sync: nonzero_seconds("REVOCATION_SYNC_SECONDS", 5)?,
+            behind_proxy: var("BEHIND_PROXY").is_some_and(|value| value == "true" || value == "1"),
             allowed_hosts: var("ALLOWED_HOSTS")
                 .map(|list| {
                     list.split(',')
@@ -201,6 +203,7 @@ impl Config {
             demo_outbox: true,
             cluster_control: None,
             allowed_hosts: Vec::new(),
+            behind_proxy: false,
             memory_sessions_max: 100_000,
             revocation_sync: Duration::from_secs(5),
             shared_traces: false,
@@ -294,7 +297,6 @@ pub fn parse_jwt_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
         .collect()
 }
 
-/// The one JWT key used when `JWT_KEYS` is unset, derived from the session key.
 /// The JWT keys derived from the session keys, oldest first as `JWT_KEYS` lists them (tokens
 /// are signed with the last), each named by its session key's fingerprint.
 pub fn derived_jwt_keys(ring: &KeyRing) -> Vec<SigningKey> {

@@ -1,17 +1,19 @@
-//! Cross-site request forgery: a state-changing request that a cookie carries must come from
-//! this site. Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`, else
+//! Cross-site request forgery: a state-changing request from a browser must come from this
+//! site. Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`, else
 //! `Referer`), and a form on another site cannot forge those; a request that names none of
 //! them is not from a browser (curl, an API client) and is let through, as Go's
-//! `CrossOriginProtection` does. A request whose Bearer or URL credential verifies is not
-//! carried by a cookie, so a forged one could only act on a session its forger holds: it is
-//! exempt; a credential that merely appears (`?s`, a bad token) exempts nothing. Actions whose
-//! authority comes from where they are sent (the cluster controls, from this machine) rather
-//! than from a session are refused cross-site whatever the request carries. See OWASP's CSRF
-//! cheat sheet, "Fetch Metadata headers" and "Verifying origin with standard headers".
+//! `CrossOriginProtection` does.
+//!
+//! No credential exempts a request, not even a Bearer or URL token that verifies: a forger can
+//! hold a valid token of their own, and a forged form carrying it (`/sfn/login?s=<theirs>`,
+//! a strategy switch) logs the victim's browser into the forger's account. Nothing legitimate
+//! needs the exemption: the shop's own pages are same-origin, and API clients send no such
+//! headers. See OWASP's CSRF cheat sheet, "Fetch Metadata headers" and "Verifying origin with
+//! standard headers".
 
 use app::error::{AppError, ErrorCode};
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
@@ -20,26 +22,17 @@ use http::{
     request::Parts,
     HeaderName, StatusCode,
 };
-use session_strategies::{trace::redact::redacted_path, SessionRegistry};
+use session_strategies::trace::redact::redacted_path;
 
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
-/// Actions a session does not authorise (the cluster controls): no credential exempts them.
-const ALWAYS_SAME_ORIGIN: [&str; 2] = ["/sfn/cluster_act", "/sfn/cluster_mode"];
-
-/// Use with `axum::middleware::from_fn_with_state`, outside the session layer.
-pub async fn same_origin_only(
-    State(registry): State<SessionRegistry>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Use with `axum::middleware::from_fn`, outside the session layer.
+pub async fn same_origin_only(request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let exempt = !ALWAYS_SAME_ORIGIN.contains(&parts.uri.path())
-        && registry.carries_a_verified_credential(&parts);
-    if !exempt && from_another_site(&parts) {
+    if from_another_site(&parts) {
         let path = redacted_path(parts.uri.path());
         tracing::warn!(method = %parts.method, %path, "refused a cross-site request");
         return refuse(&parts);

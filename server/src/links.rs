@@ -5,7 +5,7 @@
 
 use app::{
     error::AppError,
-    shop::{links, your_sessions::Visitor, AppState, Shop},
+    shop::{links, visitor::Visitor, AppState, Shop},
     url_credential::with_credential,
 };
 use axum::{

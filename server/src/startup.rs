@@ -5,9 +5,9 @@ mod backends;
 use crate::{
     api,
     config::Config,
-    csrf,
-    known_hosts::{self, KnownHosts},
-    observability, security_headers,
+    csrf, observability,
+    request_origin::{self, Origins},
+    security_headers,
     serving::ThreadStart,
     static_files,
 };
@@ -17,7 +17,11 @@ use app::{
     shop::{accounts, attempts::Attempts, AppState, Catalog, ClusterControl, Shop, ShopServices},
     App,
 };
-use axum::{extract::FromRef, middleware::from_fn_with_state, Router};
+use axum::{
+    extract::FromRef,
+    middleware::{from_fn, from_fn_with_state},
+    Router,
+};
 use http::HeaderValue;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use session_strategies::{
@@ -63,10 +67,13 @@ pub async fn build(config: Config) -> Result<Router, StartupError> {
     std::fs::create_dir_all(&config.data_dir).map_err(StartupError::DataDir)?;
     let pool = connect(&config.database_url).await?;
     let shop = prepare_shop(&config, pool).await?;
-    let hosts = KnownHosts(Arc::from(config.allowed_hosts.clone()));
+    let origins = Origins {
+        hosts: Arc::from(config.allowed_hosts.clone()),
+        behind_proxy: config.behind_proxy,
+    };
     Ok(app(
         AppState::new(config.leptos_options.clone(), shop),
-        hosts,
+        origins,
     ))
 }
 
@@ -100,7 +107,6 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
     tokio::spawn(sweep_shop_rows(
         pool.clone(),
         config.session_sweep,
-        config.session_ttl,
         config.session_max_age,
     ));
     let redis = backends::connect_redis(&config.redis_url).await;
@@ -133,14 +139,14 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
 
 /// Deletes, every `period`, old demo mail, spent one-off links that have expired, and the
 /// rows of logins whose sessions have ended.
-async fn sweep_shop_rows(pool: AnyPool, period: Duration, idle: Duration, max_age: Duration) {
+async fn sweep_shop_rows(pool: AnyPool, period: Duration, max_age: Duration) {
     let mut interval = tokio::time::interval(period);
     loop {
         interval.tick().await;
         if let Err(error) = app::shop::outbox::sweep(&pool).await {
             tracing::warn!(%error, "could not sweep the outbox and spent links");
         }
-        if let Err(error) = app::shop::your_sessions::sweep(&pool, idle, max_age).await {
+        if let Err(error) = app::shop::your_sessions::sweep(&pool, max_age).await {
             tracing::warn!(%error, "could not sweep the logins that ended");
         }
     }
@@ -149,7 +155,7 @@ async fn sweep_shop_rows(pool: AnyPool, period: Duration, idle: Duration, max_ag
 /// The router: the JSON API, server functions and pages behind the session layer; static
 /// files outside it, so assets cost no session look-up; requests for other hosts refused
 /// before anything else.
-pub fn app(state: AppState, hosts: KnownHosts) -> Router {
+pub fn app(state: AppState, origins: Origins) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionLayerState {
         registry: state.shop.registry.clone(),
@@ -157,7 +163,6 @@ pub fn app(state: AppState, hosts: KnownHosts) -> Router {
     };
     let instance = HeaderValue::from_str(&state.shop.instance)
         .unwrap_or_else(|_| HeaderValue::from_static("unnamed"));
-    let registry = state.shop.registry.clone();
     let router = Router::new()
         .nest("/api/v1", api::router())
         .merge(crate::links::router())
@@ -167,10 +172,11 @@ pub fn app(state: AppState, hosts: KnownHosts) -> Router {
         })
         .route_layer(from_fn_with_state(sessions.clone(), session_layer))
         // Outside the session layer: a forged request is refused before its session loads.
-        .route_layer(from_fn_with_state(registry, csrf::same_origin_only))
+        .route_layer(from_fn(csrf::same_origin_only))
         .fallback_service(static_files::service(&state, sessions));
+    // Inside the security headers, so that a refused host's `400` carries them too.
+    let router = router.layer(from_fn_with_state(Arc::new(origins), request_origin::check));
     security_headers::add(router, state.shop.registry.secure_cookies())
-        .layer(from_fn_with_state(hosts, known_hosts::only))
         .layer(from_fn_with_state(instance, observability::stamp_and_log))
         .with_state(state)
 }

@@ -74,7 +74,7 @@ impl SessionRecords {
             .load_session(&id)
             .await
             .map_err(|error| LoadError::Unavailable(unavailable(error)))?
-            .filter(|record| record.owner == Some(self.owner))
+            .filter(|record| self.owns(record.owner))
             .ok_or(LoadError::Unknown)?;
         if record.expiry_date <= OffsetDateTime::now_utc() {
             return Err(LoadError::Expired);
@@ -149,9 +149,7 @@ impl SessionRecords {
         else {
             return Ok(Stored::Gone);
         };
-        if record.expiry_date <= OffsetDateTime::now_utc()
-            || owner_of_record(&record) != Some(self.owner)
-        {
+        if record.expiry_date <= OffsetDateTime::now_utc() || !self.owns(owner_of_record(&record)) {
             return Ok(Stored::Gone);
         }
         Ok(session_of_record(&record)
@@ -242,10 +240,16 @@ impl SessionRecords {
         Ok((record.id, record.expiry_date.unix_timestamp()))
     }
 
+    /// Whether a record of `owner` is this strategy's own: a record answers only the strategy
+    /// that wrote it ([`crate::stores::record`] says why).
+    fn owns(&self, owner: Option<Strategy>) -> bool {
+        owner == Some(self.owner)
+    }
+
     /// The stored record under `key` as the inspector shows it, labelled with `store`.
     pub async fn copy(&self, store: &str, key: &SessionKey) -> Option<ServerCopy> {
         let record = self.store.load(&parse_key(key)?).await.ok()??;
-        if owner_of_record(&record) != Some(self.owner) {
+        if !self.owns(owner_of_record(&record)) {
             return None;
         }
         let value = session_json(&record)?.clone();

@@ -60,10 +60,6 @@ impl SessionBackend for SignedUrlBackend {
         CARRIERS
     }
 
-    fn verifies(&self, credential: &str) -> bool {
-        self.signer.verify(PURPOSE, credential).is_ok()
-    }
-
     async fn stored(&self, key: &SessionKey) -> Result<Stored, LoadError> {
         self.records.stored(key).await
     }

@@ -307,13 +307,13 @@ impl RevokedFamilies for MirroredFamilies {
         let arrival = self.arrival(family);
         let freshness = self.freshness();
         trace::step(started, || {
-            let outcome = match freshness {
-                Freshness::Current => describe(arrival),
-                Freshness::Stale { since } => format!(
+            let outcome = match (arrival, freshness) {
+                (None, Freshness::Stale { since }) => format!(
                     "stale (SQL last read {} s ago): asking the ledger",
                     since.as_secs()
                 )
                 .into(),
+                _ => describe(arrival),
             };
             (format!("memory mirror revoked:{}", Short(family)), outcome)
         });

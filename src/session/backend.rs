@@ -110,14 +110,6 @@ pub trait SessionBackend: Send + Sync + 'static {
             .any(|carrier| !carrier.is_cookie() && carrier.peek(request).is_some())
     }
 
-    /// Whether `credential`, this strategy's own from a carrier that is not a cookie, verifies
-    /// by itself: a Bearer token's signature and expiry, a URL token's MAC and expiry. Only a
-    /// request whose credential verifies is carried by something other than a cookie; one that
-    /// merely names a parameter (`?s`) is not, and the cross-site check still applies to it.
-    fn verifies(&self, _credential: &str) -> bool {
-        false
-    }
-
     /// The value that names the session in this request (the first carrier present), so that
     /// the session can be followed across requests without an id of its own (the trace).
     fn presented_credential<'r>(&self, request: &'r Parts) -> Option<Cow<'r, str>> {

@@ -232,6 +232,16 @@ impl Session {
         self.state().keeps_tokens
     }
 
+    /// Whether this strategy keeps the session in cookies. The app's own cookies go only
+    /// with such strategies: a visitor under one that carries it in URLs may have cookies
+    /// blocked, and was promised none.
+    pub fn carried_by_cookies(&self) -> bool {
+        self.state()
+            .carriers
+            .iter()
+            .any(|carrier| matches!(carrier, Carrier::Cookie(_)))
+    }
+
     /// The credential when this strategy carries it in URLs (signed-url), with its parameter,
     /// for every link, form and redirect the response writes.
     pub fn url_credential(&self) -> Option<UrlCredential> {

@@ -162,21 +162,6 @@ impl SessionRegistry {
             .map(|(strategy, _)| *strategy)
     }
 
-    /// Whether the request carries a strategy's own credential in something other than a
-    /// cookie (a Bearer header, a URL parameter) and that credential verifies: then a browser
-    /// did not attach it by itself, and a forged request could act only on a session its forger
-    /// holds.
-    pub fn carries_a_verified_credential(&self, request: &http::request::Parts) -> bool {
-        self.0.backends.values().any(|backend| {
-            backend
-                .carriers()
-                .iter()
-                .filter(|carrier| !carrier.is_cookie())
-                .filter_map(|carrier| carrier.peek(request))
-                .any(|credential| backend.verifies(&credential))
-        })
-    }
-
     /// The strategies that have a backend, in display order.
     pub fn strategies(&self) -> impl Iterator<Item = Strategy> + '_ {
         self.0.backends.keys().copied()

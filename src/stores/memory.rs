@@ -80,7 +80,8 @@ fn revision(counter: u64) -> Revision {
 impl MemoryRecords {
     /// A store that holds at most `capacity` records: anyone can make a session (a request
     /// with a cart line is enough), and a process's memory is not a place to grow without
-    /// bound. Past it, new sessions are refused (`503`), never older ones dropped.
+    /// bound. Past it, new sessions are refused (`503`) until the sweep frees expired ones,
+    /// never older ones dropped. A write to an existing session is always taken.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             records: Arc::default(),
@@ -115,18 +116,13 @@ impl MemoryRecords {
 impl SessionStore for MemoryRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let mut records = self.lock();
+        // Refused at once: a scan for expired records here would make every refused request
+        // hold the lock over the whole store, which is the sweep's job.
         if records.by_id.len() >= self.capacity {
-            // What the next sweep would free first.
-            let now = OffsetDateTime::now_utc();
-            records
-                .by_id
-                .retain(|_, entry| entry.record.expiry_date > now);
-            if records.by_id.len() >= self.capacity {
-                return Err(session_store::Error::Backend(format!(
-                    "the memory store is full ({} sessions)",
-                    self.capacity
-                )));
-            }
+            return Err(session_store::Error::Backend(format!(
+                "the memory store is full ({} sessions)",
+                self.capacity
+            )));
         }
         while records.by_id.contains_key(&record.id) {
             record.id = Id::default();
@@ -280,10 +276,16 @@ mod tests {
         for id in &kept {
             assert!(store.load(id).await.unwrap().is_some());
         }
-        // An expired one makes room.
+        // An expired one makes room once the sweep has freed it; a write to a session the store
+        // holds is always taken.
         let mut expired = record(OffsetDateTime::now_utc() - time::Duration::seconds(1));
         store.delete(&kept[0]).await.unwrap();
         store.create(&mut expired).await.unwrap();
+        assert!(store.create(&mut one_more).await.is_err());
+        let mut second = store.load(&kept[1]).await.unwrap().unwrap();
+        second.data.insert("more".into(), serde_json::json!(1));
+        store.save(&second).await.unwrap();
+        store.delete_expired().await.unwrap();
         assert!(store.create(&mut one_more).await.is_ok());
     }
 }

@@ -31,7 +31,8 @@ pub struct Attempts {
     window: Duration,
 }
 
-/// Local counters kept at most; past that the oldest windows are dropped first.
+/// Local counters kept at most; past that the ended windows are dropped, and if none has
+/// ended, every counter (a flood of new keys while Redis is down restarts each window).
 const LOCAL_KEYS: usize = 100_000;
 
 /// KEYS[1]: the counter; ARGV[1]: the window in seconds. Counts one attempt, starting the
@@ -67,6 +68,18 @@ impl Attempts {
 
     fn shared(&self) -> Option<&RedisConnection> {
         self.redis.as_ref().filter(|redis| redis.is_connected())
+    }
+
+    /// Counts an attempt against each `(key, limit)` in turn; refused at the first that is
+    /// over its limit (those after it are not counted).
+    pub async fn attempt_all(
+        &self,
+        counters: impl IntoIterator<Item = (String, u32)>,
+    ) -> Result<(), TooManyAttempts> {
+        for (key, limit) in counters {
+            self.attempt(&key, limit).await?;
+        }
+        Ok(())
     }
 
     /// Counts an attempt for `key`, and refuses it if it is over `limit` in the current window.
@@ -108,6 +121,10 @@ impl Attempts {
         if local.len() >= LOCAL_KEYS {
             let window = self.window;
             local.retain(|_, (_, started)| started.elapsed() < window);
+            if local.len() >= LOCAL_KEYS {
+                tracing::warn!("{LOCAL_KEYS} attempt counters in this process: starting over");
+                local.clear();
+            }
         }
         let entry = local.entry(key.to_owned()).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= self.window {

@@ -205,9 +205,9 @@ pub fn mode_cookie(mode: &str) -> Result<String, AppError> {
     }
 }
 
-/// Whether the visitor is on this machine (`Visitor::is_on_this_machine`).
+/// Whether the visitor is on this machine ([`super::visitor::Visitor::on_this_machine`]).
 fn from_this_machine(request: &Parts) -> bool {
-    super::your_sessions::Visitor::of(request).is_on_this_machine()
+    super::visitor::Visitor::of(request).on_this_machine
 }
 
 /// One request to the supervisor's control API, over plain HTTP/1.1 on loopback.

@@ -3,7 +3,7 @@
 //! Each figure is a real save of a throwaway copy of the visitor's session (destroyed again at
 //! once), so the page shows what the code does today, not what someone once wrote down.
 
-use super::your_sessions::Visitor;
+use super::visitor::Visitor;
 use super::Shop;
 use crate::error::AppError;
 use crate::model::{CompareRow, CompareView, LatencyView, SizeSeries, LATENCY_ROUNDS};
@@ -27,17 +27,17 @@ async fn ration(
     kind: &str,
 ) -> Result<(), AppError> {
     let limit = shop.measurements_per_minute;
-    if let Some(address) = &visitor.address {
-        shop.measurements
-            .attempt(&format!("compare:{kind}:address:{address}"), limit)
-            .await?;
-    }
     // A guest with nothing stored yet has no key: the address counts for it.
-    if let Some(key) = session.key() {
-        shop.measurements
-            .attempt(&format!("compare:{kind}:session:{}", key.0), limit)
-            .await?;
-    }
+    let by_address = visitor
+        .address_key()
+        .map(|address| format!("compare:{kind}:address:{address}"));
+    let by_session = session
+        .key()
+        .map(|key| format!("compare:{kind}:session:{}", key.0));
+    let counters = by_address.into_iter().chain(by_session);
+    shop.measurements
+        .attempt_all(counters.map(|key| (key, limit)))
+        .await?;
     Ok(())
 }
 

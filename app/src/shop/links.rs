@@ -121,18 +121,17 @@ pub async fn open_shared_cart(
 pub async fn send_magic_link(
     shop: &Shop,
     username: &str,
-    visitor: &super::your_sessions::Visitor,
+    visitor: &super::visitor::Visitor,
 ) -> Result<(), AppError> {
     let limits = shop.login_limits;
     let username_key = username.to_lowercase();
+    let by_user = (format!("magic:user:{username_key}"), limits.per_username);
+    let by_address = visitor
+        .address_key()
+        .map(|address| (format!("magic:address:{address}"), limits.per_address));
     shop.login_attempts
-        .attempt(&format!("magic:user:{username_key}"), limits.per_username)
+        .attempt_all(std::iter::once(by_user).chain(by_address))
         .await?;
-    if let Some(address) = &visitor.address {
-        shop.login_attempts
-            .attempt(&format!("magic:address:{address}"), limits.per_address)
-            .await?;
-    }
     let Some(user) = accounts::find(&shop.pool, username).await? else {
         return Ok(());
     };
@@ -156,7 +155,7 @@ pub async fn open_magic_link(
     shop: &Shop,
     session: &Session,
     token: &str,
-    visitor: &super::your_sessions::Visitor,
+    visitor: &super::visitor::Visitor,
 ) -> Result<SessionView, AppError> {
     let login: MagicLogin = read(shop, MAGIC_PURPOSE, token)?;
     let spent = sqlx::query(

@@ -38,14 +38,14 @@ pub async fn send(
 /// outbox is off, `forbidden` to a visitor who is not on this machine.
 pub async fn visible(
     shop: &super::Shop,
-    visitor: &super::your_sessions::Visitor,
+    visitor: &super::visitor::Visitor,
 ) -> Result<Vec<OutboxMessage>, AppError> {
     if !shop.outbox_enabled {
         return Err(AppError::not_found(
             "the demo outbox is off on this server (DEMO_OUTBOX)",
         ));
     }
-    if !visitor.is_on_this_machine() {
+    if !visitor.on_this_machine {
         return Err(AppError::new(
             crate::error::ErrorCode::Forbidden,
             "the demo outbox answers visitors on this machine only: a mailbox belongs to its \

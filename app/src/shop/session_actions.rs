@@ -1,32 +1,18 @@
 //! What a visitor does to the session itself rather than the cart: log in and out, trade a
 //! refresh token, move to another strategy.
 
-use super::{
-    accounts,
-    session_view::view,
-    your_sessions::{self, Visitor},
-    Shop,
-};
+use super::{accounts, known_devices, session_view::view, visitor::Visitor, your_sessions, Shop};
 use crate::{
     error::{AppError, ErrorCode},
     model::SessionView,
 };
-use session_strategies::{strategy::UnknownStrategy, ClientChange, Session, SessionUser, Strategy};
-use std::time::Duration;
-
-/// The cookie that marks a browser someone logged in from before, as that user: its logins
-/// skip the per-username and per-address limits (the owner's own way in while someone else
-/// guesses), and count against the device alone.
-pub const DEVICE_COOKIE: &str = "device";
-/// How long a browser stays a known device after its last login.
-pub const DEVICE_TTL: Duration = Duration::from_secs(180 * 24 * 3600);
-const DEVICE_PURPOSE: &str = "known-device";
+use session_strategies::{strategy::UnknownStrategy, Session, SessionUser, Strategy};
 
 /// Logs in, keeping the guest's cart, under a new session key.
 ///
 /// Every attempt is counted before the password is checked, in one atomic step, and refused
 /// with `429` past a limit until the window ends, right password or not. From a browser that
-/// logged in as this user before (its [`DEVICE_COOKIE`] says so), the attempt counts against
+/// logged in as this user before ([`known_devices`]), the attempt counts against
 /// that device only; from anywhere else, against the username and the client's address, so
 /// that guessing from many addresses gets no faster than from one. A right password takes its
 /// own attempt back. The price, stated in `docs/SECURITY.md`: while someone guesses a user's
@@ -46,20 +32,21 @@ pub async fn log_in(
     }
     let limits = shop.login_limits;
     let username_key = username.to_lowercase();
-    let counters: Vec<(String, u32)> = match known_device(shop, visitor, &username_key) {
+    let device = visitor
+        .device
+        .as_deref()
+        .and_then(|token| known_devices::known_device(shop, token, &username_key));
+    let counters: Vec<(String, u32)> = match device {
         Some(device) => vec![(format!("device:{device}"), limits.per_username)],
         None => std::iter::once((format!("user:{username_key}"), limits.per_username))
             .chain(
                 visitor
-                    .address
-                    .as_deref()
+                    .address_key()
                     .map(|address| (format!("address:{address}"), limits.per_address)),
             )
             .collect(),
     };
-    for (key, limit) in &counters {
-        shop.login_attempts.attempt(key, *limit).await?;
-    }
+    shop.login_attempts.attempt_all(counters.clone()).await?;
     let user = accounts::authenticate(&shop.pool, username, password).await?;
     for (key, _) in &counters {
         shop.login_attempts.forgive(key).await;
@@ -68,38 +55,18 @@ pub async fn log_in(
 }
 
 /// Logs `user` in (the password or the link checked), keeping the guest's cart, and marks this
-/// browser a known device of theirs.
+/// browser a known device of theirs when it keeps the session in cookies anyway.
 pub async fn logged_in(
     shop: &Shop,
     session: &Session,
     user: SessionUser,
     visitor: &Visitor,
 ) -> Result<SessionView, AppError> {
-    let device = device_token(shop, &user.username.to_lowercase());
+    let username = user.username.to_lowercase();
     session.log_in(user).await?;
     your_sessions::record_login(shop, session, visitor).await?;
-    session.push_client_changes([ClientChange::SetCookie {
-        name: DEVICE_COOKIE,
-        value: device,
-        max_age: DEVICE_TTL,
-    }]);
+    known_devices::remember(shop, session, &username);
     Ok(view(shop, session))
-}
-
-/// A known-device token for `username`: a random device id and the name, signed, expiring.
-fn device_token(shop: &Shop, username: &str) -> String {
-    let mut payload = session_strategies::crypto::secrets::random_bytes::<16>().to_vec();
-    payload.extend_from_slice(username.as_bytes());
-    let expires_at = session_strategies::clock::now_unix() + DEVICE_TTL.as_secs() as i64;
-    shop.links.sign(DEVICE_PURPOSE, &payload, expires_at)
-}
-
-/// The id of the visitor's device, if its cookie says it logged in as `username` before.
-fn known_device(shop: &Shop, visitor: &Visitor, username: &str) -> Option<String> {
-    let token = visitor.device.as_deref()?;
-    let payload = shop.links.verify(DEVICE_PURPOSE, token).ok()?;
-    let (device, name) = payload.split_at_checked(16)?;
-    (name == username.as_bytes()).then(|| device.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// Ends the session wherever it lives, every copy of its login included.

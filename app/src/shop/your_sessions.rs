@@ -4,7 +4,7 @@
 //! login's handle goes on the revocation ledger, and the session layer refuses every session
 //! that carries it, on every instance, within about a second ([`session_strategies::logins`]).
 
-use super::Shop;
+use super::{visitor::Visitor, Shop};
 use crate::{
     error::{AppError, ErrorCode},
     model::{SessionListing, SessionsView},
@@ -16,61 +16,6 @@ use std::{
     time::{Duration, Instant},
 };
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
-
-/// Who is asking, as far as the list can tell: the browser's own description of itself.
-#[derive(Clone, Debug, Default)]
-pub struct Visitor {
-    pub address: Option<String>,
-    pub browser: String,
-    /// The known-device token the browser holds, if any
-    /// ([`super::session_actions::DEVICE_COOKIE`]).
-    pub device: Option<String>,
-}
-
-impl Visitor {
-    pub fn of(request: &http::request::Parts) -> Self {
-        let browser = request
-            .headers
-            .get(http::header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map_or_else(|| "unknown".to_owned(), describe_browser);
-        Self {
-            address: super::client_address(request),
-            browser,
-            device: session_strategies::session::transport::request_cookie(
-                request,
-                super::session_actions::DEVICE_COOKIE,
-            ),
-        }
-    }
-}
-
-impl Visitor {
-    /// Whether the visitor is on this machine: the socket peer, or what the load balancer on
-    /// loopback forwarded, is a loopback address.
-    pub fn is_on_this_machine(&self) -> bool {
-        self.address
-            .as_deref()
-            .and_then(|address| address.parse::<std::net::IpAddr>().ok())
-            .is_some_and(|address| address.is_loopback())
-    }
-}
-
-/// "Chromium on Linux" rather than the whole user agent string.
-fn describe_browser(agent: &str) -> String {
-    let browser = ["Firefox", "Edg", "Chrome", "Chromium", "Safari", "curl"]
-        .into_iter()
-        .find(|name| agent.contains(name))
-        .map(|name| if name == "Edg" { "Edge" } else { name });
-    let system = ["Windows", "Mac OS", "Android", "iPhone", "Linux"]
-        .into_iter()
-        .find(|name| agent.contains(name));
-    match (browser, system) {
-        (Some(browser), Some(system)) => format!("{browser} on {system}"),
-        (Some(browser), None) => browser.to_owned(),
-        _ => agent.chars().take(40).collect(),
-    }
-}
 
 /// Records a login that has just happened in `session`.
 pub async fn record_login(
@@ -143,18 +88,13 @@ pub fn seen(shop: &Shop, session: &Session) {
     });
 }
 
-/// Forgets logins whose sessions have ended without a logout: idle past `idle` (one minute of
-/// slack, as [`seen`] notes a login at most once a minute) or older than `max_age`, the
-/// absolute timeout counted from login. A row per login would otherwise outlive it for good.
-pub async fn sweep(
-    pool: &sqlx::AnyPool,
-    idle: Duration,
-    max_age: Duration,
-) -> Result<u64, AppError> {
-    let now = now_unix();
-    let swept = sqlx::query("DELETE FROM user_sessions WHERE last_seen < $1 OR created_at < $2")
-        .bind(now - idle.as_secs() as i64 - 60)
-        .bind(now - max_age.as_secs() as i64)
+/// Forgets logins older than `max_age`, the absolute timeout counted from login, which the
+/// session layer enforces under every strategy: a row per login would otherwise outlive it for
+/// good. Not by `last_seen`: only pages note it, and a stolen session kept alive by API calls
+/// alone must stay listed, so that its owner can still see and end it.
+pub async fn sweep(pool: &sqlx::AnyPool, max_age: Duration) -> Result<u64, AppError> {
+    let swept = sqlx::query("DELETE FROM user_sessions WHERE created_at < $1")
+        .bind(now_unix() - max_age.as_secs() as i64)
         .execute(pool)
         .await?;
     Ok(swept.rows_affected())

@@ -4,7 +4,7 @@ use super::extract::ApiPath;
 use app::{
     error::{AppError, ErrorBody},
     model::{CompareView, LatencyView},
-    shop::{compare, your_sessions::Visitor, AppState, Shop},
+    shop::{compare, visitor::Visitor, AppState, Shop},
 };
 use axum::{extract::State, Json};
 use http::request::Parts;

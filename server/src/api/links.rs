@@ -4,7 +4,7 @@ use super::extract::ApiJson;
 use app::{
     error::{AppError, ErrorBody},
     model::OutboxMessage,
-    shop::{links, outbox, your_sessions::Visitor, AppState, Shop},
+    shop::{links, outbox, visitor::Visitor, AppState, Shop},
 };
 use axum::{extract::State, Json};
 use http::{request::Parts, StatusCode};

@@ -4,7 +4,7 @@ use super::extract::ApiJson;
 use app::{
     error::{AppError, ErrorBody},
     model::{InspectionView, SessionView},
-    shop::{inspection, session_actions, session_view, your_sessions::Visitor, AppState, Shop},
+    shop::{inspection, session_actions, session_view, visitor::Visitor, AppState, Shop},
 };
 use axum::{extract::State, Json};
 use http::request::Parts;

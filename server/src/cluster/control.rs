@@ -89,7 +89,7 @@ async fn callers_of_this_run(
     let host_ok = headers
         .get(HOST)
         .and_then(|host| host.to_str().ok())
-        .is_some_and(crate::known_hosts::is_loopback);
+        .is_some_and(app::shop::visitor::is_loopback_host);
     if !host_ok || headers.contains_key(ORIGIN) {
         return failed(StatusCode::FORBIDDEN, "not a caller of this cluster run").into_response();
     }

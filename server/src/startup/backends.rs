@@ -2,13 +2,15 @@
 //! once, and `session_strategies::backends::build` makes each strategy's backend from them.
 
 use super::StartupError;
-use crate::config::Config;
+use crate::config::{derived_jwt_keys, Config};
+use axum_extra::extract::cookie::Key;
 use session_strategies::{
     backends::{self, jwt::JwtSettings, Ingredients, RedisPair},
+    crypto::key_ring::KeyRing,
     redis::RedisConnection,
     revocation::{
-        logins::Logins, memory::MemoryLedger, mirror::MirroredFamilies, redis::RedisFirstFamilies,
-        sql::SqlLedger, RevokedFamilies,
+        logins::Logins, mirror::MirroredFamilies, redis::RedisFirstFamilies, sql::SqlLedger,
+        throwaway::ThrowawayLedger, RevokedFamilies,
     },
     stores::{sql, sweep::SWEEP_PERIOD},
     trace::book::TraceBook,
@@ -22,12 +24,16 @@ use std::{sync::Arc, time::Duration};
 const REDIS_SESSIONS_DB: u8 = 0;
 const REDIS_CACHE_DB: u8 = 1;
 
+/// Throwaway `memory` sessions `/compare` may hold at once (each measurement deletes its own).
+const MEASURING_MEMORY_SESSIONS: usize = 1_000;
+
 /// The backends this server runs.
 pub struct Registries {
     /// The visitors' sessions.
     pub serving: SessionRegistry,
-    /// `/compare`'s throwaway sessions: the same strategies over the same stores, but their
-    /// revocations and refresh tokens in this process only, never the shared ledger.
+    /// `/compare`'s throwaway sessions: the same strategies over the same stores, but sealed
+    /// with keys of their own and their revocations and refresh tokens in this process only,
+    /// never the shared ledger.
     pub measuring: SessionRegistry,
     /// The revoked families as this instance knows them, for health checks.
     pub revocations: MirroredFamilies,
@@ -80,8 +86,17 @@ pub async fn registries(
         revocations: revocations.clone(),
         refresh_tokens: Arc::new(ledger),
     };
-    let throwaway = MemoryLedger::default();
+    // The throwaway sessions must open nothing outside a measurement: keys made up at start,
+    // a ledger in this process, a small memory store of their own.
+    let throwaway = ThrowawayLedger::default();
+    let throwaway_keys = KeyRing::single(Key::generate());
     let measuring = Ingredients {
+        memory_capacity: MEASURING_MEMORY_SESSIONS,
+        jwt: JwtSettings {
+            keys: derived_jwt_keys(&throwaway_keys),
+            ..ingredients.jwt.clone()
+        },
+        session_keys: throwaway_keys,
         revocations: Arc::new(throwaway.clone()),
         refresh_tokens: Arc::new(throwaway),
         ..ingredients.clone()

@@ -6,6 +6,7 @@
 //! cluster the next one sees; it prints what each strategy survived, the table in the README.
 
 use crate::raw_http::{Reply, Request, Visitor};
+use app::shop::cluster::SECRET_HEADER;
 use serde_json::{json, Value};
 use std::{
     collections::BTreeMap,
@@ -141,7 +142,7 @@ const CONTROL_SECRET: &str = "the-cluster-tests-own-secret";
 
 fn control(method: &str, path: &str) -> Reply {
     let reply = Request::new(method, path)
-        .header("X-Cluster-Secret", CONTROL_SECRET)
+        .header(SECRET_HEADER, CONTROL_SECRET)
         .send(CONTROL_PORT);
     assert_eq!(reply.status, 200, "{method} {path}: {}", reply.body);
     reply
@@ -191,6 +192,7 @@ fn start_cluster() -> Cluster {
         .env("LEPTOS_ENV", "PROD")
         .env("RUST_LOG", "warn")
         .env_remove("SESSION_KEY")
+        .env_remove("SESSION_KEYS")
         .env_remove("REDIS_URL")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
@@ -231,16 +233,16 @@ fn the_control_api_answers_only_this_runs_instances() {
     let reply = Request::new("POST", "/redis/flush").send(CONTROL_PORT);
     assert_eq!(reply.status, 401, "no secret: {}", reply.text);
     let reply = Request::new("GET", "/state")
-        .header("X-Cluster-Secret", "a-guess")
+        .header(SECRET_HEADER, "a-guess")
         .send(CONTROL_PORT);
     assert_eq!(reply.status, 401, "a wrong secret: {}", reply.text);
     let reply = Request::new("POST", "/redis/flush")
-        .header("X-Cluster-Secret", CONTROL_SECRET)
+        .header(SECRET_HEADER, CONTROL_SECRET)
         .header("Origin", "https://evil.example")
         .send(CONTROL_PORT);
     assert_eq!(reply.status, 403, "a cross-origin page: {}", reply.text);
     let reply = Request::new("GET", "/state")
-        .header("X-Cluster-Secret", CONTROL_SECRET)
+        .header(SECRET_HEADER, CONTROL_SECRET)
         .host(&format!("rebound.evil.example:{CONTROL_PORT}"))
         .send(CONTROL_PORT);
     assert_eq!(reply.status, 403, "a rebound name: {}", reply.text);

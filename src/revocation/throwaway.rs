@@ -12,12 +12,14 @@ use std::{
     time::Duration,
 };
 
-/// Entries kept at most; past that the lapsed ones go, then the rest.
+/// Entries kept at most; past that the lapsed ones go, then the rest. Forgetting a revocation
+/// early is harmless here: the throwaway sessions' credentials never leave the process, and
+/// are sealed with keys of their own that nothing else opens.
 const KEPT: usize = 10_000;
 
 /// Revoked families and refresh tokens in this process.
 #[derive(Clone, Debug, Default)]
-pub struct MemoryLedger {
+pub struct ThrowawayLedger {
     inner: Arc<Mutex<Ledger>>,
 }
 
@@ -29,7 +31,7 @@ struct Ledger {
     refresh: HashMap<String, (String, String, i64, bool)>,
 }
 
-impl MemoryLedger {
+impl ThrowawayLedger {
     fn lock(&self) -> MutexGuard<'_, Ledger> {
         self.inner
             .lock()
@@ -58,7 +60,7 @@ impl Ledger {
 }
 
 #[async_trait]
-impl RevokedFamilies for MemoryLedger {
+impl RevokedFamilies for ThrowawayLedger {
     async fn revoke_family(&self, family: &str, until: i64) -> Result<(), Unavailable> {
         let mut ledger = self.lock();
         ledger.make_room();
@@ -82,7 +84,7 @@ impl RevokedFamilies for MemoryLedger {
 }
 
 #[async_trait]
-impl RefreshTokens for MemoryLedger {
+impl RefreshTokens for ThrowawayLedger {
     async fn store_refresh(
         &self,
         token_hash: &str,
