@@ -8,7 +8,10 @@
 //!
 //! What a stolen token gives: the session from any instance until the token expires or its
 //! family is revoked (logout, a replayed refresh token); a stolen refresh token, new access
-//! tokens until it is used by its owner (then the replay revokes the family) or revoked.
+//! tokens until it is used by its owner (then the replay revokes the family) or revoked. A
+//! spent refresh token presented again within the grace window (`JWT_REFRESH_GRACE_SECONDS`,
+//! two tabs refreshing at once) gets the pair it was traded for, not a replay's revocation: a
+//! thief racing the owner within those seconds gets that pair too.
 //! Signing keys and their checks are in [`keys`], refresh tokens in [`refresh`].
 
 mod keys;

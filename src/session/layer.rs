@@ -170,7 +170,7 @@ pub async fn open_session(
             (None, Some(Notice::SessionExpired))
         }
         // A login ended from elsewhere (another device, "log out everywhere").
-        Ok(Some(loaded)) if login_ended(registry, &loaded).await? => {
+        Ok(Some(loaded)) if login_ended(registry, strategy, &loaded).await? => {
             let ended = trace::within(&tracing.trace, backend.destroy(loaded.key.as_ref())).await;
             if let Err(error) = ended {
                 tracing::warn!(%strategy, %error, "could not end a session whose login was ended");
@@ -216,8 +216,12 @@ pub async fn open_session(
     Ok(session)
 }
 
-/// Whether `loaded` belongs to a login that was ended from elsewhere.
-async fn login_ended(registry: &SessionRegistry, loaded: &Loaded) -> Result<bool, SessionError> {
+/// Whether `loaded`, a session of `strategy`, belongs to a login that was ended from elsewhere.
+async fn login_ended(
+    registry: &SessionRegistry,
+    strategy: Strategy,
+    loaded: &Loaded,
+) -> Result<bool, SessionError> {
     let (Some(logins), Some(handle)) = (registry.logins(), &loaded.data.login) else {
         return Ok(false);
     };
@@ -225,7 +229,7 @@ async fn login_ended(registry: &SessionRegistry, loaded: &Loaded) -> Result<bool
         .is_ended(handle)
         .await
         .map_err(|unavailable| SessionError::Unavailable {
-            strategy: registry.default_strategy(),
+            strategy,
             reason: unavailable.reason,
         })
 }

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 /// A served app, stopped when dropped.
 pub struct Served {
     pub port: u16,
-    /// The SQLite file the app keeps its shop and sessions in.
+    /// The directory of the SQLite file the app keeps its shop and sessions in.
     pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
