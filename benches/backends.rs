@@ -17,7 +17,7 @@ use session_strategies::{
         sql::SqlLedger,
     },
     session::transport::request_carrying,
-    stores::sql,
+    stores::{memcached::MemcachedRecords, sql},
     ProductId, Quantity, SessionBackend, SessionData, SessionUser, Strategy,
 };
 use std::{sync::Arc, time::Duration};
@@ -96,6 +96,13 @@ async fn backends() -> Vec<Arc<dyn SessionBackend>> {
         },
         sql_sessions: sql::connect(&url).await.unwrap(),
         redis,
+        memcached: Some(Arc::new(
+            MemcachedRecords::new(
+                &std::env::var("MEMCACHED_URL")
+                    .unwrap_or_else(|_| "memcached://127.0.0.1:11211".into()),
+            )
+            .unwrap(),
+        )),
         revocations: Arc::new(mirror),
         refresh_tokens: Arc::new(ledger),
     };

@@ -20,6 +20,12 @@ if [[ "$mode" != cluster ]] && ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1;
   echo "==> starting redis-server on 127.0.0.1:6379"
   redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null
 fi
+# The memcached strategy needs Memcached; likewise.
+export MEMCACHED_URL="${MEMCACHED_URL:-memcached://127.0.0.1:11211}"
+if [[ "$mode" != cluster ]] && ! (exec 3<>/dev/tcp/127.0.0.1/11211) 2>/dev/null; then
+  echo "==> starting memcached on 127.0.0.1:11211"
+  memcached -l 127.0.0.1 -p 11211 -U 0 -u "$(id -un)" -d
+fi
 # Compressed copies that the test command wrote for an earlier build would be served in place of
 # the files cargo-leptos is about to rebuild.
 if [[ -d target/site ]]; then

@@ -52,10 +52,11 @@ if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.j
   (cd end2end && npm ci --no-audit --no-fund)
 fi
 
-# Debian packages, installed only when missing: Redis for the app, PostgreSQL and HAProxy for
+# Debian packages, installed only when missing: Redis and Memcached for the app, PostgreSQL and HAProxy for
 # the cluster, Chromium for the tests.
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v memcached >/dev/null || missing+=(memcached)
 if $want_cluster_tools; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v haproxy >/dev/null || missing+=(haproxy)

@@ -13,11 +13,12 @@ step "setting up tools"
 bash scripts/setup.sh --test
 
 # Real services on loopback, on ports of their own, stopped when the script ends. (The cluster
-# test starts its own Redis and HAProxy through `server cluster`, on ports 3190-3195 and 6391.)
+# test starts its own Redis, Memcached and HAProxy through `server cluster`.)
 source scripts/lib/postgres.sh
 services_dir=$(mktemp -d)
 cleanup() {
   [[ -n "${redis_pid:-}" ]] && kill "$redis_pid" 2>/dev/null || true
+  [[ -n "${memcached_pid:-}" ]] && kill "$memcached_pid" 2>/dev/null || true
   pg_stop "$services_dir"
   rm -rf "$services_dir"
 }
@@ -29,6 +30,11 @@ redis-server --bind 127.0.0.1 --port 6390 --save "" --appendonly no --daemonize 
 redis_pid=$!
 export REDIS_URL="redis://127.0.0.1:6390"
 export TEST_REDIS_PORT=6390
+
+step "starting memcached on 127.0.0.1:11290"
+memcached -l 127.0.0.1 -p 11290 -U 0 -m 64 -u "$(id -un)" >"$services_dir/memcached.log" 2>&1 &
+memcached_pid=$!
+export MEMCACHED_URL="memcached://127.0.0.1:11290"
 
 step "starting PostgreSQL on 127.0.0.1:5439"
 pg_start "$services_dir" 5439

@@ -24,9 +24,10 @@ use crate::{
     session::backend::SessionBackend,
     stores::{
         cache_aside::CacheAsideStore,
-        memory::MemoryRecords,
+        memcached::{self, MemcachedRecords},
+        memory::{self, MemoryRecords},
         redis::RedisRecords,
-        traced::{self, TracedStore},
+        traced::TracedStore,
         RecordStore,
     },
     strategy::Strategy,
@@ -51,6 +52,8 @@ pub struct Ingredients {
     pub sql_sessions: Arc<dyn RecordStore>,
     /// `None` when there is no usable Redis URL: its strategies are then not built.
     pub redis: Option<RedisPair>,
+    /// The Memcached nodes, `None` when none is configured (the strategy is then not built).
+    pub memcached: Option<Arc<MemcachedRecords>>,
     /// Revoked families, as every instance sees them.
     pub revocations: Arc<dyn RevokedFamilies>,
     pub refresh_tokens: Arc<dyn RefreshTokens>,
@@ -75,7 +78,7 @@ pub fn build(
     let backend: Arc<dyn SessionBackend> = match strategy {
         Strategy::Memory => {
             let records = MemoryRecords::swept(from.memory_capacity);
-            let store = TracedStore::wrap(traced::MEMORY, Arc::new(records));
+            let store = TracedStore::wrap(memory::VERBS, Arc::new(records));
             Arc::new(StoreBackend::new(strategy, store, ttl).in_process())
         }
         Strategy::Cookie => Arc::new(CookieBackend::new(
@@ -97,6 +100,13 @@ pub fn build(
                 StoreBackend::new(strategy, store, ttl)
                     .with_availability(Arc::new(redis.sessions.clone())),
             )
+        }
+        Strategy::Memcached => {
+            let Some(memcached) = &from.memcached else {
+                return Ok(None);
+            };
+            let store = TracedStore::wrap(memcached::VERBS, memcached.clone());
+            Arc::new(StoreBackend::new(strategy, store, ttl).with_availability(memcached.clone()))
         }
         Strategy::Sql => Arc::new(StoreBackend::new(strategy, from.sql_sessions.clone(), ttl)),
         Strategy::CacheAside => {

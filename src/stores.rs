@@ -1,18 +1,18 @@
-//! Record stores for the strategies that keep the session on the server (memory, Redis, SQL,
-//! cache-aside), and what makes them safe to write from several instances at once.
+//! Record stores for the strategies that keep the session on the server, one file each, and
+//! what makes them safe to write from several instances at once.
 //!
 //! tower-sessions' `SessionStore::save` is an unconditional upsert, so two instances that each
 //! load a cart, add a line and save it keep only the later line, and a save that was in flight
 //! when the user logged out writes the session back. Every store here therefore also answers
 //! with the [`Revision`] it holds a record at, and replaces a record only if it still holds that
-//! revision: the engine's own compare-and-set (a Lua script in Redis, `UPDATE … WHERE data = ?`
-//! in SQL, a check under the lock in memory). A record that was deleted has no revision, so no
+//! revision: the engine's own compare-and-set (each store's module says which). A record that was deleted has no revision, so no
 //! write can bring it back.
 //!
 //! [`record`] is the format every store writes; [`traced`] wraps a store so that each round
 //! trip lands in the request's trace; [`sweep`] deletes expired records in the background.
 
 pub mod cache_aside;
+pub mod memcached;
 pub mod memory;
 pub mod record;
 pub mod redis;
@@ -101,4 +101,11 @@ pub trait RecordStore: SessionStore {
     /// Writes `record` if the store still holds it at `revision`. `false`, with nothing
     /// written, when another write came first or the record was deleted.
     async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool>;
+
+    /// Where the record under `id` is held and at what revision, in the store's own terms
+    /// where they say more than its name (Memcached: the node and the CAS token), for the
+    /// inspector.
+    async fn describe_copy(&self, _id: &Id) -> Option<String> {
+        None
+    }
 }

@@ -18,6 +18,7 @@ pub enum Strategy {
     Cookie,
     Jwt,
     Redis,
+    Memcached,
     Sql,
     CacheAside,
     SignedUrl,
@@ -87,11 +88,12 @@ pub struct Look {
 
 impl Strategy {
     /// Every strategy, in the order the UI lists them.
-    pub const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 8] = [
         Strategy::Memory,
         Strategy::Cookie,
         Strategy::Jwt,
         Strategy::Redis,
+        Strategy::Memcached,
         Strategy::Sql,
         Strategy::CacheAside,
         Strategy::SignedUrl,
@@ -108,6 +110,7 @@ impl Strategy {
             Strategy::Cookie => &entries::COOKIE,
             Strategy::Jwt => &entries::JWT,
             Strategy::Redis => &entries::REDIS,
+            Strategy::Memcached => &entries::MEMCACHED,
             Strategy::Sql => &entries::SQL,
             Strategy::CacheAside => &entries::CACHE_ASIDE,
             Strategy::SignedUrl => &entries::SIGNED_URL,

@@ -100,6 +100,9 @@ pub struct ServerCopyView {
     pub store: String,
     pub key: String,
     pub ttl_seconds: i64,
+    /// Where and at what revision, in the store's own terms (Memcached: the node and the CAS
+    /// token), where they say more than the store's name.
+    pub detail: Option<String>,
     pub bytes: usize,
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub value: JsonText,

@@ -44,6 +44,9 @@ pub struct Config {
     /// `Secure` on every cookie; set `COOKIE_SECURE=true` behind HTTPS.
     pub secure_cookies: bool,
     pub redis_url: String,
+    /// `MEMCACHED_URL`: `memcached://host:port[,host:port…]`, the nodes the `memcached`
+    /// strategy spreads its sessions over.
+    pub memcached_url: String,
     /// JWT signing keys, oldest first: `JWT_KEYS=kid:hex,kid:hex`, else one derived key.
     pub jwt_keys: Vec<SigningKey>,
     pub jwt_access_ttl: Duration,
@@ -87,6 +90,9 @@ fn var(name: &str) -> Option<String> {
         .ok()
         .filter(|value| !value.trim().is_empty())
 }
+
+/// Memcached's own default port, on loopback.
+const DEFAULT_MEMCACHED_URL: &str = "memcached://127.0.0.1:11211";
 
 impl Config {
     /// Reads the environment; every variable is listed in `docs/CONFIGURATION.md`.
@@ -133,6 +139,7 @@ impl Config {
             secure_cookies: var("COOKIE_SECURE")
                 .is_some_and(|value| value == "true" || value == "1"),
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            memcached_url: var("MEMCACHED_URL").unwrap_or_else(|| DEFAULT_MEMCACHED_URL.into()),
             jwt_keys,
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
             jwt_refresh_grace: seconds("JWT_REFRESH_GRACE_SECONDS", 10)?,
@@ -178,7 +185,7 @@ impl Config {
 
 impl Config {
     /// Defaults with a throwaway key and everything under `data_dir`: for tests and tools.
-    /// `REDIS_URL` is still read, so tests can point at their own Redis.
+    /// `REDIS_URL` and `MEMCACHED_URL` are still read, so tests can point at their own.
     pub fn ephemeral(data_dir: PathBuf) -> Self {
         let leptos_options = LeptosOptions::builder().output_name(OUTPUT_NAME).build();
         let session_keys = KeyRing::single(Key::generate());
@@ -196,6 +203,7 @@ impl Config {
             session_max_age: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            memcached_url: var("MEMCACHED_URL").unwrap_or_else(|| DEFAULT_MEMCACHED_URL.into()),
             jwt_access_ttl: Duration::from_secs(900),
             jwt_refresh_grace: Duration::from_secs(10),
             login_limits: LoginLimits::default(),

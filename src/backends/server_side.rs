@@ -248,7 +248,8 @@ impl SessionRecords {
 
     /// The stored record under `key` as the inspector shows it, labelled with `store`.
     pub async fn copy(&self, store: &str, key: &SessionKey) -> Option<ServerCopy> {
-        let record = self.store.load(&parse_key(key)?).await.ok()??;
+        let id = parse_key(key)?;
+        let record = self.store.load(&id).await.ok()??;
         if !self.owns(owner_of_record(&record)) {
             return None;
         }
@@ -257,6 +258,7 @@ impl SessionRecords {
             store: store.to_owned(),
             key: key.0.clone(),
             ttl_seconds: (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds(),
+            detail: self.store.describe_copy(&id).await,
             bytes: value.to_string().len(),
             value,
         })

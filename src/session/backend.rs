@@ -59,6 +59,9 @@ pub struct ServerCopy {
     pub store: String,
     pub key: String,
     pub ttl_seconds: i64,
+    /// Where and at what revision, in the store's own terms, where they say more than its name
+    /// (Memcached: the node and the CAS token a write must still find).
+    pub detail: Option<String>,
     /// Size of the stored value as JSON.
     pub bytes: usize,
     pub value: serde_json::Value,

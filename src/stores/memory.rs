@@ -10,7 +10,9 @@
 
 use super::{
     record::{owner_of_record, session_of_record},
-    sweep, RecordStore, StoredSession,
+    sweep,
+    traced::StoreVerbs,
+    RecordStore, StoredSession,
 };
 use crate::{
     session::{backend::Revision, data::SessionData},
@@ -72,6 +74,16 @@ impl Records {
         self.by_id.insert(entry.record.id, entry);
     }
 }
+
+/// tower-sessions' in-process map, as this store keeps it.
+pub const VERBS: StoreVerbs = StoreVerbs {
+    name: "memory",
+    create: "insert",
+    save: "insert",
+    load: "get",
+    delete: "remove",
+    replace: "insert if revision matches",
+};
 
 fn revision(counter: u64) -> Revision {
     Revision::new(counter.to_le_bytes().to_vec())

@@ -9,7 +9,7 @@
 
 use super::{
     record,
-    traced::{self, TracedStore},
+    traced::{StoreVerbs, TracedStore},
     RecordStore, StoredSession,
 };
 use crate::{
@@ -46,7 +46,7 @@ pub struct RedisRecords {
 impl RedisRecords {
     /// Sessions over `redis`, each round trip traced.
     pub fn traced(redis: RedisConnection) -> Arc<dyn RecordStore> {
-        TracedStore::wrap(traced::REDIS, Arc::new(Self { redis }))
+        TracedStore::wrap(VERBS, Arc::new(Self { redis }))
     }
 
     /// tower-sessions' store over this thread's client (a clone of an `Arc`).
@@ -63,6 +63,16 @@ impl RedisRecords {
             .map_err(redis_error)
     }
 }
+
+/// tower-sessions' Redis store: one key per session, expiring at the session's expiry.
+pub const VERBS: StoreVerbs = StoreVerbs {
+    name: "redis",
+    create: "SET NX EXAT",
+    save: "SET XX EXAT",
+    load: "GET",
+    delete: "DEL",
+    replace: "EVAL (SET EXAT if GET still matches)",
+};
 
 /// KEYS[1]: the session key; ARGV: the bytes read, the new bytes, the expiry (Unix seconds).
 const REPLACE_IF_UNCHANGED: &str = r"

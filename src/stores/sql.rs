@@ -16,7 +16,7 @@ mod sqlite_writes;
 use super::{
     record,
     sweep::{sweep, sweep_expired, SWEEP_PERIOD},
-    traced::{TracedStore, SQL},
+    traced::{StoreVerbs, TracedStore},
     RecordStore, StoredSession,
 };
 use crate::session::backend::Revision;
@@ -37,6 +37,16 @@ use tower_sessions_sqlx_store::{
     PostgresStore, SqliteStore,
 };
 
+/// tower-sessions' SQL stores: one row per session in `tower_sessions`.
+pub const VERBS: StoreVerbs = StoreVerbs {
+    name: "sql",
+    create: "INSERT",
+    save: "UPSERT",
+    load: "SELECT",
+    delete: "DELETE",
+    replace: "UPDATE WHERE data = read",
+};
+
 /// Whether `url` names a PostgreSQL database.
 pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -54,7 +64,7 @@ pub async fn connect_sweeping_every(
     period: Duration,
 ) -> Result<Arc<dyn RecordStore>, sqlx::Error> {
     let store = connect_untraced(url, period).await?;
-    Ok(TracedStore::wrap(SQL, store))
+    Ok(TracedStore::wrap(VERBS, store))
 }
 
 async fn connect_untraced(

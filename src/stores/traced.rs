@@ -13,7 +13,7 @@ use tower_sessions::{
     session_store, SessionStore,
 };
 
-/// What the store calls each operation.
+/// What a store calls each operation (each store names its own, next to its code).
 #[derive(Clone, Copy, Debug)]
 pub struct StoreVerbs {
     pub name: &'static str,
@@ -24,36 +24,6 @@ pub struct StoreVerbs {
     /// The compare-and-set of [`RecordStore::replace`].
     pub replace: &'static str,
 }
-
-/// tower-sessions' Redis store: one key per session, expiring at the session's expiry.
-pub const REDIS: StoreVerbs = StoreVerbs {
-    name: "redis",
-    create: "SET NX EXAT",
-    save: "SET XX EXAT",
-    load: "GET",
-    delete: "DEL",
-    replace: "EVAL (SET EXAT if GET still matches)",
-};
-
-/// tower-sessions' SQL stores: one row per session in `tower_sessions`.
-pub const SQL: StoreVerbs = StoreVerbs {
-    name: "sql",
-    create: "INSERT",
-    save: "UPSERT",
-    load: "SELECT",
-    delete: "DELETE",
-    replace: "UPDATE WHERE data = read",
-};
-
-/// tower-sessions' in-process map.
-pub const MEMORY: StoreVerbs = StoreVerbs {
-    name: "memory",
-    create: "insert",
-    save: "insert",
-    load: "get",
-    delete: "remove",
-    replace: "insert if revision matches",
-};
 
 /// `store`, with each call recorded in the current trace.
 #[derive(Clone)]
@@ -145,6 +115,10 @@ impl RecordStore for TracedStore {
 
     async fn load_revision(&self, id: &Id) -> session_store::Result<Option<(Record, Revision)>> {
         self.lookup(id, self.store.load_revision(id)).await
+    }
+
+    async fn describe_copy(&self, id: &Id) -> Option<String> {
+        self.store.describe_copy(id).await
     }
 
     async fn replace(&self, record: &Record, revision: &Revision) -> session_store::Result<bool> {

@@ -209,6 +209,55 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     },
 };
 
+pub(super) const MEMCACHED: StrategyMeta = StrategyMeta {
+    id: "memcached",
+    name: "Memcached store",
+    summary: "Session id in a cookie, state in Memcached, spread over its nodes by the client.",
+    state_location: "Memcached",
+    survives_restart: true,
+    shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: true,
+        renewed_on_read: true,
+    },
+    revocable: "yes: delete the server copy",
+    without_cookies: "no",
+    concurrent_writes: "both kept, from any instance: Memcached's own compare-and-set on the item's CAS token",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: every instance reads the same Memcached nodes",
+        restart_all: "kept: the sessions live in Memcached, not in the instances",
+        redis_restart: "kept: it never touches Redis",
+        redis_flush: "kept: it never touches Redis",
+    },
+    look: Look {
+        colour: "#15803d",
+        dash: "6 2 1 2",
+    },
+    guide: Guide {
+        how: [
+            "The session lives in Memcached under its id, the item expiring with the idle timeout.",
+            "The browser holds the id in the cookie sid.",
+            "The app hashes the id to pick one of the Memcached nodes: the nodes know nothing of each other.",
+            "Every write is a compare-and-set on the CAS token the read returned, so concurrent changes all land.",
+            "Memcached keeps nothing across a restart and evicts the least recently used items when full: an idle session can vanish early.",
+        ],
+        sequence: &[
+            step("Browser", "Server", "Cookie: sid=…"),
+            step("Server", "Memcached", "mg sid v c"),
+            step("Memcached", "Server", "session, CAS token"),
+            step("Server", "Memcached", "ms sid T1800 C<token>"),
+        ],
+        choose_when: "Several instances, a cache you already run, sessions you can afford to lose now and then.",
+        avoid_when: "Sessions must survive a node restart or memory pressure (Redis with persistence and noeviction, or SQL).",
+        security: &[
+            "Revocable at once; the id is 128 random bits.",
+            "Memcached has no authentication by default: keep it on a private network (or enable SASL).",
+        ],
+        stolen: "Whoever holds the sid cookie is the user, on every instance, until logout deletes the item, 30 minutes pass without use, 12 hours pass since login, or Memcached evicts it.",
+        source: "src/stores/memcached.rs",
+    },
+};
+
 pub(super) const SQL: StrategyMeta = StrategyMeta {
     id: "sql",
     name: "SQL store",

@@ -421,6 +421,7 @@ conformance! {
     cookie => Strategy::Cookie, Sql::Sqlite;
     jwt => Strategy::Jwt, Sql::Sqlite;
     redis => Strategy::Redis, Sql::Sqlite;
+    memcached => Strategy::Memcached, Sql::Sqlite;
     sql => Strategy::Sql, Sql::Sqlite;
     sql_on_postgres => Strategy::Sql, Sql::Postgres;
     cache_aside => Strategy::CacheAside, Sql::Sqlite;

@@ -8,7 +8,7 @@ use session_strategies::{
     crypto::key_ring::KeyRing,
     redis::RedisConnection,
     revocation::sql::SqlLedger,
-    stores::{sql, RecordStore},
+    stores::{memcached::MemcachedRecords, sql, RecordStore},
     ProductId, Quantity, SessionBackend, SessionData, SessionUser, Strategy,
 };
 use std::{sync::Arc, time::Duration};
@@ -47,6 +47,13 @@ pub async fn redis(database: u8) -> RedisConnection {
         redis_url()
     );
     connection
+}
+
+/// The test command's Memcached (`MEMCACHED_URL`, every node it names).
+pub fn memcached() -> Arc<MemcachedRecords> {
+    let url =
+        std::env::var("MEMCACHED_URL").unwrap_or_else(|_| "memcached://127.0.0.1:11211".into());
+    Arc::new(MemcachedRecords::new(&url).unwrap())
 }
 
 /// Which database the SQL session table is in.
@@ -95,6 +102,7 @@ pub async fn ingredients(ttl: Duration, sql: Sql) -> Ingredients {
             sessions: redis(0).await,
             cache: redis(1).await,
         }),
+        memcached: Some(memcached()),
         revocations: Arc::new(ledger.clone()),
         refresh_tokens: Arc::new(ledger),
     }

@@ -7,5 +7,6 @@ mod documents;
 mod fuzz;
 mod jwt;
 mod layout;
+mod memcached;
 mod redis_lanes;
 mod revocation;

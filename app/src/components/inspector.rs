@@ -89,6 +89,9 @@ fn ServerCopy(copy: ServerCopyView, now: i64) -> impl IntoView {
                     {format!(" (TTL {} s when inspected)", copy.ttl_seconds)}
                 </dd>
                 <dt>"Size"</dt><dd>{format!("{} bytes", copy.bytes)}</dd>
+                {copy.detail.map(|detail| view! {
+                    <dt>"Held at"</dt><dd data-testid="server-detail">{detail}</dd>
+                })}
             </dl>
             // Focusable: a keyboard must be able to scroll a long value.
             <pre class="json" tabindex="0" role="region" aria-label="The stored value, as JSON">{json}</pre>

@@ -36,6 +36,7 @@ pub async fn inspect(
             store: copy.store,
             key: copy.key,
             ttl_seconds: copy.ttl_seconds,
+            detail: copy.detail,
             bytes: copy.bytes,
         }),
         None => None,

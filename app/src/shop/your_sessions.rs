@@ -1,6 +1,6 @@
 //! "Your sessions": every login of a user, whatever strategy keeps it, with where and when it
 //! was last seen, and ending one or all others. Server-side strategies could delete their own
-//! records, but a cookie or a JWT can only be refused; one mechanism serves all seven: the
+//! records, but a cookie or a JWT can only be refused; one mechanism serves them all: the
 //! login's handle goes on the revocation ledger, and the session layer refuses every session
 //! that carries it, on every instance, within about a second ([`session_strategies::logins`]).
 

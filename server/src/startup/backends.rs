@@ -12,6 +12,7 @@ use session_strategies::{
         logins::Logins, mirror::MirroredFamilies, redis::RedisFirstFamilies, sql::SqlLedger,
         throwaway::ThrowawayLedger, RevokedFamilies,
     },
+    stores::memcached::MemcachedRecords,
     stores::{sql, sweep::SWEEP_PERIOD},
     trace::book::TraceBook,
     SessionBackend, SessionRegistry, Strategy,
@@ -83,6 +84,10 @@ pub async fn registries(
         },
         sql_sessions,
         redis,
+        memcached: Some(Arc::new(
+            MemcachedRecords::new(&config.memcached_url)
+                .map_err(|error| StartupError::Strategy(Strategy::Memcached, error))?,
+        )),
         revocations: revocations.clone(),
         refresh_tokens: Arc::new(ledger),
     };

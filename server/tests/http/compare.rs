@@ -4,6 +4,7 @@
 use crate::common::{carried_bytes, strategy_ids, Client};
 use http::{Method, StatusCode};
 use serde_json::Value;
+use session_strategies::Strategy;
 
 /// Alice with three cart lines.
 async fn shopper(client: &mut Client) {
@@ -32,7 +33,7 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let table = reply.body;
     assert_eq!(table["cart_lines"], 3);
-    assert_eq!(table["rows"].as_array().unwrap().len(), 7);
+    assert_eq!(table["rows"].as_array().unwrap().len(), Strategy::ALL.len());
     for strategy in strategy_ids().await {
         let strategy = strategy.as_str();
         let mut client = Client::new().await;
@@ -56,7 +57,7 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
     // The size series: id-only strategies stay flat, client-side ones grow; the cookie's limit
     // is found by bisection over real saves, past the chart's 50 lines.
     let series = table["series"].as_array().unwrap();
-    assert_eq!(series.len(), 7);
+    assert_eq!(series.len(), Strategy::ALL.len());
     let points = |id: &str| -> Vec<(u64, u64, bool)> {
         series.iter().find(|s| s["id"] == id).unwrap()["points"]
             .as_array()

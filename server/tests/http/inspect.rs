@@ -177,6 +177,11 @@ fn expected_steps(strategy: Strategy) -> &'static [&'static [&'static str]] {
             &["redis GET", "hit"],
             &["redis EVAL (SET EXAT if GET still matches)", "replaced"],
         ],
+        Strategy::Memcached => &[
+            &["memcached ms ME (add)", "ok"],
+            &["memcached mg v c", "hit"],
+            &["memcached ms C<cas>", "replaced"],
+        ],
         Strategy::Sql => &[
             &["sql INSERT", "ok"],
             &["sql SELECT", "hit"],
