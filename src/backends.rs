@@ -7,12 +7,14 @@
 //! (`src/stores/`, one file each).
 
 pub mod cookie;
+pub mod hybrid;
 pub mod jwt;
 pub mod server_side;
 pub mod signed_url;
 
 use self::{
     cookie::CookieBackend,
+    hybrid::HybridBackend,
     jwt::{JwtBackend, JwtSettings, NoSigningKey},
     server_side::StoreBackend,
     signed_url::SignedUrlBackend,
@@ -90,6 +92,12 @@ pub fn build(
             from.jwt.clone(),
             from.revocations.clone(),
             from.refresh_tokens.clone(),
+        )?),
+        Strategy::Hybrid => Arc::new(HybridBackend::new(
+            from.jwt.clone(),
+            ttl,
+            from.session_keys.clone(),
+            from.revocations.clone(),
         )?),
         Strategy::Redis => {
             let Some(redis) = &from.redis else {

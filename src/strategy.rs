@@ -17,6 +17,7 @@ pub enum Strategy {
     Memory,
     Cookie,
     Jwt,
+    Hybrid,
     Redis,
     Memcached,
     Sql,
@@ -88,10 +89,11 @@ pub struct Look {
 
 impl Strategy {
     /// Every strategy, in the order the UI lists them.
-    pub const ALL: [Strategy; 8] = [
+    pub const ALL: [Strategy; 9] = [
         Strategy::Memory,
         Strategy::Cookie,
         Strategy::Jwt,
+        Strategy::Hybrid,
         Strategy::Redis,
         Strategy::Memcached,
         Strategy::Sql,
@@ -109,6 +111,7 @@ impl Strategy {
             Strategy::Memory => &entries::MEMORY,
             Strategy::Cookie => &entries::COOKIE,
             Strategy::Jwt => &entries::JWT,
+            Strategy::Hybrid => &entries::HYBRID,
             Strategy::Redis => &entries::REDIS,
             Strategy::Memcached => &entries::MEMCACHED,
             Strategy::Sql => &entries::SQL,

@@ -12,6 +12,7 @@ use crate::{
     clock::now_unix,
     crypto::{
         key_ring::{KeyPosition, KeyRing},
+        sealed,
         secrets::random_id,
         verified_tokens::VerifiedTokens,
     },
@@ -26,7 +27,6 @@ use crate::{
     trace::{self, TraceKey},
 };
 use async_trait::async_trait;
-use axum_extra::extract::cookie::Cookie;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -93,14 +93,7 @@ impl CookieBackend {
             session: data.clone(),
         })
         .map_err(|error| BackendError::Encode(error.to_string()))?;
-        // The same primitive PrivateCookieJar uses, kept as a value rather than a response part so
-        // its size can be checked before anything is sent.
-        let mut jar = cookie::CookieJar::new();
-        jar.private_mut(self.keys.newest())
-            .add(Cookie::new(SESSION_COOKIE, plaintext));
-        jar.get(SESSION_COOKIE)
-            .map(|sealed| sealed.value().to_owned())
-            .ok_or_else(|| BackendError::Encode("the sealed cookie went missing".into()))
+        Ok(sealed::seal(&self.keys, SESSION_COOKIE, plaintext))
     }
 
     /// The payload of the request's cookie and the key that opened it.
@@ -124,12 +117,7 @@ impl CookieBackend {
         // it travels as `__Host-session`, and [`Carrier::peek`] reads only that name then, so a
         // value planted under the plain name is never read. (Opening it under the name it
         // travelled under refused every cookie over HTTPS.)
-        let opened = self.keys.keys().find_map(|(position, key)| {
-            let cookie = cookie::CookieJar::new()
-                .private(key)
-                .decrypt(Cookie::new(SESSION_COOKIE, raw.to_string()))?;
-            Some((cookie, position))
-        });
+        let opened = sealed::open(&self.keys, SESSION_COOKIE, &raw);
         trace::step(started, || {
             (
                 operation(),
@@ -139,9 +127,9 @@ impl CookieBackend {
                 },
             )
         });
-        let (cookie, position) =
+        let (plaintext, position) =
             opened.ok_or(LoadError::Invalid("the session cookie does not decrypt"))?;
-        let payload: Payload = serde_json::from_str(cookie.value())
+        let payload: Payload = serde_json::from_str(&plaintext)
             .map_err(|_| LoadError::Invalid("undecodable session cookie"))?;
         self.opened.insert(&raw, (payload.clone(), position));
         Ok(Some((payload, position)))

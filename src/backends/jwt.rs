@@ -17,7 +17,7 @@
 mod keys;
 mod refresh;
 
-pub use keys::{KeyTooShort, NoSigningKey, SigningKey, ALGORITHM, MIN_KEY_BYTES};
+pub use keys::{KeyTooShort, NoSigningKey, SigningKey, TokenCodec, ALGORITHM, MIN_KEY_BYTES};
 pub use refresh::refresh_hash;
 
 use crate::{
@@ -35,8 +35,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use http::request::Parts;
-use jsonwebtoken::{decode, decode_header, encode, errors::ErrorKind, Header};
-use keys::Verifier;
+use jsonwebtoken::errors::ErrorKind;
 use serde::{Deserialize, Serialize};
 use std::{
     borrow::Cow,
@@ -99,8 +98,7 @@ pub struct Claims {
 /// The JWT strategy.
 pub struct JwtBackend {
     settings: JwtSettings,
-    /// What verification needs for each key, built once rather than on every request.
-    verifiers: Vec<Verifier>,
+    codec: TokenCodec,
     /// Access tokens verified here (with the expiry checked), so that the same token on the
     /// next request skips the signature and the JSON.
     verified: VerifiedTokens<Claims>,
@@ -108,9 +106,9 @@ pub struct JwtBackend {
     refresh_tokens: Arc<dyn RefreshTokens>,
 }
 
-/// The clock skew allowed: [`LEEWAY_SECONDS`], never more than an access token lives.
-fn leeway(settings: &JwtSettings) -> i64 {
-    LEEWAY_SECONDS.min(settings.access_ttl.as_secs() as i64)
+/// The clock skew allowed for tokens that live `lifetime`: [`LEEWAY_SECONDS`], never more.
+pub fn leeway(lifetime: Duration) -> i64 {
+    LEEWAY_SECONDS.min(lifetime.as_secs() as i64)
 }
 
 fn subject(data: &SessionData) -> String {
@@ -126,17 +124,10 @@ impl JwtBackend {
         revocations: Arc<dyn RevokedFamilies>,
         refresh_tokens: Arc<dyn RefreshTokens>,
     ) -> Result<Self, NoSigningKey> {
-        if settings.keys.is_empty() {
-            return Err(NoSigningKey);
-        }
-        let verifiers = settings
-            .keys
-            .iter()
-            .map(|key| Verifier::new(key, &settings))
-            .collect();
+        let codec = TokenCodec::new(TOKEN_TYPE, &settings, leeway(settings.access_ttl))?;
         Ok(Self {
             settings,
-            verifiers,
+            codec,
             verified: VerifiedTokens::default(),
             revocations,
             refresh_tokens,
@@ -144,29 +135,12 @@ impl JwtBackend {
     }
 
     fn newest_key(&self) -> &SigningKey {
-        // `new` refuses an empty key list.
-        &self.settings.keys[self.settings.keys.len() - 1]
+        self.codec.newest_key()
     }
 
     /// Signs `claims` with the newest key.
     pub fn sign(&self, claims: &Claims) -> Result<String, BackendError> {
-        let started = Instant::now();
-        let key = self.newest_key();
-        let mut header = Header::new(ALGORITHM);
-        header.typ = Some(TOKEN_TYPE.to_owned());
-        header.kid = Some(key.kid.clone());
-        let token = encode(&header, claims, &key.encoding_key())
-            .map_err(|error| BackendError::Encode(error.to_string()));
-        trace::step(started, || {
-            (
-                format!("sign {ALGORITHM:?} kid={}", key.kid),
-                match &token {
-                    Ok(token) => format!("ok, {} B", token.len()),
-                    Err(error) => format!("error: {error}"),
-                },
-            )
-        });
-        token
+        self.codec.sign(claims)
     }
 
     fn claims_for(&self, data: &SessionData, family: String) -> Claims {
@@ -235,28 +209,7 @@ impl JwtBackend {
         check_exp: bool,
         kid: &mut Option<String>,
     ) -> Result<Claims, ErrorKind> {
-        let header = decode_header(token).map_err(|error| error.into_kind())?;
-        *kid = header.kid;
-        if header.alg != ALGORITHM {
-            return Err(ErrorKind::InvalidAlgorithm);
-        }
-        if header.typ.as_deref() != Some(TOKEN_TYPE) {
-            return Err(ErrorKind::InvalidToken);
-        }
-        let wanted = kid.as_deref().ok_or(ErrorKind::InvalidToken)?;
-        let verifier = self
-            .verifiers
-            .iter()
-            .find(|verifier| verifier.kid == wanted)
-            .ok_or(ErrorKind::InvalidToken)?;
-        let validation = if check_exp {
-            &verifier.checking_exp
-        } else {
-            &verifier.ignoring_exp
-        };
-        let claims = decode::<Claims>(token, &verifier.key, validation)
-            .map_err(|error| error.into_kind())?
-            .claims;
+        let claims: Claims = self.codec.decode(token, check_exp, kid)?;
         if claims.session.format != FORMAT {
             return Err(ErrorKind::InvalidToken);
         }
@@ -311,7 +264,7 @@ impl JwtBackend {
     /// The clock skew forgiven, in seconds: [`LEEWAY_SECONDS`], or less for tokens that live
     /// less.
     fn leeway(&self) -> i64 {
-        leeway(&self.settings)
+        leeway(self.settings.access_ttl)
     }
 
     /// Whether `claims` are past their expiry and its leeway. jsonwebtoken accepts

@@ -160,6 +160,56 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     },
 };
 
+pub(super) const HYBRID: StrategyMeta = StrategyMeta {
+    id: "hybrid",
+    name: "JWT + cookie hybrid",
+    summary: "Who you are in a small signed token, the cart in its own encrypted cookie.",
+    state_location: "the client: identity in a JWT, the cart in an encrypted cookie",
+    survives_restart: true,
+    shared_across_instances: true,
+    capabilities: Capabilities {
+        server_copy: false,
+        renewed_on_read: true,
+    },
+    revocable: "the identity, through a revocation ledger (its family)",
+    without_cookies: "no: API clients send the token as Bearer, the cart still needs its cookie",
+    concurrent_writes: "the browser keeps the last response's cart cookie: the other change is lost",
+    cluster: ClusterBehaviour {
+        instance_stop: "kept: the browser holds both credentials and every instance has the keys",
+        restart_all: "kept: nothing on the server was holding it",
+        redis_restart: "kept; a logout recorded before still holds, since the revocation ledger is in SQL too",
+        redis_flush: "kept; revocations still hold: SQL keeps the ledger, Redis was only its fast path",
+    },
+    look: Look {
+        colour: "#9d174d",
+        dash: "3 3 8 3",
+    },
+    guide: Guide {
+        how: [
+            "Who the visitor is (user, login, family, timeouts) goes in a small JWT, signed with HS256; no cart.",
+            "The cart goes in a second cookie, sealed with AES-256-GCM and bound to the token's family.",
+            "A cart change rewrites only that cookie: no signature is computed and the token is left as it is.",
+            "Other services can verify the token alone, without a store and without seeing the cart.",
+            "Logout revokes the family on a ledger every instance reads; a cart cookie shown with another family's token is refused.",
+        ],
+        sequence: &[
+            step("Browser", "Server", "POST /cart/items, Cookie: identity=<JWT>; state=<sealed>"),
+            step("Server", "Server", "verify HS256, check the family, open the cart"),
+            step("Server", "Server", "change the cart, seal it again (no signature)"),
+            step("Server", "Browser", "Set-Cookie: state=<new sealed>"),
+        ],
+        choose_when: "Several services must verify who the user is, while the session state stays small and private to this one.",
+        avoid_when: "State that grows past a cookie, or one credential is all your clients can keep.",
+        security: &[
+            "The token carries no cart: it can be shown to other services, and stays the same size whatever the cart.",
+            "The cart cookie is encrypted and authenticated, and names the token's family: it cannot be moved to another session.",
+            "Two tabs changing the cart at once: the cookie the browser keeps last wins (a test measures it).",
+        ],
+        stolen: "Whoever holds the identity token is the user (without the cart) until it expires, 30 minutes after it was minted and renewed on use, or logout revokes its family; with the state cookie too, the whole session. 12 hours after login the session ends however active.",
+        source: "src/backends/hybrid.rs",
+    },
+};
+
 pub(super) const REDIS: StrategyMeta = StrategyMeta {
     id: "redis",
     name: "Redis store",

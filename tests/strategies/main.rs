@@ -5,6 +5,7 @@ mod backends;
 mod common;
 mod documents;
 mod fuzz;
+mod hybrid;
 mod jwt;
 mod layout;
 mod memcached;

@@ -62,18 +62,29 @@ async fn inspect_shows_where_each_strategy_keeps_the_session() {
                 );
             }
         }
-        if strategy == "jwt" {
-            let token = artifacts.iter().find(|a| a["name"] == "jwt").unwrap();
-            assert_eq!(token["decoded"]["header"]["alg"], "HS256");
-            assert_eq!(
-                token["decoded"]["claims"]["session"]["cart"][0]["product_id"],
-                3
-            );
-        } else {
-            assert!(
+        let decoded = |name: &str| {
+            let artifact = artifacts.iter().find(|a| a["name"] == name);
+            artifact.unwrap_or_else(|| panic!("{strategy}: no {name}"))["decoded"].clone()
+        };
+        match strategy {
+            "jwt" => {
+                let token = decoded("jwt");
+                assert_eq!(token["header"]["alg"], "HS256");
+                assert_eq!(token["claims"]["session"]["cart"][0]["product_id"], 3);
+            }
+            // The identity token is readable by anyone and holds no cart; the cart's cookie
+            // is opened by the server, which alone holds the key.
+            "hybrid" => {
+                let identity = decoded("identity");
+                assert_eq!(identity["header"]["typ"], "identity+jwt");
+                assert_eq!(identity["claims"]["cart"], Value::Null);
+                let state = decoded("state");
+                assert_eq!(state["opened by the server"]["cart"][0]["product_id"], 3);
+            }
+            _ => assert!(
                 artifacts.iter().all(|a| a["decoded"].is_null()),
                 "{strategy}"
-            );
+            ),
         }
     }
 }
@@ -171,6 +182,15 @@ fn expected_steps(strategy: Strategy) -> &'static [&'static [&'static str]] {
             &["sign HS256 kid=", "ok"],
             &["verify HS256 kid=", "ok"],
             &["revoked:", "not revoked"],
+        ],
+        // The token is signed once; the cart's changes reseal the state cookie alone.
+        Strategy::Hybrid => &[
+            &["sign HS256 kid=", "ok"],
+            &["encrypt state AES-256-GCM", "ok"],
+            &["verify HS256 kid=", "ok"],
+            &["revoked:", "not revoked"],
+            &["decrypt state AES-256-GCM", "ok"],
+            &["encrypt state AES-256-GCM", "ok"],
         ],
         Strategy::Redis => &[
             &["redis SET NX EXAT", "ok"],
