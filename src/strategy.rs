@@ -37,7 +37,9 @@ pub struct StrategyMeta {
     /// What the backend can do, which the conformance suite checks strategy by strategy.
     pub capabilities: Capabilities,
     /// How a session is ended before it expires: deleting the server copy, or (where the
-    /// client holds the whole session) a revocation ledger every instance reads.
+    /// client holds the whole session) a revocation ledger every instance reads. This and the
+    /// next two are written `verdict: why`, the verdict short enough for a table cell
+    /// ([`verdict`]).
     pub revocable: &'static str,
     /// Whether a client that refuses cookies can keep the session, and how.
     pub without_cookies: &'static str,
@@ -127,6 +129,14 @@ impl fmt::Display for Strategy {
     }
 }
 
+/// The verdict of a `verdict: why` text, and the why (`None` for a bare verdict).
+pub fn verdict(text: &'static str) -> (&'static str, Option<&'static str>) {
+    match text.split_once(": ") {
+        Some((verdict, why)) => (verdict, Some(why)),
+        None => (text, None),
+    }
+}
+
 /// A strategy id that names no strategy.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown session strategy {0:?}")]
@@ -154,6 +164,18 @@ mod tests {
             assert_eq!(strategy.id().parse::<Strategy>(), Ok(strategy));
             let json = serde_json::to_string(&strategy).unwrap();
             assert_eq!(json, format!("\"{}\"", strategy.id()));
+        }
+    }
+
+    /// The comparison table shows the verdicts: a few words each.
+    #[test]
+    fn every_verdict_fits_a_table_cell() {
+        for strategy in Strategy::ALL {
+            let meta = strategy.meta();
+            for text in [meta.revocable, meta.without_cookies, meta.concurrent_writes] {
+                let (short, _) = verdict(text);
+                assert!(short.len() <= 16, "{strategy}: {short:?} is no verdict");
+            }
         }
     }
 

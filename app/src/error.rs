@@ -30,9 +30,10 @@ pub enum ErrorCode {
     LinkUsed,
     /// A state-changing request carried by a cookie came from another site.
     Csrf,
-    /// Allowed from this machine only (the cluster run's demo controls).
+    /// Allowed from this machine only (the demo outbox, the cluster run's controls).
     Forbidden,
-    /// Too many failed logins for this username or address: try again after `Retry-After`.
+    /// Too many attempts (logins, magic links, measurements) for this username, address or
+    /// session: try again after `Retry-After`.
     TooManyAttempts,
     /// The session changed under the request in a way it cannot follow (it was ended).
     Conflict,
@@ -233,12 +234,15 @@ mod ssr {
 
     impl From<TooManyAttempts> for AppError {
         fn from(refused: TooManyAttempts) -> Self {
+            // The same counters ration logins, magic links and measurements.
+            let wait = match refused.retry_after {
+                1 => "a second".to_owned(),
+                seconds @ 2..=90 => format!("{seconds} seconds"),
+                seconds => format!("{} minutes", seconds.div_ceil(60)),
+            };
             let mut error = AppError::new(
                 ErrorCode::TooManyAttempts,
-                format!(
-                    "Too many failed logins: try again in {} minutes.",
-                    refused.retry_after.div_ceil(60)
-                ),
+                format!("Too many attempts: try again in {wait}."),
             );
             error.retry_after = Some(refused.retry_after);
             error

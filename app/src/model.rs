@@ -159,13 +159,18 @@ pub struct CompareRow {
     pub client_bytes: Option<usize>,
     /// Bytes stored on the server (the value as JSON); 0 when nothing is stored.
     pub server_bytes: Option<usize>,
+    /// Bytes of credentials the response to a cart change sets on the client.
+    pub change_bytes: Option<usize>,
+    /// Tokens the server signs for a cart change.
+    pub change_signatures: Option<usize>,
     pub survives_restart: bool,
     pub shared_across_instances: bool,
     pub revocable: String,
     pub without_cookies: String,
     /// What becomes of two changes made at once (two tabs).
     pub concurrent_writes: String,
-    /// Where the size stops, measured: the cart lines that fit in a 4096-byte cookie.
+    /// Where the size stops, measured, as `verdict: why`: the cart lines that fit in a
+    /// 4096-byte cookie.
     pub size_limit: String,
     /// Why the strategy cannot be measured right now (Redis down).
     pub unavailable: Option<String>,

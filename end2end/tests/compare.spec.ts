@@ -58,3 +58,37 @@ test("/compare works without JavaScript, latency run included", async ({ browser
   await expect(page.getByTestId("latency-table").getByTestId("latency-row-sql")).toContainText(/(µs|ms)/);
   await context.close();
 });
+
+// Ten columns of short verdicts: on a laptop the table fits its page, on a phone each row is a
+// card; at neither width does a cell stick out of the table, nor the page scroll sideways.
+for (const width of [1280, 390]) {
+  test(`/compare fits a ${width} px wide window`, async ({ page }) => {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto("/compare");
+    const table = page.getByTestId("compare-table");
+    await expect(table.getByTestId("compare-row-memory")).toBeVisible();
+    // Every reason opened: the widest the cells get.
+    for (const details of await table.locator("details").all()) {
+      await details.evaluate((element) => element.setAttribute("open", ""));
+    }
+    const overflow = await table.evaluate((element) => {
+      const edge = element.getBoundingClientRect().right;
+      // The cells on screen (a phone's cards keep the header row for screen readers only).
+      const onScreen = (cell: Element) => {
+        const head = cell.closest("thead");
+        return !head || head.getBoundingClientRect().width > 1;
+      };
+      const cells = Array.from(element.querySelectorAll("th, td")).filter(onScreen);
+      return {
+        cells: cells
+          .filter((cell) => cell.getBoundingClientRect().right > edge + 1 || cell.scrollWidth > cell.clientWidth + 1)
+          .map((cell) => cell.textContent),
+        table: edge - window.innerWidth,
+        page: document.documentElement.scrollWidth - window.innerWidth,
+      };
+    });
+    expect(overflow.cells).toEqual([]);
+    expect(overflow.table).toBeLessThanOrEqual(0);
+    expect(overflow.page).toBeLessThanOrEqual(0);
+  });
+}

@@ -10,6 +10,7 @@ use crate::session::{
     error::{BackendError, LoadError},
     transport::{client_bytes, request_carrying, ClientChange},
 };
+use crate::trace::{self, Trace};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -37,6 +38,43 @@ pub async fn footprint(
     Ok(Footprint {
         client_bytes,
         server_bytes,
+    })
+}
+
+/// What one cart change costs a strategy: what its response sends back to the client, and the
+/// signatures the server computes for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeCost {
+    /// The credential bytes the response sets (cookies, or a URL's token).
+    pub bytes_sent: usize,
+    /// Tokens signed (the trace's `sign` steps).
+    pub signatures: usize,
+}
+
+/// Saves `data`, then changes its cart (one more line) and saves again as a cart change does,
+/// measuring that second save; destroys it after.
+pub async fn cart_change(
+    backend: &dyn SessionBackend,
+    data: &SessionData,
+) -> Result<ChangeCost, BackendError> {
+    let saved = backend.save(data, None, false).await?;
+    let changed = with_cart_lines(data, data.cart.len() + 1);
+    let trace = Trace::default();
+    let second = trace::within(&trace, backend.save(&changed, saved.key.as_ref(), false)).await;
+    let key = match &second {
+        Ok(second) => second.key.as_ref(),
+        Err(_) => saved.key.as_ref(),
+    };
+    backend.destroy(key).await?;
+    let second = second?;
+    let signatures = trace
+        .steps()
+        .iter()
+        .filter(|step| step.operation.starts_with("sign "))
+        .count();
+    Ok(ChangeCost {
+        bytes_sent: client_bytes(backend.carriers(), &second.client).unwrap_or_default(),
+        signatures,
     })
 }
 

@@ -68,9 +68,9 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
         server_copy: false,
         renewed_on_read: true,
     },
-    revocable: "only through a revocation ledger (logged-in sessions)",
+    revocable: "via a ledger: logged-in sessions' families, which every instance mirrors",
     without_cookies: "no",
-    concurrent_writes: "the browser keeps the last response: the other change is lost",
+    concurrent_writes: "last wins: the browser keeps the last response, the other change is lost",
     cluster: ClusterBehaviour {
         instance_stop: "kept: the browser holds the sealed session and every instance has the key",
         restart_all: "kept: nothing on the server was holding it",
@@ -118,9 +118,9 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
         server_copy: false,
         renewed_on_read: false,
     },
-    revocable: "only through a revocation ledger (the token family)",
-    without_cookies: "with a Bearer header (API clients)",
-    concurrent_writes: "the browser keeps the last response: the other change is lost",
+    revocable: "via a ledger: the token family, which every instance mirrors",
+    without_cookies: "API clients: with a Bearer header",
+    concurrent_writes: "last wins: the browser keeps the last response, the other change is lost",
     cluster: ClusterBehaviour {
         instance_stop: "kept: any instance verifies the token with the shared key ring",
         restart_all: "kept: nothing on the server was holding it",
@@ -171,9 +171,9 @@ pub(super) const HYBRID: StrategyMeta = StrategyMeta {
         server_copy: false,
         renewed_on_read: true,
     },
-    revocable: "the identity, through a revocation ledger (its family)",
+    revocable: "via a ledger: the identity token's family, which every instance mirrors",
     without_cookies: "no: API clients send the token as Bearer, the cart still needs its cookie",
-    concurrent_writes: "the browser keeps the last response's cart cookie: the other change is lost",
+    concurrent_writes: "last wins: the browser keeps the last response's cart cookie, the other change is lost",
     cluster: ClusterBehaviour {
         instance_stop: "kept: the browser holds both credentials and every instance has the keys",
         restart_all: "kept: nothing on the server was holding it",
@@ -223,7 +223,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept, from any instance: a compare-and-set (a Lua script) on the stored bytes",
+    concurrent_writes: "both kept: from any instance, a compare-and-set (a Lua script) on the stored bytes",
     cluster: ClusterBehaviour {
         instance_stop: "kept: every instance reads the same Redis",
         restart_all: "kept: the sessions live in Redis, not in the instances",
@@ -272,7 +272,7 @@ pub(super) const MEMCACHED: StrategyMeta = StrategyMeta {
     },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept, from any instance: Memcached's own compare-and-set on the item's CAS token",
+    concurrent_writes: "both kept: from any instance, Memcached's own compare-and-set on the item's CAS token",
     cluster: ClusterBehaviour {
         instance_stop: "kept: every instance reads the same Memcached nodes",
         restart_all: "kept: the sessions live in Memcached, not in the instances",
@@ -321,7 +321,7 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept, from any instance: UPDATE … WHERE data = the bytes read, else re-apply",
+    concurrent_writes: "both kept: from any instance, UPDATE … WHERE data = the bytes read, else re-apply",
     cluster: ClusterBehaviour {
         instance_stop: "kept: every instance reads the same database",
         restart_all: "kept: the sessions live in the database",
@@ -366,7 +366,7 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     },
     revocable: "yes: delete the server copy",
     without_cookies: "no",
-    concurrent_writes: "both kept, from any instance: a compare-and-set in SQL; the cache only drops its copy",
+    concurrent_writes: "both kept: from any instance, a compare-and-set in SQL; the cache only drops its copy",
     cluster: ClusterBehaviour {
         instance_stop: "kept: SQL holds every session, the cache is shared",
         restart_all: "kept: SQL holds every session",
@@ -412,7 +412,7 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     },
     revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
-    concurrent_writes: "both kept, from any instance: a compare-and-set in SQL on the stored bytes",
+    concurrent_writes: "both kept: from any instance, a compare-and-set in SQL on the stored bytes",
     cluster: ClusterBehaviour {
         instance_stop: "kept: the token verifies on any instance and the state is in SQL",
         restart_all: "kept: the state is in SQL",

@@ -47,27 +47,17 @@ fn Comparison(view: CompareView) -> impl IntoView {
     view! {
         <section aria-labelledby="table-heading">
             <h2 id="table-heading">{format!("With your cart of {cart_lines} line{}", if cart_lines == 1 { "" } else { "s" })}</h2>
-            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="table-heading">
-                <table class="compare wide" data-testid="compare-table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Strategy"</th>
-                            <th scope="col">"Where the state lives"</th>
-                            <th scope="col">"Client sends per request"</th>
-                            <th scope="col">"Stored on the server"</th>
-                            <th scope="col">"Survives a restart"</th>
-                            <th scope="col">"Shared across instances"</th>
-                            <th scope="col">"Revocable before expiry"</th>
-                            <th scope="col">"Works without cookies"</th>
-                            <th scope="col">"Two tabs change it at once"</th>
-                            <th scope="col">"Size limit"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {rows.into_iter().map(|row| view! { <Row row/> }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <p class="hint">"Open a verdict for the reason behind it; a strategy's name leads to its guide."</p>
+            <table class="compare verdicts" data-testid="compare-table">
+                <thead>
+                    <tr>
+                        {COLUMNS.iter().map(|column| view! { <th scope="col">{*column}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! { <Row row/> }).collect_view()}
+                </tbody>
+            </table>
         </section>
         <section aria-labelledby="size-heading">
             <h2 id="size-heading">"Credential size as the cart grows"</h2>
@@ -75,6 +65,21 @@ fn Comparison(view: CompareView) -> impl IntoView {
         </section>
     }
 }
+
+/// The table's columns; a narrow screen shows each row as a card, every cell labelled with its
+/// column (the cells' `data-label`).
+const COLUMNS: [&str; 10] = [
+    "Strategy",
+    "Client sends",
+    "Server keeps",
+    "A cart change",
+    "Survives a restart",
+    "Shared by instances",
+    "Ended early",
+    "Without cookies",
+    "Two tabs at once",
+    "Size limit",
+];
 
 fn yes_no(value: bool) -> &'static str {
     if value {
@@ -84,28 +89,52 @@ fn yes_no(value: bool) -> &'static str {
     }
 }
 
+fn bytes(value: Option<usize>) -> String {
+    value.map_or_else(|| "–".to_owned(), |bytes| format!("{bytes} B"))
+}
+
+/// A `verdict: why` text: the verdict, its reason one click away.
+#[component]
+fn Verdict(text: String) -> impl IntoView {
+    match text.split_once(": ") {
+        Some((verdict, why)) => view! {
+            <details class="verdict">
+                <summary>{verdict.to_owned()}</summary>
+                <p>{why.to_owned()}</p>
+            </details>
+        }
+        .into_any(),
+        None => text.into_any(),
+    }
+}
+
 #[component]
 fn Row(row: CompareRow) -> impl IntoView {
-    let bytes =
-        |value: Option<usize>| value.map_or_else(|| "–".to_owned(), |bytes| format!("{bytes} B"));
     let unavailable = row.unavailable.is_some();
+    let change = match (row.change_bytes, row.change_signatures) {
+        (Some(sent), Some(0)) => format!("{sent} B sent back: no signature"),
+        (Some(sent), Some(1)) => format!("{sent} B sent back: 1 signature"),
+        (Some(sent), Some(signed)) => format!("{sent} B sent back: {signed} signatures"),
+        _ => "–".to_owned(),
+    };
+    let cell = move |column: usize| COLUMNS[column];
     view! {
         <tr data-testid=format!("compare-row-{}", row.id) class:unavailable=unavailable>
-            <th scope="row">
+            <th scope="row" data-label=cell(0)>
                 <a href=crate::url_credential::link(&format!("/strategies/{}", row.id))>{row.name}</a>
                 {row.unavailable.map(|reason| view! {
                     <span class="unavailable-reason" data-testid="unavailable-reason">{format!("Unavailable: {reason}")}</span>
                 })}
             </th>
-            <td>{row.state_location}</td>
-            <td data-testid="client-bytes" class="number">{bytes(row.client_bytes)}</td>
-            <td data-testid="server-bytes" class="number">{bytes(row.server_bytes)}</td>
-            <td>{yes_no(row.survives_restart)}</td>
-            <td>{yes_no(row.shared_across_instances)}</td>
-            <td>{row.revocable}</td>
-            <td>{row.without_cookies}</td>
-            <td>{row.concurrent_writes}</td>
-            <td>{row.size_limit}</td>
+            <td data-label=cell(1) data-testid="client-bytes" class="number">{bytes(row.client_bytes)}</td>
+            <td data-label=cell(2) data-testid="server-bytes" class="number">{bytes(row.server_bytes)}</td>
+            <td data-label=cell(3) data-testid="change-cost"><Verdict text=change/></td>
+            <td data-label=cell(4)>{yes_no(row.survives_restart)}</td>
+            <td data-label=cell(5)>{yes_no(row.shared_across_instances)}</td>
+            <td data-label=cell(6)><Verdict text=row.revocable/></td>
+            <td data-label=cell(7)><Verdict text=row.without_cookies/></td>
+            <td data-label=cell(8)><Verdict text=row.concurrent_writes/></td>
+            <td data-label=cell(9) data-testid="size-limit"><Verdict text=row.size_limit/></td>
         </tr>
     }
 }

@@ -72,9 +72,10 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             Ok(backend) => measure_strategy(backend.as_ref(), data).await,
             Err(error) => Err(error.to_string()),
         };
-        let (client_bytes, server_bytes, size_limit, unavailable) = match measured {
+        let (client_bytes, server_bytes, change, size_limit, unavailable) = match measured {
             Ok(Measured {
                 footprint,
+                change,
                 size_limit,
                 points,
             }) => {
@@ -89,6 +90,7 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
                 (
                     Some(footprint.client_bytes),
                     Some(footprint.server_bytes),
+                    Some(change),
                     size_limit,
                     None,
                 )
@@ -96,7 +98,8 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             Err(reason) => (
                 None,
                 None,
-                "unknown while unavailable".to_owned(),
+                None,
+                "unknown: unavailable".to_owned(),
                 Some(reason),
             ),
         };
@@ -106,6 +109,8 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             state_location: meta.state_location.to_owned(),
             client_bytes,
             server_bytes,
+            change_bytes: change.map(|change| change.bytes_sent),
+            change_signatures: change.map(|change| change.signatures),
             survives_restart: meta.survives_restart,
             shared_across_instances: meta.shared_across_instances,
             revocable: meta.revocable.to_owned(),
@@ -126,6 +131,7 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
 /// One strategy's figures for the visitor's session.
 struct Measured {
     footprint: measure::Footprint,
+    change: measure::ChangeCost,
     size_limit: String,
     points: Vec<SizePoint>,
 }
@@ -149,6 +155,7 @@ async fn measure_strategy(
             }
             other => failed(other),
         })?;
+    let change = measure::cart_change(backend, data).await.map_err(failed)?;
     let mut points = Vec::with_capacity(CHART_LINES.len());
     for lines in CHART_LINES {
         points.push(
@@ -160,6 +167,7 @@ async fn measure_strategy(
     let size_limit = size_limit(backend, data, points[0].bytes).await?;
     Ok(Measured {
         footprint,
+        change,
         size_limit,
         points,
     })
@@ -186,7 +194,7 @@ async fn size_limit(
     }
     if full <= COOKIE_LIMIT {
         return Ok(format!(
-            "fits the {MAX_CART_LINES}-line cart maximum ({full} B)"
+            "fits: the {MAX_CART_LINES}-line cart maximum takes {full} B"
         ));
     }
     // The largest line count whose bytes fit: bytes grow with lines.
@@ -200,7 +208,7 @@ async fn size_limit(
         }
     }
     Ok(format!(
-        "{COOKIE_LIMIT}-byte cookie: full at {fits} cart lines"
+        "full at {fits} lines: past that, over the {COOKIE_LIMIT}-byte cookie limit"
     ))
 }
 

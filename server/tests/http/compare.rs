@@ -1,7 +1,7 @@
 //! `/compare`'s figures are what the backends really emit: the bytes a client ends up holding
 //! for the same session, and the stored copy the inspector shows.
 
-use crate::common::{carried_bytes, strategy_ids, Client};
+use crate::common::{carried_bytes, strategies_where, strategy_ids, Client};
 use http::{Method, StatusCode};
 use serde_json::Value;
 use session_strategies::Strategy;
@@ -89,6 +89,35 @@ async fn compare_figures_equal_the_bytes_each_backend_emits() {
         .and_then(|lines| lines.parse().ok())
         .unwrap_or_else(|| panic!("{limit}"));
     assert!((50..100).contains(&full_at), "{limit}");
+}
+
+/// What a cart change costs: the hybrid reseals its cart's cookie and signs nothing, where the
+/// JWT strategy signs a new token carrying the whole cart; server-side strategies sign nothing
+/// and send back little.
+#[tokio::test]
+async fn a_cart_change_costs_the_hybrid_no_signature_and_fewer_bytes_than_a_jwt() {
+    let mut client = Client::new().await;
+    shopper(&mut client).await;
+    let table = client.send(Method::GET, "/compare", None).await.body;
+    let cost = |strategy: &str| {
+        let row = row(&table, strategy);
+        (
+            row["change_bytes"].as_u64().unwrap(),
+            row["change_signatures"].as_u64().unwrap(),
+        )
+    };
+    let (hybrid_bytes, hybrid_signatures) = cost("hybrid");
+    let (jwt_bytes, jwt_signatures) = cost("jwt");
+    assert_eq!((hybrid_signatures, jwt_signatures), (0, 1));
+    assert!(
+        hybrid_bytes < jwt_bytes,
+        "{hybrid_bytes} against {jwt_bytes}"
+    );
+    for strategy in strategies_where(|meta| meta.capabilities.server_copy) {
+        let (bytes, signatures) = cost(strategy);
+        assert!(bytes < 100, "{strategy}: {bytes}");
+        assert!(signatures <= 1, "{strategy}: {signatures}");
+    }
 }
 
 #[tokio::test]
