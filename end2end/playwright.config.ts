@@ -90,6 +90,7 @@ export default defineConfig({
         CLUSTER_CONTROL_PORT: String(clusterPort + 2),
         CLUSTER_BASE_PORT: String(clusterPort + 3),
         CLUSTER_REDIS_PORT: process.env.E2E_CLUSTER_REDIS_PORT ?? "6392",
+        CLUSTER_MEMCACHED_PORT: process.env.E2E_CLUSTER_MEMCACHED_PORT ?? "11393",
         CLUSTER_DIR: "target/e2e-cluster",
         // The test run's PostgreSQL (scripts/test.sh), else one SQLite file the instances share.
         DATABASE_URL: process.env.TEST_POSTGRES_URL ?? "sqlite://target/e2e-cluster/shop.db?mode=rwc",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark: builds the release server, starts it with a Redis of its own (port 6396) and a
-# SQLite file in a scratch directory, and prints one table of every strategy's session read and
+# The benchmark: builds the release server, starts it with a Redis (port 6396) and a Memcached
+# (port 11396) of its own and a SQLite file in a scratch directory, and prints one table of every strategy's session read and
 # cart write beside the app's no-session route, measured with wrk in the same run
 # (scripts/bench.mjs), then `cargo bench` (criterion: each backend's load and save without HTTP,
 # and whole session reads through the router in process, as a serving thread's CPU per request).
@@ -34,14 +34,18 @@ work=$(mktemp -d)
 cleanup() {
   [[ -n "${server_pid:-}" ]] && kill -TERM "$server_pid" 2>/dev/null || true
   [[ -n "${redis_pid:-}" ]] && kill "$redis_pid" 2>/dev/null || true
+  [[ -n "${memcached_pid:-}" ]] && kill "$memcached_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-echo "==> starting redis-server on 127.0.0.1:6396 and the server on 127.0.0.1:3600"
+echo "==> starting redis-server on 127.0.0.1:6396, memcached on 127.0.0.1:11396 and the server on 127.0.0.1:3600"
 redis-server --bind 127.0.0.1 --port 6396 --save "" --appendonly no >"$work/redis.log" 2>&1 &
 redis_pid=$!
+memcached -l 127.0.0.1 -p 11396 -U 0 -m 256 -u "$(id -un)" >"$work/memcached.log" 2>&1 &
+memcached_pid=$!
+export MEMCACHED_URL=memcached://127.0.0.1:11396
 # start_server [sweep period in seconds]: the release server on port 3600, its log in
 # $work/server.log (the SQL sweep's passes included).
 start_server() {

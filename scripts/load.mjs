@@ -17,7 +17,6 @@ const control = new URL(args.control ?? "http://127.0.0.1:3402");
 const seconds = Number(args.seconds ?? 60);
 const connections = Number(args.connections ?? 64);
 const victim = args.stop ?? "app-2";
-const strategies = ["memory", "cookie", "jwt", "redis", "sql", "cache-aside", "signed-url"];
 const products = 12;
 const lineLimit = 95;
 
@@ -58,6 +57,9 @@ function send(agent, url, method, path, { cookies, body } = {}) {
     request.end();
   });
 }
+
+// Every strategy the cluster's instances serve, as they list them.
+const strategies = (await send(undefined, base, "GET", "/api/v1/strategies")).body.map((strategy) => strategy.id);
 
 class Visitor {
   constructor(strategy, sticky) {

@@ -3,7 +3,7 @@
 //!
 //! Each strategy's file starts with a module doc: how it works, what it costs, what a stolen
 //! credential gives. The strategies that keep the session in a server store (`memory`,
-//! `redis`, `sql`, `cache-aside`) share [`server_side`] and differ only in their store
+//! `redis`, `memcached`, `sql`, `cache-aside`) share [`server_side`] and differ only in their store
 //! (`src/stores/`, one file each).
 
 pub mod cookie;

@@ -77,7 +77,11 @@ pub async fn inspect(
                 flags: carrier
                     .is_cookie()
                     .then(|| cookie_flags(registry.secure_cookies())),
-                decoded: backend.decode_credential(&value),
+                // Only what opened this session: a captured credential that did not (a
+                // state cookie without its token) is not opened for whoever shows it.
+                decoded: session
+                    .key()
+                    .and_then(|_| backend.decode_credential(&value)),
             })
         })
         .collect();

@@ -32,6 +32,8 @@ pub struct StrategyMeta {
     pub name: &'static str,
     pub summary: &'static str,
     pub state_location: &'static str,
+    /// Whether its sessions outlive a restart of the app (its store's own restart is in
+    /// [`ClusterBehaviour`]).
     pub survives_restart: bool,
     pub shared_across_instances: bool,
     /// What the backend can do, which the conformance suite checks strategy by strategy.
@@ -78,6 +80,12 @@ pub struct ClusterBehaviour {
     pub redis_restart: &'static str,
     /// Every Redis key is deleted.
     pub redis_flush: &'static str,
+    /// One of the two Memcached nodes stops, and starts again empty.
+    pub memcached_node_stop: &'static str,
+    /// Memcached restarts: it keeps nothing across a restart.
+    pub memcached_restart: &'static str,
+    /// Memcached's memory fills up.
+    pub memcached_full: &'static str,
 }
 
 /// A chart series' colour and dash pattern: colour is never the only cue.
@@ -207,6 +215,12 @@ mod tests {
                 ("cluster: restart all", meta.cluster.restart_all),
                 ("cluster: Redis restart", meta.cluster.redis_restart),
                 ("cluster: Redis flush", meta.cluster.redis_flush),
+                (
+                    "cluster: Memcached node stop",
+                    meta.cluster.memcached_node_stop,
+                ),
+                ("cluster: Memcached restart", meta.cluster.memcached_restart),
+                ("cluster: Memcached full", meta.cluster.memcached_full),
                 ("choose when", meta.guide.choose_when),
                 ("avoid when", meta.guide.avoid_when),
                 ("what a stolen credential gives", meta.guide.stolen),

@@ -343,11 +343,16 @@ pub struct ClusterView {
     pub served_by: String,
     pub load_balancer: ClusterProcess,
     pub redis: ClusterProcess,
+    /// The two Memcached nodes the instances spread the `memcached` strategy's sessions over.
+    pub memcached: Vec<ClusterProcess>,
     pub instances: Vec<ClusterProcess>,
     /// Whether this visitor may use the demo controls (only from this machine).
     pub controls: bool,
     /// What the action just taken did, per strategy.
     pub outcome: Option<ClusterOutcome>,
+    /// `session_invalid` when the action just taken lost the visitor's session (a Memcached
+    /// eviction, a Redis flush): where its strategy kept it, it is gone.
+    pub notice: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

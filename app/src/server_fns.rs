@@ -304,10 +304,10 @@ pub async fn cluster_state() -> Result<crate::model::ClusterView, AppError> {
 /// A demo action on the cluster (`stop:app-2`, `restart-all`, …), from this machine only.
 #[server(prefix = "/sfn", endpoint = "cluster_act")]
 pub async fn cluster_act(what: String) -> Result<crate::model::ClusterView, AppError> {
-    let (shop, _) = ssr::context()?;
+    let (shop, session) = ssr::context()?;
     let parts = use_context::<http::request::Parts>()
         .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
-    let result = crate::shop::cluster::act(&shop, &parts, &what).await;
+    let result = crate::shop::cluster::act(&shop, &session, &parts, &what).await;
     ssr::respond(result, None)
 }
 

@@ -1,8 +1,10 @@
 import { expect, test } from "@playwright/test";
 import { ShopPage } from "./fixtures/shop";
 
-// The cluster run the Playwright config starts: three instances behind HAProxy.
+// The cluster run the Playwright config starts: three instances behind HAProxy. The tests stop
+// and fill its processes, so they take turns.
 const cluster = process.env.CLUSTER_URL ?? "http://127.0.0.1:3200";
+test.describe.configure({ mode: "serial" });
 
 test("on /cluster, switch to sticky sessions, stop the instance holding a memory session and watch it go", async ({ page }) => {
   const shop = new ShopPage(page);
@@ -48,4 +50,26 @@ test("on /cluster, switch to sticky sessions, stop the instance holding a memory
   await page.goto(`${cluster}/cluster`);
   await page.getByTestId(`toggle-${instance}`).click();
   await expect(page.getByTestId(`process-${instance}`)).toHaveAttribute("data-state", "up");
+});
+
+test("on /cluster, fill Memcached until it evicts: an idle memcached session is gone, with a notice", async ({
+  page,
+}) => {
+  const shop = new ShopPage(page);
+  await page.goto(`${cluster}/`);
+  await shop.switchTo("memcached");
+  await shop.addToCart("Green Tea", 1);
+  await page.goto(`${cluster}/cluster`);
+  for (const name of ["memcached-1", "memcached-2"]) {
+    await expect(page.getByTestId(`process-${name}`)).toHaveAttribute("data-state", "up");
+  }
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByTestId("fill-memcached").click();
+  await expect(page.getByTestId("outcome-memcached")).toContainText("evicted", { timeout: 30_000 });
+  await expect(page.getByTestId("outcome-redis")).toContainText("refuses writes when full");
+  // The page's next look at the session finds it gone, and says so.
+  await expect(page.locator("[data-notice=session_invalid]")).toBeVisible();
+
+  await page.goto(`${cluster}/`);
+  await expect(shop.cartCount).toHaveText("0");
 });

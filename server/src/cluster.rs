@@ -1,18 +1,22 @@
 //! `server cluster`: the app as a horizontally scaled service on one machine. It starts Redis
-//! (append-only file on, so its data survives a restart), N instances of this very binary
-//! (`app-1`…, one `SESSION_KEY`, one database) and HAProxy in front of them, then supervises
-//! them: a small control API on loopback stops and starts an instance (a real process exit,
-//! its memory gone), restarts them all, restarts or flushes Redis. `scripts/run.sh cluster`
-//! runs it; the instances' `/cluster` page and the cluster tests drive it.
+//! (append-only file on, so its data survives a restart), two small Memcached nodes, N
+//! instances of this very binary (`app-1`…, one key ring, one database) and HAProxy in front
+//! of them, then supervises them: a small control API on loopback stops and starts an instance
+//! (a real process exit, its memory gone), restarts them all, restarts or flushes Redis, stops
+//! and starts a Memcached node, restarts Memcached and fills it until it evicts.
+//! `scripts/run.sh cluster` runs it; the instances' `/cluster` page and the cluster tests
+//! drive it.
 //!
 //! Settings, from the environment: `CLUSTER_PORT` (the load balancer, 3000),
 //! `CLUSTER_INSTANCES` (3), `CLUSTER_BASE_PORT` (first instance, 3101), `CLUSTER_CONTROL_PORT`
 //! (3099), `CLUSTER_STATS_PORT` (HAProxy's stats page, 3098), `CLUSTER_REDIS_PORT` (6389),
+//! `CLUSTER_MEMCACHED_PORT` (the first node, 11301; the second on the next port),
 //! `CLUSTER_DIR` (logs, Redis' files, `target/cluster`), `CLUSTER_CONTROL_SECRET` (random per
 //! run). Everything else (`DATABASE_URL`, `LEPTOS_*`, …) passes through to the instances.
 
 pub mod control;
 pub mod haproxy;
+pub mod memcached;
 pub mod processes;
 
 use processes::{Managed, ProcessError};
@@ -21,6 +25,8 @@ use tokio::sync::Mutex;
 
 /// What the cluster run's Redis may hold at most.
 pub const REDIS_MAXMEMORY: &str = "256mb";
+/// Memcached nodes, on consecutive ports: two, so that losing one loses about half.
+const MEMCACHED_NODES: u16 = 2;
 
 /// Why the cluster could not run.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +57,8 @@ pub struct ClusterSettings {
     pub control_port: u16,
     pub stats_port: u16,
     pub redis_port: u16,
+    /// The first Memcached node's; the second listens on the next port.
+    pub memcached_port: u16,
     pub dir: PathBuf,
     /// What every caller of the control API must show (`CLUSTER_CONTROL_SECRET`, random per
     /// run unless set): only the instances this run starts are told it.
@@ -89,6 +97,7 @@ impl ClusterSettings {
             control_port: setting("CLUSTER_CONTROL_PORT", 3099, "a port number")?,
             stats_port: setting("CLUSTER_STATS_PORT", 3098, "a port number")?,
             redis_port: setting("CLUSTER_REDIS_PORT", 6389, "a port number")?,
+            memcached_port: setting("CLUSTER_MEMCACHED_PORT", 11301, "a port number")?,
             dir: std::env::var("CLUSTER_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| PathBuf::from("target/cluster")),
@@ -103,6 +112,7 @@ pub struct Cluster {
     pub settings: ClusterSettings,
     pub instances: Vec<Managed>,
     pub redis: Managed,
+    pub memcached: Vec<Managed>,
     pub balancer: Managed,
 }
 
@@ -129,6 +139,10 @@ impl Cluster {
                 hex::encode(session_strategies::crypto::secrets::random_bytes::<64>())
             });
         let secret = settings.control_secret.clone();
+        let memcached: Vec<Managed> = (0..MEMCACHED_NODES)
+            .map(|index| memcached::node(index + 1, settings.memcached_port + index, dir))
+            .collect();
+        let memcached_ports: Vec<u16> = memcached.iter().map(|node| node.port).collect();
         let instances: Vec<Managed> = (0..settings.instances)
             .map(|index| {
                 let name = format!("app-{}", index + 1);
@@ -141,6 +155,7 @@ impl Cluster {
                         format!("redis://127.0.0.1:{}", settings.redis_port),
                     )
                     .env("SESSION_KEYS", &session_keys)
+                    .env("MEMCACHED_URL", memcached::url(&memcached_ports))
                     .env(
                         "CLUSTER_CONTROL_URL",
                         format!("http://127.0.0.1:{}", settings.control_port),
@@ -206,6 +221,7 @@ impl Cluster {
             settings,
             instances,
             redis,
+            memcached,
             balancer,
         })
     }
@@ -218,6 +234,10 @@ impl Cluster {
             self.redis.port
         ));
         self.redis.start().await?;
+        for node in &mut self.memcached {
+            progress(format!("starting {} on 127.0.0.1:{}", node.name, node.port));
+            node.start().await?;
+        }
         for instance in &mut self.instances {
             progress(format!(
                 "starting {} on 127.0.0.1:{}",
@@ -239,6 +259,17 @@ impl Cluster {
             instance.stop().await;
         }
         self.redis.stop().await;
+        for node in &mut self.memcached {
+            node.stop().await;
+        }
+    }
+
+    pub fn memcached_node(&mut self, name: &str) -> Option<&mut Managed> {
+        self.memcached.iter_mut().find(|node| node.name == name)
+    }
+
+    pub fn memcached_ports(&self) -> Vec<u16> {
+        self.memcached.iter().map(|node| node.port).collect()
     }
 
     pub fn instance(&mut self, name: &str) -> Option<&mut Managed> {

@@ -371,7 +371,7 @@ impl SessionBackend for HybridBackend {
                 ));
             }
             if state.exp <= now_unix() {
-                return Err(LoadError::Expired);
+                return Err(rejected(true, "expired"));
             }
         }
         let mut data = SessionData {

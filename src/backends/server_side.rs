@@ -1,5 +1,5 @@
 //! Session id in the `sid` cookie, state in a server store: the classic cookie session, and the
-//! backend of the `memory`, `redis`, `sql` and `cache-aside` strategies.
+//! backend of the `memory`, `redis`, `memcached`, `sql` and `cache-aside` strategies.
 //!
 //! One backend serves every [`RecordStore`] (`crate::stores`), so those strategies differ only
 //! in where the bytes go. The cost is a store round trip per request; the gain is a tiny cookie

@@ -14,7 +14,7 @@ pub fn seal(keys: &KeyRing, name: &'static str, plaintext: String) -> String {
         .add(Cookie::new(name, plaintext));
     jar.get(name)
         .map(|sealed| sealed.value().to_owned())
-        .unwrap_or_default()
+        .expect("a jar holds the cookie just added to it")
 }
 
 /// The plaintext of `sealed`, sealed under `name`, and which key opened it; `None` if no key

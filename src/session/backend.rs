@@ -7,10 +7,12 @@
 //! cookie security flags, so no strategy can forget `HttpOnly`.
 //!
 //! What each strategy's [`SessionKey`] is:
-//! - server stores (memory, redis, sql, cache-aside): the session id from the `sid` cookie;
+//! - server stores (memory, redis, memcached, sql, cache-aside): the session id from the `sid`
+//!   cookie;
 //! - encrypted cookie: none, the whole session is the cookie;
 //! - JWT: the token's family (what logout revokes, ending every token the session was given);
 //!   the token travels as a cookie and, for Bearer clients, as a [`ClientChange::Credential`];
+//! - hybrid: the identity token's family too; the cart travels beside it in a cookie of its own;
 //! - signed URL: the store id; the signed token is a `Credential` for the URL, no cookie.
 
 use super::{

@@ -207,7 +207,7 @@ impl MemcachedRecords {
         let bytes = rmp_serde::to_vec(record)
             .map_err(|error| session_store::Error::Encode(error.to_string()))?;
         let key = record.id.to_string();
-        let ttl = format!("T{}", seconds_left(record.expiry_date));
+        let ttl = format!("T{}", expiry(record.expiry_date));
         let mut flags = vec![ttl.as_str()];
         flags.extend(mode.as_deref());
         let command = Command::Set {
@@ -276,11 +276,18 @@ impl Command<'_> {
     }
 }
 
-/// Memcached's relative expiry for `at`: the seconds from now, rounded up (its clock ticks in
-/// whole seconds; rounded down, an item could go a second early), at least one. A relative time
-/// stays under its 30-day limit: sessions end within hours.
-fn seconds_left(at: OffsetDateTime) -> i64 {
-    ((at - OffsetDateTime::now_utc()).as_seconds_f64().ceil() as i64).max(1)
+/// Memcached's expiry for `at`: the seconds from now, rounded up (its clock ticks in whole
+/// seconds; rounded down, an item could go a second early), at least one. Memcached reads a
+/// number over 30 days as a Unix time instead, so a longer timeout is sent as one.
+fn expiry(at: OffsetDateTime) -> i64 {
+    const LONGEST_RELATIVE: i64 = 30 * 24 * 60 * 60;
+    let now = OffsetDateTime::now_utc();
+    let seconds = ((at - now).as_seconds_f64().ceil() as i64).max(1);
+    if seconds > LONGEST_RELATIVE {
+        now.unix_timestamp() + seconds
+    } else {
+        seconds
+    }
 }
 
 fn cas_revision(cas: u64) -> Revision {
@@ -400,5 +407,19 @@ mod tests {
         assert!(MemcachedRecords::new("redis://127.0.0.1:1").is_err());
         assert!(MemcachedRecords::new("memcached://").is_err());
         assert!(MemcachedRecords::new("memcached://a:1, b:2").is_ok());
+    }
+
+    #[test]
+    fn an_expiry_past_thirty_days_is_sent_as_a_unix_time() {
+        let now = OffsetDateTime::now_utc();
+        let hour = expiry(now + time::Duration::hours(1));
+        assert!((3600..=3601).contains(&hour), "{hour}");
+        let far = now + time::Duration::days(40);
+        let sent = expiry(far);
+        assert!(
+            (far.unix_timestamp()..=far.unix_timestamp() + 2).contains(&sent),
+            "{sent} for {}",
+            far.unix_timestamp()
+        );
     }
 }

@@ -7,6 +7,9 @@ use super::{
     Capabilities, ClusterBehaviour, Look, StrategyMeta,
 };
 
+/// What the cluster's Memcached does to a strategy that keeps nothing there.
+const NOT_MEMCACHED: &str = "kept: it never touches Memcached";
+
 pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     id: "memory",
     name: "In-memory store",
@@ -26,6 +29,9 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
         restart_all: "lost: every instance starts with empty memory",
         redis_restart: "kept: it never touches Redis",
         redis_flush: "kept: it never touches Redis",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#4338ca",
@@ -76,6 +82,9 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
         restart_all: "kept: nothing on the server was holding it",
         redis_restart: "kept; a logout recorded before still holds, since the revocation ledger is in SQL too",
         redis_flush: "kept; revocations still hold: SQL keeps the ledger, Redis was only its fast path",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#b45309",
@@ -126,6 +135,9 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
         restart_all: "kept: nothing on the server was holding it",
         redis_restart: "kept; revoked tokens stay revoked (the denylist is in SQL too)",
         redis_flush: "kept, and revoked tokens stay revoked: the denylist is written to SQL as well as Redis",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#047857",
@@ -179,6 +191,9 @@ pub(super) const HYBRID: StrategyMeta = StrategyMeta {
         restart_all: "kept: nothing on the server was holding it",
         redis_restart: "kept; a logout recorded before still holds, since the revocation ledger is in SQL too",
         redis_flush: "kept; revocations still hold: SQL keeps the ledger, Redis was only its fast path",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#9d174d",
@@ -229,6 +244,9 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
         restart_all: "kept: the sessions live in Redis, not in the instances",
         redis_restart: "kept: Redis writes an append-only file and reloads it; requests in the moment it is down answer 503",
         redis_flush: "lost, with a notice: the sessions were the keys",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: "kept: it never touches Memcached, and its own Redis refuses writes when full (noeviction) rather than evict a session",
     },
     look: Look {
         colour: "#be123c",
@@ -278,6 +296,9 @@ pub(super) const MEMCACHED: StrategyMeta = StrategyMeta {
         restart_all: "kept: the sessions live in Memcached, not in the instances",
         redis_restart: "kept: it never touches Redis",
         redis_flush: "kept: it never touches Redis",
+        memcached_node_stop: "lost if its node stopped (about half of them): 503 while the node is away, a fresh guest with a notice once it is back empty; the other node's sessions stay",
+        memcached_restart: "lost, with a notice: Memcached keeps nothing across a restart",
+        memcached_full: "evicted when idle: the least recently used sessions go before their expiry, each visitor a fresh guest with a notice",
     },
     look: Look {
         colour: "#15803d",
@@ -327,6 +348,9 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
         restart_all: "kept: the sessions live in the database",
         redis_restart: "kept: it never touches Redis",
         redis_flush: "kept: it never touches Redis",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#0369a1",
@@ -372,6 +396,9 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
         restart_all: "kept: SQL holds every session",
         redis_restart: "kept: reads go to SQL while the cache is away",
         redis_flush: "kept: only the cache is gone; the next read refills it from SQL",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#7e22ce",
@@ -418,6 +445,9 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
         restart_all: "kept: the state is in SQL",
         redis_restart: "kept: it never touches Redis",
         redis_flush: "kept: it never touches Redis",
+        memcached_node_stop: NOT_MEMCACHED,
+        memcached_restart: NOT_MEMCACHED,
+        memcached_full: NOT_MEMCACHED,
     },
     look: Look {
         colour: "#374151",

@@ -23,12 +23,14 @@ pub fn ClusterPage() -> impl IntoView {
         |_| cluster_state(),
     );
     let outcome = move || act.value().get().and_then(|result| result.ok()?.outcome);
+    let lost = move || act.value().get().and_then(|result| result.ok()?.notice);
     view! {
         <Title text="Cluster · Session Strategies"/>
         <h1>"Cluster"</h1>
         <p class="lede">
-            "Three instances of this app behind HAProxy, sharing Redis and PostgreSQL. Stop one, "
-            "restart them all, restart or flush Redis, and see which strategies keep your session."
+            "Three instances of this app behind HAProxy, sharing Redis, two Memcached nodes and "
+            "PostgreSQL. Stop one, restart them all, restart or flush Redis, stop a Memcached node "
+            "or fill Memcached until it evicts, and see which strategies keep your session."
         </p>
         <ActionError error=Signal::derive(move || {
             last_error(act.value()).get().or(last_error(mode.value()).get())
@@ -44,6 +46,7 @@ pub fn ClusterPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        {move || lost().map(|notice| view! { <Lost notice/> })}
         {move || outcome().map(|outcome| view! { <Outcome outcome/> })}
     }
 }
@@ -79,20 +82,20 @@ fn Cluster(
             <table class="cluster">
                 <thead><tr><th scope="col">"Process"</th><th scope="col">"Port"</th><th scope="col">"State"</th><th scope="col">"Your last requests"</th><th scope="col">"Control"</th></tr></thead>
                 <tbody>
-                    {view.instances.into_iter().map(|instance| {
-                        let what = if instance.state == "up" {
-                            format!("stop:{}", instance.name)
+                    {view.instances.into_iter().chain(view.memcached).map(|process| {
+                        let what = if process.state == "up" {
+                            format!("stop:{}", process.name)
                         } else {
-                            format!("start:{}", instance.name)
+                            format!("start:{}", process.name)
                         };
-                        let label = if instance.state == "up" { "Stop" } else { "Start" };
+                        let label = if process.state == "up" { "Stop" } else { "Start" };
                         view! {
-                            <Row process=instance.clone()>
+                            <Row process=process.clone()>
                                 {controls.then(|| view! {
                                     <ActionForm action=act attr:class="inline">
                                         <input type="hidden" name="what" value=what.clone()/>
-                                        <button type="submit" class="button" data-testid=format!("toggle-{}", instance.name)
-                                            aria-label=format!("{label} {}", instance.name) formaction=form_action(ClusterAct::url())>
+                                        <button type="submit" class="button" data-testid=format!("toggle-{}", process.name)
+                                            aria-label=format!("{label} {}", process.name) formaction=form_action(ClusterAct::url())>
                                             {label}
                                         </button>
                                     </ActionForm>
@@ -106,7 +109,13 @@ fn Cluster(
             </table>
             {controls.then(|| view! {
                 <div class="cluster-actions">
-                    {[("restart-all", "Restart every instance"), ("restart-redis", "Restart Redis"), ("flush-redis", "Flush Redis")]
+                    {[
+                        ("restart-all", "Restart every instance"),
+                        ("restart-redis", "Restart Redis"),
+                        ("flush-redis", "Flush Redis"),
+                        ("restart-memcached", "Restart Memcached"),
+                        ("fill-memcached", "Fill Memcached until it evicts"),
+                    ]
                         .into_iter()
                         .map(|(what, label)| view! {
                             <ActionForm action=act attr:class="inline">
@@ -121,6 +130,16 @@ fn Cluster(
                 <p class="muted">"The controls answer only to a browser on the machine running the cluster."</p>
             })}
         </section>
+    }
+}
+
+/// The visitor's session is gone: the action just taken lost it.
+#[component]
+fn Lost(notice: String) -> impl IntoView {
+    view! {
+        <div class="notice" role="status" data-notice=notice>
+            "Your session is gone from where its strategy kept it: the next request starts a new one."
+        </div>
     }
 }
 

@@ -35,31 +35,44 @@ pub enum Action<'a> {
     RestartAll,
     RestartRedis,
     FlushRedis,
+    StopMemcached(&'a str),
+    StartMemcached(&'a str),
+    RestartMemcached,
+    FillMemcached,
 }
 
 impl<'a> Action<'a> {
-    /// `stop:app-2`, `start:app-2`, `restart-all`, `restart-redis`, `flush-redis`.
+    /// `stop:app-2`, `start:app-2`, `restart-all`, `restart-redis`, `flush-redis`,
+    /// `stop:memcached-1`, `start:memcached-1`, `restart-memcached`, `fill-memcached`.
     pub fn parse(text: &'a str) -> Result<Self, AppError> {
-        let instance = |name: &'a str| {
-            let valid = name.strip_prefix("app-").is_some_and(|number| {
+        let numbered = |name: &'a str, prefix: &str| {
+            let valid = name.strip_prefix(prefix).is_some_and(|number| {
                 !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit())
             });
             valid.then_some(name)
         };
+        let process = |name: &'a str, instance: fn(&'a str) -> Self, node: fn(&'a str) -> Self| {
+            numbered(name, "app-")
+                .map(instance)
+                .or_else(|| numbered(name, "memcached-").map(node))
+        };
         match text.split_once(':') {
-            Some(("stop", name)) => instance(name).map(Self::Stop),
-            Some(("start", name)) => instance(name).map(Self::Start),
+            Some(("stop", name)) => process(name, Self::Stop, Self::StopMemcached),
+            Some(("start", name)) => process(name, Self::Start, Self::StartMemcached),
             None if text == "restart-all" => Some(Self::RestartAll),
             None if text == "restart-redis" => Some(Self::RestartRedis),
             None if text == "flush-redis" => Some(Self::FlushRedis),
+            None if text == "restart-memcached" => Some(Self::RestartMemcached),
+            None if text == "fill-memcached" => Some(Self::FillMemcached),
             _ => None,
         }
         .ok_or_else(|| AppError::new(ErrorCode::BadRequest, format!("no cluster action {text:?}")))
     }
 
     /// The supervisor's path, and the action in words. Stopping instances is deferred a moment
-    /// (`after_ms`): the instance answering this very request may be one of them.
-    fn request(self) -> (String, String) {
+    /// (`after_ms`): the instance answering this very request may be one of them. A fill
+    /// sizes its items on `victim`'s, the visitor's session under `memcached`, if there is one.
+    fn request(self, victim: Option<&str>) -> (String, String) {
         match self {
             Self::Stop(name) => (
                 format!("/instances/{name}/stop?after_ms=300"),
@@ -75,6 +88,21 @@ impl<'a> Action<'a> {
             ),
             Self::RestartRedis => ("/redis/restart".into(), "Redis restarted".into()),
             Self::FlushRedis => ("/redis/flush".into(), "Redis flushed".into()),
+            Self::StopMemcached(name) => {
+                (format!("/memcached/{name}/stop"), format!("{name} stopped"))
+            }
+            Self::StartMemcached(name) => (
+                format!("/memcached/{name}/start"),
+                format!("{name} started again, empty"),
+            ),
+            Self::RestartMemcached => ("/memcached/restart".into(), "Memcached restarted".into()),
+            Self::FillMemcached => (
+                match victim {
+                    Some(id) => format!("/memcached/fill?victim={id}"),
+                    None => "/memcached/fill".into(),
+                },
+                "Memcached filled until it evicted".into(),
+            ),
         }
     }
 
@@ -91,6 +119,12 @@ impl<'a> Action<'a> {
                     Self::RestartAll => cluster.restart_all,
                     Self::RestartRedis => cluster.redis_restart,
                     Self::FlushRedis => cluster.redis_flush,
+                    Self::StopMemcached(_) => cluster.memcached_node_stop,
+                    Self::StartMemcached(_) => {
+                        "as when it stopped: a Memcached node comes back empty"
+                    }
+                    Self::RestartMemcached => cluster.memcached_restart,
+                    Self::FillMemcached => cluster.memcached_full,
                 };
                 (strategy.id().to_owned(), said.to_owned())
             })
@@ -104,6 +138,7 @@ impl<'a> Action<'a> {
 struct SupervisorState {
     load_balancer: ClusterProcess,
     redis: ClusterProcess,
+    memcached: Vec<ClusterProcess>,
     instances: Vec<ClusterProcess>,
 }
 
@@ -136,7 +171,12 @@ pub async fn view(
 }
 
 /// Takes `action` (from this machine only) and says what it did to every strategy.
-pub async fn act(shop: &Shop, request: &Parts, action: &str) -> Result<ClusterView, AppError> {
+pub async fn act(
+    shop: &Shop,
+    session: &Session,
+    request: &Parts,
+    action: &str,
+) -> Result<ClusterView, AppError> {
     let control = supervisor(shop)?;
     if !from_this_machine(request) {
         return Err(AppError::new(
@@ -145,14 +185,31 @@ pub async fn act(shop: &Shop, request: &Parts, action: &str) -> Result<ClusterVi
         ));
     }
     let action = Action::parse(action)?;
-    let (path, done) = action.request();
+    // A fill watches the visitor's session if Memcached holds it. A session id is a URL-safe
+    // token (tower-sessions' `Id`): it goes in the query as it is.
+    let victim = session
+        .key()
+        .filter(|_| session.strategy() == Strategy::Memcached)
+        .map(|key| key.0);
+    let (path, done) = action.request(victim.as_deref());
     let state = call(control, "POST", &path).await?;
-    Ok(cluster_view(
-        shop,
-        request,
-        state,
-        Some(action.outcome(done)),
-    ))
+    let mut view = cluster_view(shop, request, state, Some(action.outcome(done)));
+    if !still_held(shop, session).await {
+        view.notice = Some("session_invalid".to_owned());
+    }
+    Ok(view)
+}
+
+/// Whether the visitor's session is still where its strategy keeps it: the action may just
+/// have lost it (a Memcached eviction, a Redis flush), and the page says so at once.
+async fn still_held(shop: &Shop, session: &Session) -> bool {
+    let (Some(key), Ok(backend)) = (session.key(), shop.registry.get(session.strategy())) else {
+        return true;
+    };
+    !matches!(
+        backend.stored(&key).await,
+        Ok(session_strategies::Stored::Gone)
+    )
 }
 
 fn cluster_view(
@@ -166,9 +223,11 @@ fn cluster_view(
         served_by: shop.instance.to_string(),
         load_balancer: state.load_balancer,
         redis: state.redis,
+        memcached: state.memcached,
         instances: state.instances,
         controls: from_this_machine(request),
         outcome,
+        notice: None,
     }
 }
 
@@ -262,6 +321,14 @@ mod tests {
     fn actions_parse_and_nothing_else_does() {
         assert_eq!(Action::parse("stop:app-2").unwrap(), Action::Stop("app-2"));
         assert_eq!(Action::parse("restart-all").unwrap(), Action::RestartAll);
+        assert_eq!(
+            Action::parse("stop:memcached-2").unwrap(),
+            Action::StopMemcached("memcached-2")
+        );
+        assert_eq!(
+            Action::parse("fill-memcached").unwrap(),
+            Action::FillMemcached
+        );
         for bad in [
             "stop:",
             "stop:app-",
@@ -269,6 +336,8 @@ mod tests {
             "start:app-1/x",
             "reboot",
             "flush-redis:x",
+            "stop:memcached-",
+            "stop:redis",
         ] {
             assert!(Action::parse(bad).is_err(), "{bad}");
         }

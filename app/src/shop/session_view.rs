@@ -55,15 +55,20 @@ pub fn view(shop: &Shop, session: &Session) -> SessionView {
             .then(|| session.refresh_token())
             .flatten(),
         client_bytes: session.client_bytes(),
-        notice: session.notice().map(|notice| {
-            match notice {
-                Notice::SessionExpired => "session_expired",
-                Notice::SessionInvalid => "session_invalid",
-            }
-            .to_owned()
-        }),
+        notice: notice(session),
         instance: shop.instance.to_string(),
     }
+}
+
+/// `session_expired` or `session_invalid` when the request's session could not be used.
+fn notice(session: &Session) -> Option<String> {
+    session.notice().map(|notice| {
+        match notice {
+            Notice::SessionExpired => "session_expired",
+            Notice::SessionInvalid => "session_invalid",
+        }
+        .to_owned()
+    })
 }
 
 fn rfc3339(unix: i64) -> Option<String> {

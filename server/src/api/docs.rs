@@ -11,8 +11,8 @@ use utoipa::{
 #[openapi(
     info(
         title = "Session Strategies API",
-        description = "One shop, seven ways to keep its session. Pick a strategy with the \
-            `X-Session-Strategy` header (or a Bearer token for `jwt`, `?s=` for `signed-url`); \
+        description = "One shop, every way to keep its session. Pick a strategy with the \
+            `X-Session-Strategy` header (or a Bearer token for `jwt` and `hybrid`, `?s=` for `signed-url`); \
             the session travels in cookies, a Bearer header or the URL accordingly. Every \
             error has the body `{\"error\": {\"code\", \"message\"}}`."
     ),

@@ -30,6 +30,7 @@ pub struct ClusterState {
     /// HAProxy's own page: per instance, its checks, sessions and bytes.
     pub stats_url: String,
     pub redis: Process,
+    pub memcached: Vec<Process>,
     pub instances: Vec<Process>,
 }
 
@@ -72,6 +73,10 @@ pub fn router(cluster: SharedCluster, secret: String) -> Router {
         .route("/restart-all", post(restart_all))
         .route("/redis/restart", post(restart_redis))
         .route("/redis/flush", post(flush_redis))
+        .route("/memcached/{name}/stop", post(stop_memcached))
+        .route("/memcached/{name}/start", post(start_memcached))
+        .route("/memcached/restart", post(restart_memcached))
+        .route("/memcached/fill", post(fill_memcached))
         .with_state(cluster)
         .layer(axum::middleware::from_fn_with_state(
             Arc::<str>::from(secret),
@@ -128,10 +133,15 @@ async fn snapshot(cluster: &SharedCluster) -> ClusterState {
     for instance in &mut cluster.instances {
         instances.push(process_state(instance).await);
     }
+    let mut memcached = Vec::new();
+    for node in &mut cluster.memcached {
+        memcached.push(process_state(node).await);
+    }
     ClusterState {
         load_balancer: process_state(&mut cluster.balancer).await,
         stats_url: format!("http://127.0.0.1:{}/", cluster.settings.stats_port),
         redis: process_state(&mut cluster.redis).await,
+        memcached,
         instances,
     }
 }
@@ -253,5 +263,71 @@ async fn flush_redis(State(cluster): State<SharedCluster>) -> Answer {
             ));
         }
     }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// One Memcached node stops: the sessions it held go with it.
+async fn stop_memcached(State(cluster): State<SharedCluster>, Path(name): Path<String>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        let node = guard
+            .memcached_node(&name)
+            .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no Memcached node {name}")))?;
+        node.stopped = true;
+        node.stop().await;
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// The node starts again, empty.
+async fn start_memcached(State(cluster): State<SharedCluster>, Path(name): Path<String>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        let node = guard
+            .memcached_node(&name)
+            .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no Memcached node {name}")))?;
+        node.start()
+            .await
+            .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// Every node stops and starts again: Memcached keeps nothing across a restart.
+async fn restart_memcached(State(cluster): State<SharedCluster>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        for node in &mut guard.memcached {
+            node.stop().await;
+            node.start()
+                .await
+                .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+        }
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// `?victim=<session id>`: fill items the size of that session's.
+#[derive(Debug, serde::Deserialize)]
+pub struct Fill {
+    victim: Option<String>,
+}
+
+/// Fills every node until it evicts ([`super::memcached::fill`]). The victim becomes a
+/// Memcached key: a session id's characters only, so that it cannot add a command.
+async fn fill_memcached(State(cluster): State<SharedCluster>, Query(fill): Query<Fill>) -> Answer {
+    let is_session_id = |id: &str| {
+        (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    };
+    if !fill.victim.as_deref().is_none_or(is_session_id) {
+        return Err(failed(StatusCode::BAD_REQUEST, "victim is no session id"));
+    }
+    let ports = cluster.lock().await.memcached_ports();
+    super::memcached::fill(&ports, fill.victim.as_deref())
+        .await
+        .map_err(|error| failed(StatusCode::BAD_GATEWAY, error))?;
     Ok(Json(snapshot(&cluster).await))
 }

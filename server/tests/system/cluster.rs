@@ -1,9 +1,10 @@
 //! The app as a horizontally scaled service, tested against real processes: `server cluster`
 //! (the binary this crate builds) starts Redis with its append-only file, three instances on
 //! the test run's PostgreSQL and HAProxy in front; the test talks raw HTTP/1.1 to the load
-//! balancer, as a browser would, and to the supervisor's control API to stop instances and
-//! restart or flush Redis. One test walks the scenarios in order, since each changes the
-//! cluster the next one sees; it prints what each strategy survived, the table in the README.
+//! balancer, as a browser would, and to the supervisor's control API to stop instances, restart
+//! or flush Redis, stop a Memcached node, restart Memcached and fill it until it evicts. One
+//! test walks the scenarios in order, since each changes the cluster the next one sees; it
+//! prints what each strategy survived, the table in the README.
 
 use crate::raw_http::{Reply, Request, Visitor};
 use app::shop::cluster::SECRET_HEADER;
@@ -20,6 +21,10 @@ const STATS_PORT: u16 = 3191;
 const CONTROL_PORT: u16 = 3192;
 const BASE_PORT: u16 = 3193;
 const REDIS_PORT: u16 = 6391;
+/// The first Memcached node's; the second listens on the next port.
+const MEMCACHED_PORT: u16 = 11391;
+/// Memcached sessions per scenario: enough that both nodes hold some.
+const MEMCACHED_SHOPPERS: usize = 12;
 /// The instances' per-address login limit in this run, low enough to reach in a few requests.
 const LOGIN_FAILURES_PER_ADDRESS: u32 = 12;
 /// Every strategy of the catalogue, by id.
@@ -181,6 +186,7 @@ fn start_cluster() -> Cluster {
         .env("CLUSTER_CONTROL_PORT", CONTROL_PORT.to_string())
         .env("CLUSTER_BASE_PORT", BASE_PORT.to_string())
         .env("CLUSTER_REDIS_PORT", REDIS_PORT.to_string())
+        .env("CLUSTER_MEMCACHED_PORT", MEMCACHED_PORT.to_string())
         .env("CLUSTER_CONTROL_SECRET", CONTROL_SECRET)
         .env(
             "LOGIN_FAILURES_PER_ADDRESS",
@@ -194,6 +200,7 @@ fn start_cluster() -> Cluster {
         .env_remove("SESSION_KEY")
         .env_remove("SESSION_KEYS")
         .env_remove("REDIS_URL")
+        .env_remove("MEMCACHED_URL")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -463,6 +470,87 @@ fn three_instances_behind_haproxy() {
         reply.body
     );
 
+    // Stop one Memcached node: the sessions it holds answer 503 while it is away and are gone
+    // once it is back, empty; the other node's stay. Nothing else touches Memcached.
+    let mut held: Vec<Visitor> = (0..MEMCACHED_SHOPPERS)
+        .map(|_| shopper("memcached", false))
+        .collect();
+    let mut visitors = others_than("memcached");
+    control("POST", "/memcached/memcached-1/stop");
+    let on_the_stopped_node: Vec<bool> = held
+        .iter_mut()
+        .map(|visitor| {
+            let reply = visitor.send("GET", "/session", None);
+            match reply.status {
+                503 => {
+                    assert_eq!(reply.error_code(), "strategy_unavailable");
+                    true
+                }
+                200 => {
+                    assert!(shows_the_shopper(&reply.body), "{}", reply.body);
+                    false
+                }
+                other => panic!("memcached with a node down: {other} {}", reply.text),
+            }
+        })
+        .collect();
+    let lost = on_the_stopped_node.iter().filter(|lost| **lost).count();
+    assert!(
+        lost > 0 && lost < MEMCACHED_SHOPPERS,
+        "{lost} of {MEMCACHED_SHOPPERS} on the stopped node"
+    );
+    control("POST", "/memcached/memcached-1/start");
+    std::thread::sleep(Duration::from_millis(1100)); // the instances try a failed node again
+    for (visitor, lost) in held.iter_mut().zip(&on_the_stopped_node) {
+        let reply = session(visitor);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(shows_the_shopper(&reply.body), !lost, "{}", reply.body);
+        if *lost {
+            assert_eq!(reply.body["notice"], "session_invalid", "{}", reply.body);
+        }
+    }
+    let kept = MEMCACHED_SHOPPERS - lost;
+    survived.entry("memcached").or_default().push(format!(
+        "{kept}/{MEMCACHED_SHOPPERS} kept (the other node's)"
+    ));
+    every_other_session_is_kept(&mut visitors, &mut survived, "a Memcached node stop");
+
+    // Restart Memcached: it keeps nothing.
+    let mut held: Vec<Visitor> = (0..3).map(|_| shopper("memcached", false)).collect();
+    let mut visitors = others_than("memcached");
+    control("POST", "/memcached/restart");
+    std::thread::sleep(Duration::from_millis(1100));
+    for visitor in &mut held {
+        let reply = session(visitor);
+        assert!(!shows_the_shopper(&reply.body), "{}", reply.body);
+        assert_eq!(reply.body["notice"], "session_invalid", "{}", reply.body);
+    }
+    survived
+        .entry("memcached")
+        .or_default()
+        .push(verdict(false));
+    every_other_session_is_kept(&mut visitors, &mut survived, "a Memcached restart");
+
+    // Fill Memcached until it evicts: the idle visitor's session goes long before its expiry;
+    // Redis, at its own limit, would refuse writes instead of evicting anyone's session.
+    let mut idle = shopper("memcached", true);
+    let mut visitors = others_than("memcached");
+    let victim = idle.cookies["sid"].clone();
+    control("POST", &format!("/memcached/fill?victim={victim}"));
+    let reply = session(&mut idle);
+    assert!(!shows_the_shopper(&reply.body), "{}", reply.body);
+    assert_eq!(reply.body["notice"], "session_invalid", "{}", reply.body);
+    survived
+        .entry("memcached")
+        .or_default()
+        .push("evicted, with a notice".into());
+    every_other_session_is_kept(&mut visitors, &mut survived, "Memcached filling up");
+    let policy = redis_eviction_policy();
+    assert_eq!(
+        policy, "noeviction",
+        "the cluster's Redis never evicts a session"
+    );
+
     // 100 concurrent adds on one session (sticky for memory, round robin for the rest).
     for strategy in server_side() {
         let visitor = shopper(strategy, strategy == "memory");
@@ -509,8 +597,8 @@ fn three_instances_behind_haproxy() {
         }
     }
 
-    println!("\n| strategy | 30 reads, round robin | 30 reads, sticky | instance stop | restart all | Redis restart | Redis flush | 100 concurrent adds |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("\n| strategy | 30 reads, round robin | 30 reads, sticky | instance stop | restart all | Redis restart | Redis flush | Memcached node stop | Memcached restart | Memcached full | 100 concurrent adds |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for strategy in every() {
         let row = survived.get(strategy).cloned().unwrap_or_default();
         let mut cells = row.clone();
@@ -519,6 +607,49 @@ fn three_instances_behind_haproxy() {
         }
         println!("| {strategy} | {} |", cells.join(" | "));
     }
+}
+
+/// A sticky shopper under every strategy but `except`.
+fn others_than(except: &str) -> Vec<(&'static str, Visitor)> {
+    every()
+        .into_iter()
+        .filter(|strategy| *strategy != except)
+        .map(|strategy| (strategy, shopper(strategy, true)))
+        .collect()
+}
+
+/// Every one of `visitors` still sees the shopper after `what`.
+fn every_other_session_is_kept(
+    visitors: &mut [(&'static str, Visitor)],
+    survived: &mut BTreeMap<&'static str, Vec<String>>,
+    what: &str,
+) {
+    for (strategy, visitor) in visitors {
+        let reply = session(visitor);
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
+        let kept = shows_the_shopper(&reply.body);
+        assert!(kept, "{strategy} after {what}: {}", reply.body);
+        survived.entry(strategy).or_default().push(verdict(kept));
+    }
+}
+
+/// The cluster's Redis eviction policy, as Redis reports it.
+fn redis_eviction_policy() -> String {
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &REDIS_PORT.to_string(),
+            "CONFIG",
+            "GET",
+            "maxmemory-policy",
+        ])
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn verdict(kept: bool) -> String {
