@@ -349,11 +349,7 @@ impl SessionBackend for HybridBackend {
         let Some((token, transport)) = Self::token_in(request) else {
             return Ok(None);
         };
-        let rejected = |expired: bool, reason: &'static str| match transport {
-            Carrier::Cookie(_) if expired => LoadError::Expired,
-            Carrier::Cookie(_) => LoadError::Invalid(reason),
-            Carrier::Bearer | Carrier::UrlParam(_) => LoadError::Rejected { expired },
-        };
+        let rejected = |expired, reason| LoadError::refused(transport, expired, reason);
         let identity = match self.verify(&token) {
             Ok(identity) => identity,
             Err(ErrorKind::ExpiredSignature) => return Err(rejected(true, "expired")),

@@ -335,11 +335,7 @@ impl SessionBackend for JwtBackend {
         let Some((token, transport)) = Self::token_in(request) else {
             return Ok(None);
         };
-        let rejected = |expired: bool, reason: &'static str| match transport {
-            Carrier::Cookie(_) if expired => LoadError::Expired,
-            Carrier::Cookie(_) => LoadError::Invalid(reason),
-            Carrier::Bearer | Carrier::UrlParam(_) => LoadError::Rejected { expired },
-        };
+        let rejected = |expired, reason| LoadError::refused(transport, expired, reason);
         let claims = match self.verify(&token, true) {
             Ok(claims) => claims,
             Err(ErrorKind::ExpiredSignature) => {

@@ -3,6 +3,7 @@
 //! the handle report to the application ([`SessionError`]), which maps them onto its HTTP
 //! error shape.
 
+use super::transport::Carrier;
 use crate::strategy::{Strategy, UnknownStrategy};
 use async_trait::async_trait;
 
@@ -24,6 +25,19 @@ pub enum LoadError {
     /// rather than quietly served as a guest.
     #[error("the presented credential is {}", if *.expired { "expired" } else { "invalid" })]
     Rejected { expired: bool },
+}
+
+impl LoadError {
+    /// A credential that does not pass, as `carrier` brought it: a cookie, which the browser
+    /// sends by itself, is dropped and the visitor served as a guest (told when it had only
+    /// expired); a Bearer or URL credential, which the client chose to send, is refused.
+    pub fn refused(carrier: Carrier, expired: bool, reason: &'static str) -> Self {
+        match carrier {
+            Carrier::Cookie(_) if expired => Self::Expired,
+            Carrier::Cookie(_) => Self::Invalid(reason),
+            Carrier::Bearer | Carrier::UrlParam(_) => Self::Rejected { expired },
+        }
+    }
 }
 
 /// Why a save or destroy failed.
