@@ -10,24 +10,19 @@
 //! is built in: `mg … c` answers the item's CAS token, and `ms … C<token>` writes only if
 //! nobody wrote since; the token is the revision a write must still find.
 //!
-//! The client is async-memcached (Shopify's, on Tokio, speaking the meta protocol: value, CAS
-//! token and remaining time to live in one `mg`). Compared: memcache-async has `gets`/`cas`
-//! but no meta commands and no touch; memcache (rust-memcache) blocks its thread; rsmc-tokio
-//! has no compare-and-set. A connection runs one command at a time, so every thread keeps its
-//! own idle connections to each node and opens another when all are busy: a serving thread
-//! never waits for another thread's runtime to drive its socket (`src/redis.rs` says why
-//! that matters).
+//! The connection is this store's own (`pipe.rs`): one per serving thread to each node, the
+//! thread's commands pipelined on it, as fred does for Redis; `pipe.rs` says why no crate's.
+
+mod pipe;
 
 use super::{record, traced::StoreVerbs, RecordStore, StoredSession};
 use crate::session::{
     backend::Revision,
     error::{Availability, Unavailable},
 };
-use async_memcached::{Client, Error, MetaProtocol, MetaValue, Status};
 use async_trait::async_trait;
+use pipe::Reply;
 use std::{
-    cell::RefCell,
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -42,8 +37,6 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 /// After a node failed, requests for its sessions are refused at once for this long, then the
 /// next one tries it again: a node coming back is found without a restart.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-/// Idle connections a thread keeps to each node.
-const IDLE_KEPT: usize = 8;
 
 /// What Memcached's meta protocol calls each operation.
 pub const VERBS: StoreVerbs = StoreVerbs {
@@ -54,11 +47,6 @@ pub const VERBS: StoreVerbs = StoreVerbs {
     delete: "md",
     replace: "ms C<cas>",
 };
-
-thread_local! {
-    /// This thread's idle connections, by node address.
-    static IDLE: RefCell<HashMap<Arc<str>, Vec<Client>>> = RefCell::new(HashMap::new());
-}
 
 /// Sessions in Memcached, one item per session, spread over `nodes` by the key's hash.
 #[derive(Debug)]
@@ -98,49 +86,22 @@ impl Node {
         session_store::Error::Backend(format!("Memcached {} {what}", self.address))
     }
 
-    /// Runs `command` on a connection to this node. A connection taken from the idle ones may
-    /// have gone stale (the node restarted, or the runtime that opened it ended): then the
-    /// command runs once more on a new one.
-    async fn run(&self, command: &Command<'_>) -> session_store::Result<Answer> {
-        let node = self;
-        loop {
-            let idle = IDLE.with_borrow_mut(|idle| idle.get_mut(&node.address)?.pop());
-            let reused = idle.is_some();
-            let mut client = match idle {
-                Some(client) => client,
-                None => {
-                    let dsn = format!("tcp://{}", node.address);
-                    match tokio::time::timeout(COMMAND_TIMEOUT, Client::new(dsn)).await {
-                        Ok(Ok(client)) => client,
-                        Ok(Err(_)) | Err(_) => {
-                            node.set_failed_at(Some(Instant::now()));
-                            return Err(node.unavailable("does not answer"));
-                        }
-                    }
-                }
-            };
-            match tokio::time::timeout(COMMAND_TIMEOUT, command.send(&mut client)).await {
-                Ok(Err(Error::Io(_) | Error::ConnectionClosed)) if reused => continue,
-                Ok(Ok(value)) => {
-                    node.set_failed_at(None);
-                    IDLE.with_borrow_mut(|idle| {
-                        let kept = idle.entry(node.address.clone()).or_default();
-                        if kept.len() < IDLE_KEPT && !client.is_closed() {
-                            kept.push(client);
-                        }
-                    });
-                    return Ok(value);
-                }
-                Ok(Err(Error::Protocol(status))) => {
-                    return Err(session_store::Error::Backend(format!(
-                        "Memcached {} answered {status:?}",
-                        node.address
-                    )))
-                }
-                Ok(Err(_)) | Err(_) => {
-                    node.set_failed_at(Some(Instant::now()));
-                    return Err(node.unavailable("does not answer"));
-                }
+    /// Runs `command` on this thread's connection to this node.
+    async fn run(&self, command: &Command<'_>) -> session_store::Result<Reply> {
+        let bytes = command.encode()?;
+        let sent = tokio::time::timeout(COMMAND_TIMEOUT, pipe::call(&self.address, &bytes));
+        match sent.await {
+            Ok(Ok(Reply::Refused(why))) => Err(session_store::Error::Backend(format!(
+                "Memcached {} answered {why}",
+                self.address
+            ))),
+            Ok(Ok(reply)) => {
+                self.set_failed_at(None);
+                Ok(reply)
+            }
+            Ok(Err(_)) | Err(_) => {
+                self.set_failed_at(Some(Instant::now()));
+                Err(self.unavailable("does not answer"))
             }
         }
     }
@@ -183,7 +144,7 @@ impl MemcachedRecords {
     }
 
     /// Runs `command` on the node of its key, unless that node failed a moment ago.
-    async fn run(&self, command: Command<'_>) -> session_store::Result<Answer> {
+    async fn run(&self, command: Command<'_>) -> session_store::Result<Reply> {
         let node = self.node(command.key());
         if node.recently_failed() {
             return Err(node.unavailable("did not answer a moment ago"));
@@ -195,7 +156,7 @@ impl MemcachedRecords {
     async fn item(&self, id: &Id) -> session_store::Result<Option<(Vec<u8>, u64)>> {
         let key = id.to_string();
         match self.run(Command::Get(&key)).await? {
-            Answer::Item(item) => Ok(item.and_then(|item| Some((item.data?, item.cas?)))),
+            Reply::Value { bytes, cas } => Ok(Some((bytes, cas))),
             _ => Ok(None),
         }
     }
@@ -215,11 +176,11 @@ impl MemcachedRecords {
             bytes: &bytes,
             flags: &flags,
         };
-        Ok(matches!(self.run(command).await?, Answer::Stored(true)))
+        Ok(self.run(command).await? == Reply::Done)
     }
 }
 
-/// The commands this store sends.
+/// The commands this store sends, in Memcached's meta protocol.
 enum Command<'a> {
     /// `mg <key> v c`: the value and its CAS token.
     Get(&'a str),
@@ -231,48 +192,39 @@ enum Command<'a> {
     },
     /// `md <key>`.
     Delete(&'a str),
-    /// `version`: a round trip that touches no item.
-    Version,
-}
-
-/// What a command came back with. A miss, a CAS mismatch and an add over an existing key are
-/// answers, not errors.
-enum Answer {
-    Item(Option<MetaValue>),
-    /// Whether the item was stored.
-    Stored(bool),
-    Done,
+    /// `mn`: a round trip that touches no item.
+    NoOp,
 }
 
 impl Command<'_> {
     fn key(&self) -> &str {
         match self {
             Command::Get(key) | Command::Delete(key) | Command::Set { key, .. } => key,
-            Command::Version => "",
+            Command::NoOp => "",
         }
     }
 
-    async fn send(&self, client: &mut Client) -> Result<Answer, Error> {
-        match *self {
-            Command::Get(key) => {
-                let item = client.meta_get(key, false, None, Some(&["v", "c"])).await?;
-                Ok(Answer::Item(item))
-            }
-            Command::Set { key, bytes, flags } => {
-                match client.meta_set(key, bytes, false, None, Some(flags)).await {
-                    Ok(_) => Ok(Answer::Stored(true)),
-                    Err(Error::Protocol(Status::Exists | Status::NotFound | Status::NotStored)) => {
-                        Ok(Answer::Stored(false))
-                    }
-                    Err(error) => Err(error),
-                }
-            }
-            Command::Delete(key) => match client.meta_delete(key, false, None, None).await {
-                Ok(_) | Err(Error::Protocol(Status::NotFound)) => Ok(Answer::Done),
-                Err(error) => Err(error),
-            },
-            Command::Version => client.version().await.map(|_| Answer::Done),
+    /// The command's bytes. A key is at most 250 printable bytes, no space: anything else
+    /// would be read as another command.
+    fn encode(&self) -> session_store::Result<Vec<u8>> {
+        let key = self.key();
+        if key.len() > 250 || !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(session_store::Error::Backend(format!(
+                "{key:?} is not a Memcached key"
+            )));
         }
+        Ok(match *self {
+            Command::Get(key) => format!("mg {key} v c\r\n").into_bytes(),
+            Command::Set { key, bytes, flags } => {
+                let mut command =
+                    format!("ms {key} {} {}\r\n", bytes.len(), flags.join(" ")).into_bytes();
+                command.extend_from_slice(bytes);
+                command.extend_from_slice(b"\r\n");
+                command
+            }
+            Command::Delete(key) => format!("md {key}\r\n").into_bytes(),
+            Command::NoOp => b"mn\r\n".to_vec(),
+        })
     }
 }
 
@@ -362,11 +314,11 @@ impl Availability for MemcachedRecords {
         Ok(())
     }
 
-    /// A `version` round trip to every node.
+    /// A no-op round trip to every node.
     async fn probe(&self) -> Result<(), Unavailable> {
         let mut down = Vec::new();
         for node in &self.nodes {
-            let answered = node.run(&Command::Version).await;
+            let answered = node.run(&Command::NoOp).await;
             if answered.is_err() {
                 down.push(node.address.to_string());
             }
@@ -400,6 +352,17 @@ mod tests {
         for id in &ids {
             assert_eq!(store.node_of(id), store.node_of(id));
         }
+    }
+
+    #[test]
+    fn a_key_that_would_read_as_another_command_is_never_sent() {
+        for key in ["a b", "a\r\nflush_all", &"k".repeat(251), "é"] {
+            assert!(Command::Get(key).encode().is_err(), "{key:?}");
+        }
+        assert_eq!(
+            Command::Get("lRmK7Bykv2iPzHG-sAfJ4A").encode().unwrap(),
+            b"mg lRmK7Bykv2iPzHG-sAfJ4A v c\r\n"
+        );
     }
 
     #[test]

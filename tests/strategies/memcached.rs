@@ -1,7 +1,8 @@
 //! What Memcached does that the other stores do not, against memcached processes of the test's
 //! own: a node that stops takes its sessions with it while the other node's stay, refusing
 //! them (`503`) while it is away and coming back empty, without a restart of the app; a full
-//! Memcached evicts the least recently used session before its expiry.
+//! Memcached evicts the least recently used session before its expiry; a thread's commands
+//! share one connection, each answered with its own reply.
 
 use async_memcached::{AsciiProtocol, Client};
 use session_strategies::{
@@ -52,7 +53,7 @@ impl OwnMemcached {
             .trim()
             .to_owned();
         let child = Command::new("memcached")
-            .args(["-l", "127.0.0.1", "-U", "0", "-u", &user])
+            .args(["-l", "127.0.0.1", "-U", "0", "-t", "1", "-u", &user])
             .args([
                 "-p",
                 &self.port.to_string(),
@@ -148,6 +149,58 @@ async fn a_stopped_node_takes_its_sessions_and_the_other_nodes_stay() {
     for _ in 0..10 {
         store.create(&mut record()).await.unwrap();
     }
+}
+
+/// The connections Memcached has accepted since it started. (With one worker thread it counts
+/// them in the order they came: the start-up probe's is counted before the admin's command.)
+async fn connections_accepted(admin: &mut Client) -> u64 {
+    admin.stats().await.unwrap()["total_connections"]
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_thread_pipelines_its_commands_on_one_connection_each_answered_with_its_own_reply() {
+    let mut node = OwnMemcached::start(64);
+    let store =
+        Arc::new(MemcachedRecords::new(&format!("memcached://{}", node.address())).unwrap());
+    let mut admin = Client::new(format!("tcp://{}", node.address()))
+        .await
+        .unwrap();
+    let before = connections_accepted(&mut admin).await;
+
+    // A hundred requests at once on this thread: writes, then reads, all in flight together.
+    let mut creating = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let store = store.clone();
+        creating.spawn(async move {
+            let mut record = record();
+            store.create(&mut record).await.unwrap();
+            record.id
+        });
+    }
+    let ids = creating.join_all().await;
+    let mut loading = tokio::task::JoinSet::new();
+    for id in ids.clone() {
+        let store = store.clone();
+        loading.spawn(async move { (id, store.load(&id).await.unwrap()) });
+    }
+    for (id, loaded) in loading.join_all().await {
+        assert_eq!(loaded.expect("the session just created").id, id);
+    }
+    assert_eq!(
+        connections_accepted(&mut admin).await - before,
+        1,
+        "one connection carries the thread's 200 commands"
+    );
+
+    // A restart ends the connection while it is idle: the next command opens another, and
+    // answers (the node came back empty) rather than failing.
+    node.stop();
+    node.run();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(store.load(&ids[0]).await.unwrap().is_none());
+    assert!(store.create(&mut record()).await.is_ok());
 }
 
 #[tokio::test]
