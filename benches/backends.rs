@@ -8,7 +8,7 @@ use session_strategies::{
     backends::{
         self,
         jwt::{JwtSettings, SigningKey},
-        Ingredients, RedisPair,
+        Ingredients,
     },
     crypto::key_ring::KeyRing,
     redis::RedisConnection,
@@ -50,9 +50,9 @@ async fn sqlite() -> (String, sqlx::AnyPool) {
     (url, pool)
 }
 
-async fn redis(database: u8) -> Option<RedisConnection> {
+async fn redis() -> Option<RedisConnection> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let connection = RedisConnection::start(&url, database).ok()?;
+    let connection = RedisConnection::start(&url).ok()?;
     if connection
         .wait_until_connected(Duration::from_secs(2))
         .await
@@ -69,11 +69,8 @@ async fn redis(database: u8) -> Option<RedisConnection> {
 async fn backends() -> Vec<Arc<dyn SessionBackend>> {
     let (url, pool) = sqlite().await;
     let ledger = SqlLedger::new(pool);
-    let redis = match (redis(0).await, redis(1).await) {
-        (Some(sessions), Some(cache)) => Some(RedisPair { sessions, cache }),
-        _ => None,
-    };
-    let announcements = redis.as_ref().map(|redis| redis.sessions.clone());
+    let redis = redis().await;
+    let announcements = redis.clone();
     let mirror = MirroredFamilies::start(
         Arc::new(ledger.clone()),
         ledger.clone(),

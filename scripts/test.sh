@@ -15,9 +15,11 @@ bash scripts/setup.sh --test
 # Real services on loopback, on ports of their own, stopped when the script ends. (The cluster
 # test starts its own Redis, Memcached and HAProxy through `server cluster`.)
 source scripts/lib/postgres.sh
+source scripts/lib/redis-cluster.sh
 services_dir=$(mktemp -d)
 cleanup() {
   [[ -n "${redis_pid:-}" ]] && kill "$redis_pid" 2>/dev/null || true
+  redis_cluster_stop "$services_dir/redis-cluster"
   [[ -n "${memcached_pid:-}" ]] && kill "$memcached_pid" 2>/dev/null || true
   pg_stop "$services_dir"
   rm -rf "$services_dir"
@@ -30,6 +32,10 @@ redis-server --bind 127.0.0.1 --port 6390 --save "" --appendonly no --daemonize 
 redis_pid=$!
 export REDIS_URL="redis://127.0.0.1:6390"
 export TEST_REDIS_PORT=6390
+
+step "starting a three-primary Redis Cluster on 127.0.0.1:7391-7393"
+redis_cluster_start "$services_dir/redis-cluster" 7391
+export TEST_REDIS_CLUSTER_URL="$REDIS_CLUSTER_URL"
 
 step "starting memcached on 127.0.0.1:11290"
 memcached -l 127.0.0.1 -p 11290 -U 0 -m 64 -u "$(id -un)" >"$services_dir/memcached.log" 2>&1 &

@@ -52,8 +52,10 @@ pub struct Ingredients {
     /// The SQL session table, traced (the `sql` strategy, cache-aside's source of truth, the
     /// signed-URL strategy's records).
     pub sql_sessions: Arc<dyn RecordStore>,
-    /// `None` when there is no usable Redis URL: its strategies are then not built.
-    pub redis: Option<RedisPair>,
+    /// The `redis` strategy's sessions (`session:<id>`), cache-aside's cache (`cache:<id>`)
+    /// and the revocation fast path, in one Redis. `None` when there is no usable Redis URL:
+    /// its strategies are then not built.
+    pub redis: Option<RedisConnection>,
     /// The Memcached nodes, `None` when none is configured (the strategy is then not built).
     pub memcached: Option<Arc<MemcachedRecords>>,
     /// Revoked families, as every instance sees them.
@@ -61,14 +63,6 @@ pub struct Ingredients {
     pub refresh_tokens: Arc<dyn RefreshTokens>,
 }
 
-/// The connection for the `redis` strategy (and the revocation ledger's fast path) and the one
-/// for cache-aside's cache, in separate logical databases so that a cached copy can never be
-/// mistaken for a `redis` session.
-#[derive(Clone)]
-pub struct RedisPair {
-    pub sessions: RedisConnection,
-    pub cache: RedisConnection,
-}
 
 /// The backend that serves `strategy`, built from `from`, or `None` when a store it needs is
 /// not configured. A new strategy is one arm here (the `match` fails to compile without it).
@@ -103,10 +97,9 @@ pub fn build(
             let Some(redis) = &from.redis else {
                 return Ok(None);
             };
-            let store = RedisRecords::traced(redis.sessions.clone());
+            let store = RedisRecords::traced(redis.clone());
             Arc::new(
-                StoreBackend::new(strategy, store, ttl)
-                    .with_availability(Arc::new(redis.sessions.clone())),
+                StoreBackend::new(strategy, store, ttl).with_availability(Arc::new(redis.clone())),
             )
         }
         Strategy::Memcached => {
@@ -121,7 +114,7 @@ pub fn build(
             let Some(redis) = &from.redis else {
                 return Ok(None);
             };
-            let cache = redis.cache.clone();
+            let cache = redis.clone();
             let store = CacheAsideStore::new(cache.clone(), from.sql_sessions.clone());
             Arc::new(
                 StoreBackend::new(strategy, Arc::new(store), ttl).with_description(Arc::new(

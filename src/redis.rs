@@ -18,12 +18,16 @@ use std::{
     time::Duration,
 };
 use tower_sessions_redis_store::fred::{
-    interfaces::ClientLike,
+    error::{Error, ErrorKind},
+    interfaces::{ClientLike, ServerInterface},
     prelude::{Builder, Client, Config, ReconnectPolicy},
 };
 
 /// How long a command may wait before Redis counts as unavailable.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a write waits for its replicas (`REDIS_MIN_REPLICAS`): well within
+/// [`COMMAND_TIMEOUT`], so that Redis' answer, not the client's timeout, says how many.
+pub const REPLICATION_WAIT: Duration = Duration::from_millis(250);
 
 /// A serving thread's client of one connection.
 type Lane = (Weak<Shared>, Client);
@@ -43,6 +47,9 @@ static STARTED: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 pub struct RedisConnection {
     /// Behind an `Arc`: the connection is cloned with the shop's state on every request.
     shared: Arc<Shared>,
+    /// Replicas that must hold a session write before it is acknowledged
+    /// ([`Self::replicated`]).
+    min_replicas: u8,
 }
 
 #[derive(Debug)]
@@ -98,7 +105,10 @@ pub async fn open_lanes_on_this_thread(limit: Duration) {
         .filter_map(Weak::upgrade)
         .collect();
     for shared in started {
-        let connection = RedisConnection { shared };
+        let connection = RedisConnection {
+            shared,
+            min_replicas: 0,
+        };
         if connection.open_lane() && connection.shared.first.is_connected() {
             connection.wait_until_connected(limit).await;
         }
@@ -106,12 +116,15 @@ pub async fn open_lanes_on_this_thread(limit: Duration) {
 }
 
 impl RedisConnection {
-    /// Starts connecting to `url` in the background; logical database `database` keeps the
-    /// strategies' keys apart (the `redis` strategy and cache-aside's cache use different ones).
-    pub fn start(url: &str, database: u8) -> Result<Self, String> {
+    /// Starts connecting to `url` in the background: `redis://` one server, `redis-sentinel://`
+    /// the primary the Sentinels name (asked again after a failover), `redis-cluster://` a
+    /// Redis Cluster (fred's URL forms, `docs/CONFIGURATION.md`). The app's keys share one
+    /// database, as a cluster has only database 0: a `redis` session under its bare id (which
+    /// never holds a colon), everything else under a prefix (`cache:`, `revoked:`,
+    /// `attempts:`, `trace:`). Every script touches one key, so none needs a hash tag.
+    pub fn start(url: &str) -> Result<Self, String> {
         let mut config = Config::from_url(url).map_err(|error| error.to_string())?;
         config.fail_fast = false;
-        config.database = Some(database);
         let first = connect(&config)?;
         let shared = Arc::new(Shared { config, first });
         let mut started = STARTED
@@ -120,7 +133,10 @@ impl RedisConnection {
         started.retain(|shared| shared.strong_count() > 0);
         started.push(Arc::downgrade(&shared));
         drop(started);
-        let connection = Self { shared };
+        let connection = Self {
+            shared,
+            min_replicas: 0,
+        };
         // Started on a serving thread (none is today): that thread's lane too.
         connection.open_lane();
         Ok(connection)
@@ -151,6 +167,36 @@ impl RedisConnection {
                 }
             }
         })
+    }
+
+    /// Session writes acknowledged only once `replicas` replicas hold them
+    /// (`REDIS_MIN_REPLICAS`; [`Self::replicated`]).
+    pub fn with_min_replicas(mut self, replicas: u8) -> Self {
+        self.min_replicas = replicas;
+        self
+    }
+
+    /// After a write on this thread's client: with [`Self::with_min_replicas`] set, waits
+    /// (Redis' `WAIT`, on the same connection, so it covers that write) until that many
+    /// replicas hold every write the connection made, at most [`REPLICATION_WAIT`]. Fewer is an
+    /// error: a primary that dies now could take the write with it, so it is not acknowledged.
+    /// Why `WAIT` and not the primary's `min-replicas-to-write`: that one checks replicas are
+    /// connected before a write, not that they received it. (On a Redis Cluster, where a
+    /// keyless command may go to any node, it is not used: `docs/CONFIGURATION.md`.)
+    pub async fn replicated(&self) -> Result<(), Error> {
+        if self.min_replicas == 0 {
+            return Ok(());
+        }
+        let wanted = i64::from(self.min_replicas);
+        let timeout = REPLICATION_WAIT.as_millis() as i64;
+        let acknowledged: i64 = self.client().wait(wanted, timeout).await?;
+        if acknowledged < wanted {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("{acknowledged} of {wanted} replicas acknowledged the write"),
+            ));
+        }
+        Ok(())
     }
 
     /// A separate connection to the same Redis for pub/sub (a subscribed connection can do

@@ -44,6 +44,9 @@ pub struct Config {
     /// `Secure` on every cookie; set `COOKIE_SECURE=true` behind HTTPS.
     pub secure_cookies: bool,
     pub redis_url: String,
+    /// `REDIS_MIN_REPLICAS`: replicas that must hold a `redis` session write before it is
+    /// acknowledged (Redis' `WAIT`); 0, the default, acknowledges after the primary alone.
+    pub redis_min_replicas: u8,
     /// `MEMCACHED_URL`: `memcached://host:port[,host:port…]`, the nodes the `memcached`
     /// strategy spreads its sessions over.
     pub memcached_url: String,
@@ -139,6 +142,12 @@ impl Config {
             secure_cookies: var("COOKIE_SECURE")
                 .is_some_and(|value| value == "true" || value == "1"),
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            redis_min_replicas: count("REDIS_MIN_REPLICAS", 0)?.try_into().map_err(|_| {
+                ConfigError::Invalid {
+                    name: "REDIS_MIN_REPLICAS",
+                    reason: "more replicas than Redis can wait for".into(),
+                }
+            })?,
             memcached_url: var("MEMCACHED_URL").unwrap_or_else(|| DEFAULT_MEMCACHED_URL.into()),
             jwt_keys,
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
@@ -203,6 +212,7 @@ impl Config {
             session_max_age: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            redis_min_replicas: 0,
             memcached_url: var("MEMCACHED_URL").unwrap_or_else(|| DEFAULT_MEMCACHED_URL.into()),
             jwt_access_ttl: Duration::from_secs(900),
             jwt_refresh_grace: Duration::from_secs(10),

@@ -109,10 +109,9 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         config.session_sweep,
         config.session_max_age,
     ));
-    let redis = backends::connect_redis(&config.redis_url).await;
-    let shared_redis = redis.as_ref().map(|redis| redis.sessions.clone());
-    let login_attempts = Attempts::new(shared_redis.clone(), config.login_limits.window);
-    let measurements = Attempts::new(shared_redis, std::time::Duration::from_secs(60));
+    let redis = backends::connect_redis(&config.redis_url, config.redis_min_replicas).await;
+    let login_attempts = Attempts::new(redis.clone(), config.login_limits.window);
+    let measurements = Attempts::new(redis.clone(), std::time::Duration::from_secs(60));
     let registries = backends::registries(config, &pool, redis).await?;
     Ok(Shop::new(ShopServices {
         pool,

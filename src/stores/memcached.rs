@@ -99,9 +99,14 @@ impl Node {
                 self.set_failed_at(None);
                 Ok(reply)
             }
-            Ok(Err(_)) | Err(_) => {
+            Ok(Err(_)) => {
                 self.set_failed_at(Some(Instant::now()));
                 Err(self.unavailable("does not answer"))
+            }
+            Err(_) => {
+                pipe::forget(&self.address);
+                self.set_failed_at(Some(Instant::now()));
+                Err(self.unavailable("does not answer in time"))
             }
         }
     }

@@ -90,19 +90,24 @@ fn redis_error(error: impl std::fmt::Display) -> session_store::Error {
 #[async_trait]
 impl SessionStore for RedisRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store().create(record).await
+        self.store().create(record).await?;
+        self.redis.replicated().await.map_err(redis_error)
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store().save(record).await
+        self.store().save(record).await?;
+        self.redis.replicated().await.map_err(redis_error)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         self.store().load(id).await
     }
 
+    /// A logout: with `REDIS_MIN_REPLICAS`, not acknowledged until a replica has it too, so
+    /// that a failover cannot bring the session back.
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.store().delete(id).await
+        self.store().delete(id).await?;
+        self.redis.replicated().await.map_err(redis_error)
     }
 }
 
@@ -138,6 +143,9 @@ impl RecordStore for RedisRecords {
             .eval(REPLACE_IF_UNCHANGED, vec![id_key(&record.id)], args)
             .await
             .map_err(redis_error)?;
+        if replaced == 1 {
+            self.redis.replicated().await.map_err(redis_error)?;
+        }
         Ok(replaced == 1)
     }
 }

@@ -7,7 +7,10 @@ use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
 };
-use tower_sessions_redis_store::fred::interfaces::{KeysInterface, ListInterface, LuaInterface};
+use tower_sessions_redis_store::fred::{
+    error::Error,
+    interfaces::{KeysInterface, ListInterface, LuaInterface},
+};
 
 /// Requests remembered per session.
 pub const REQUESTS_KEPT: usize = 10;
@@ -30,15 +33,14 @@ pub struct TraceBook {
 /// How long a shared ring outlives its session's last request.
 pub const SHARED_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
-/// KEYS: the ring the request arrived with, the ring to file it under; ARGV: the entry, how
-/// many to keep, the TTL in seconds.
-const SHARED_RECORD: &str = r"
-if KEYS[1] ~= KEYS[2] and redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('RENAME', KEYS[1], KEYS[2])
+/// KEYS: the ring; ARGV: how many entries to keep, the TTL in seconds, then the entries to
+/// append, oldest first.
+const SHARED_APPEND: &str = r"
+for i = 3, #ARGV do
+  redis.call('RPUSH', KEYS[1], ARGV[i])
 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
 
@@ -174,27 +176,32 @@ fn record_shared(
         return;
     };
     tokio::spawn(async move {
-        let result: Result<(), _> = match (before, after) {
-            (before, Some(after)) => {
-                let keys = vec![shared_key(before.unwrap_or(after)), shared_key(after)];
-                let args = vec![
-                    json,
-                    REQUESTS_KEPT.to_string(),
-                    SHARED_TTL.as_secs().to_string(),
-                ];
-                redis
-                    .client()
-                    .eval::<i64, _, _, _>(SHARED_RECORD, keys, args)
-                    .await
-                    .map(drop)
+        let client = redis.client();
+        let result: Result<(), Error> = async {
+            match (before, after) {
+                (before, Some(after)) => {
+                    let mut entries = Vec::new();
+                    // A new credential (a login, a rotation) files the ring under a new key. It
+                    // moves in two steps, read and delete, then append: on a Redis Cluster the
+                    // two keys are in different slots, where no one command may touch both.
+                    if let Some(before) = before.filter(|before| *before != after) {
+                        entries = client.lrange(shared_key(before), 0, -1).await?;
+                        client.del::<i64, _>(shared_key(before)).await?;
+                    }
+                    entries.push(json);
+                    let mut args = vec![REQUESTS_KEPT.to_string(), SHARED_TTL.as_secs().to_string()];
+                    args.extend(entries);
+                    let keys = vec![shared_key(after)];
+                    client.eval::<i64, _, _, _>(SHARED_APPEND, keys, args).await?;
+                }
+                (Some(before), None) => {
+                    client.del::<i64, _>(shared_key(before)).await?;
+                }
+                (None, None) => {}
             }
-            (Some(before), None) => redis
-                .client()
-                .del::<i64, _>(shared_key(before))
-                .await
-                .map(drop),
-            (None, None) => Ok(()),
-        };
+            Ok(())
+        }
+        .await;
         if let Err(error) = result {
             tracing::debug!(%error, "could not share a trace");
         }

@@ -3,7 +3,7 @@
 //! rotation, expiry. A filter such as `cargo test cookie` picks one strategy. What a strategy
 //! can do comes from its catalogue entry ([`Capabilities`]), and each test asserts both ways.
 
-use crate::common::{backend, backend_on, redis, sample, sql_sessions, Sql};
+use crate::common::{backend, backend_on, redis, sample, sql_sessions, Stores};
 use http::{header::COOKIE, request::Parts, Request};
 use session_strategies::{
     backends::{server_side::StoreBackend, signed_url::URL_PARAM},
@@ -98,10 +98,10 @@ fn request(strategy: Strategy, client: &ClientState) -> Parts {
     parts
 }
 
-/// One module of conformance tests per run: `$name => $strategy on $sql`. [`RUNS`] lists the
+/// One module of conformance tests per run: `$name => $strategy, $stores` (where its stores run). [`RUNS`] lists the
 /// strategies run, and a test below fails when a strategy of the catalogue has none.
 macro_rules! conformance {
-    ($($name:ident => $strategy:expr, $sql:expr;)+) => {
+    ($($name:ident => $strategy:expr, $stores:expr;)+) => {
         /// Every strategy that has a conformance run.
         const RUNS: &[Strategy] = &[$($strategy),+];
 
@@ -111,7 +111,7 @@ macro_rules! conformance {
             const STRATEGY: Strategy = $strategy;
 
             async fn backend_for(ttl: Duration) -> Arc<dyn SessionBackend> {
-                backend_on(STRATEGY, ttl, $sql).await
+                backend_on(STRATEGY, ttl, $stores).await
             }
 
             async fn backend() -> Arc<dyn SessionBackend> {
@@ -434,18 +434,20 @@ macro_rules! conformance {
 }
 
 conformance! {
-    memory => Strategy::Memory, Sql::Sqlite;
-    cookie => Strategy::Cookie, Sql::Sqlite;
-    jwt => Strategy::Jwt, Sql::Sqlite;
-    hybrid => Strategy::Hybrid, Sql::Sqlite;
-    redis => Strategy::Redis, Sql::Sqlite;
-    memcached => Strategy::Memcached, Sql::Sqlite;
-    sql => Strategy::Sql, Sql::Sqlite;
-    sql_on_postgres => Strategy::Sql, Sql::Postgres;
-    cache_aside => Strategy::CacheAside, Sql::Sqlite;
-    cache_aside_on_postgres => Strategy::CacheAside, Sql::Postgres;
-    signed_url => Strategy::SignedUrl, Sql::Sqlite;
-    signed_url_on_postgres => Strategy::SignedUrl, Sql::Postgres;
+    memory => Strategy::Memory, Stores::Sqlite;
+    cookie => Strategy::Cookie, Stores::Sqlite;
+    jwt => Strategy::Jwt, Stores::Sqlite;
+    hybrid => Strategy::Hybrid, Stores::Sqlite;
+    redis => Strategy::Redis, Stores::Sqlite;
+    redis_on_redis_cluster => Strategy::Redis, Stores::RedisCluster;
+    memcached => Strategy::Memcached, Stores::Sqlite;
+    sql => Strategy::Sql, Stores::Sqlite;
+    sql_on_postgres => Strategy::Sql, Stores::Postgres;
+    cache_aside => Strategy::CacheAside, Stores::Sqlite;
+    cache_aside_on_postgres => Strategy::CacheAside, Stores::Postgres;
+    cache_aside_on_redis_cluster => Strategy::CacheAside, Stores::RedisCluster;
+    signed_url => Strategy::SignedUrl, Stores::Sqlite;
+    signed_url_on_postgres => Strategy::SignedUrl, Stores::Postgres;
 }
 
 #[test]
@@ -612,10 +614,10 @@ async fn a_failed_save_leaves_the_session_as_it_was() {
 /// the write over it stores nothing, and SQL, the source of truth, keeps the newer copy.
 #[tokio::test]
 async fn a_cache_aside_write_over_a_stale_cached_copy_stores_nothing() {
-    let sessions = sql_sessions(Sql::Sqlite).await;
+    let sessions = sql_sessions(Stores::Sqlite).await;
     let cached = StoreBackend::new(
         Strategy::CacheAside,
-        Arc::new(CacheAsideStore::new(redis(1).await, sessions.clone())),
+        Arc::new(CacheAsideStore::new(redis().await, sessions.clone())),
         TTL,
     );
     // The same strategy's rows, written straight to SQL (a record answers only the strategy

@@ -1,10 +1,11 @@
 //! What the backend tests share: fresh stores (a SQLite file with the server's migrations, or
-//! the test command's PostgreSQL; Redis), and each strategy's backend built from them exactly as
-//! the server builds it (`session_strategies::backends::build`).
+//! the test command's PostgreSQL; its Redis, or its three-primary Redis Cluster; its Memcached),
+//! and each strategy's backend built from them exactly as the server builds it
+//! (`session_strategies::backends::build`).
 
 use axum_extra::extract::cookie::Key;
 use session_strategies::{
-    backends::{self, jwt::JwtSettings, jwt::SigningKey, Ingredients, RedisPair},
+    backends::{self, jwt::JwtSettings, jwt::SigningKey, Ingredients},
     crypto::key_ring::KeyRing,
     redis::RedisConnection,
     revocation::sql::SqlLedger,
@@ -36,17 +37,34 @@ fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// The test command's Redis, logical database `database`.
-pub async fn redis(database: u8) -> RedisConnection {
-    let connection = RedisConnection::start(&redis_url(), database).unwrap();
+/// A connection to the Redis at `url`, once connected.
+async fn redis_at(url: &str) -> RedisConnection {
+    let connection = RedisConnection::start(url).unwrap();
     assert!(
         connection
             .wait_until_connected(Duration::from_secs(5))
             .await,
-        "these tests need Redis at {} (scripts/test.sh starts one)",
-        redis_url()
+        "these tests need Redis at {url} (scripts/test.sh starts it)"
     );
     connection
+}
+
+/// The test command's Redis (`REDIS_URL`).
+pub async fn redis() -> RedisConnection {
+    redis_at(&redis_url()).await
+}
+
+/// Logical database `database` of the test command's Redis: one the app never writes to, for
+/// a Redis that holds nothing.
+pub async fn redis_database(database: u8) -> RedisConnection {
+    redis_at(&format!("{}/{database}", redis_url())).await
+}
+
+/// The test command's three-primary Redis Cluster (`TEST_REDIS_CLUSTER_URL`).
+pub async fn redis_cluster() -> RedisConnection {
+    let url = std::env::var("TEST_REDIS_CLUSTER_URL")
+        .expect("the Redis Cluster runs need TEST_REDIS_CLUSTER_URL (scripts/test.sh sets it)");
+    redis_at(&url).await
 }
 
 /// The test command's Memcached (`MEMCACHED_URL`, every node it names).
@@ -56,19 +74,22 @@ pub fn memcached() -> Arc<MemcachedRecords> {
     Arc::new(MemcachedRecords::new(&url).unwrap())
 }
 
-/// Which database the SQL session table is in.
+/// Where the shared stores run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sql {
+pub enum Stores {
+    /// SQL on a fresh SQLite file, the test command's Redis.
     Sqlite,
-    /// The test command's PostgreSQL (`TEST_POSTGRES_URL`).
+    /// SQL on the test command's PostgreSQL (`TEST_POSTGRES_URL`), its Redis.
     Postgres,
+    /// SQL on SQLite, Redis the test command's three-primary Redis Cluster.
+    RedisCluster,
 }
 
-/// The SQL session store on `sql`, traced as the server's is.
-pub async fn sql_sessions(sql: Sql) -> Arc<dyn RecordStore> {
-    let url = match sql {
-        Sql::Sqlite => sqlite_url().await,
-        Sql::Postgres => std::env::var("TEST_POSTGRES_URL")
+/// The SQL session store of `stores`, traced as the server's is.
+pub async fn sql_sessions(stores: Stores) -> Arc<dyn RecordStore> {
+    let url = match stores {
+        Stores::Sqlite | Stores::RedisCluster => sqlite_url().await,
+        Stores::Postgres => std::env::var("TEST_POSTGRES_URL")
             .expect("the PostgreSQL runs need TEST_POSTGRES_URL (scripts/test.sh sets it)"),
     };
     sql::connect(&url).await.unwrap()
@@ -90,17 +111,17 @@ pub fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
 }
 
 /// Fresh stores and keys for every strategy, with idle timeout `ttl`.
-pub async fn ingredients(ttl: Duration, sql: Sql) -> Ingredients {
+pub async fn ingredients(ttl: Duration, stores: Stores) -> Ingredients {
     let ledger = ledger().await;
     Ingredients {
         ttl,
         memory_capacity: usize::MAX,
         session_keys: KeyRing::single(Key::generate()),
         jwt: jwt_settings(ttl, vec![signing_key("k1", 7)]),
-        sql_sessions: sql_sessions(sql).await,
-        redis: Some(RedisPair {
-            sessions: redis(0).await,
-            cache: redis(1).await,
+        sql_sessions: sql_sessions(stores).await,
+        redis: Some(match stores {
+            Stores::RedisCluster => redis_cluster().await,
+            Stores::Sqlite | Stores::Postgres => redis().await,
         }),
         memcached: Some(memcached()),
         revocations: Arc::new(ledger.clone()),
@@ -109,15 +130,19 @@ pub async fn ingredients(ttl: Duration, sql: Sql) -> Ingredients {
 }
 
 /// `strategy`'s backend over fresh stores, built as the server builds it.
-pub async fn backend_on(strategy: Strategy, ttl: Duration, sql: Sql) -> Arc<dyn SessionBackend> {
-    backends::build(strategy, &ingredients(ttl, sql).await)
+pub async fn backend_on(
+    strategy: Strategy,
+    ttl: Duration,
+    stores: Stores,
+) -> Arc<dyn SessionBackend> {
+    backends::build(strategy, &ingredients(ttl, stores).await)
         .unwrap()
         .expect("every store is configured in the tests")
 }
 
 /// [`backend_on`] SQLite.
 pub async fn backend(strategy: Strategy, ttl: Duration) -> Arc<dyn SessionBackend> {
-    backend_on(strategy, ttl, Sql::Sqlite).await
+    backend_on(strategy, ttl, Stores::Sqlite).await
 }
 
 /// Alice with two cart lines, at fixed times: two calls give equal sessions whatever the clock

@@ -2,7 +2,7 @@
 //! state cookie alone, the identity token carries no cart, a state cookie cannot be moved to
 //! another session, and neither strategy's token passes for the other's.
 
-use crate::common::{ingredients, sample, Sql};
+use crate::common::{ingredients, sample, Stores};
 use http::{
     header::{AUTHORIZATION, COOKIE},
     request::Parts,
@@ -22,7 +22,7 @@ use std::{sync::Arc, time::Duration};
 const TTL: Duration = Duration::from_secs(1800);
 
 async fn backends() -> (Arc<dyn SessionBackend>, Arc<dyn SessionBackend>) {
-    let ingredients = ingredients(TTL, Sql::Sqlite).await;
+    let ingredients = ingredients(TTL, Stores::Sqlite).await;
     let build = |strategy| backends::build(strategy, &ingredients).unwrap().unwrap();
     (build(Strategy::Hybrid), build(Strategy::Jwt))
 }

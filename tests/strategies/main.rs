@@ -9,5 +9,7 @@ mod hybrid;
 mod jwt;
 mod layout;
 mod memcached;
+mod redis_failover;
 mod redis_lanes;
 mod revocation;
+mod traces;

@@ -38,7 +38,7 @@ async fn redis_client_id(connection: &RedisConnection) -> i64 {
 
 #[tokio::test]
 async fn a_serving_thread_talks_to_redis_on_a_connection_of_its_own() {
-    let connection = redis(5).await;
+    let connection = redis().await;
     let first = redis_client_id(&connection).await;
 
     let in_lane = connection.clone();
@@ -70,7 +70,7 @@ async fn a_serving_thread_talks_to_redis_on_a_connection_of_its_own() {
 
 #[tokio::test]
 async fn what_one_lane_writes_every_thread_reads() {
-    let connection = redis(5).await;
+    let connection = redis().await;
     let store = RedisRecords::traced(connection.clone());
     let record = Record {
         id: Id::default(),

@@ -1,7 +1,8 @@
 //! The revocation ledger as every instance sees it: SQL under Redis, and the in-memory mirror
-//! each instance keeps current through Redis announcements and a re-read of SQL.
+//! each instance keeps current through Redis announcements (on one Redis or a Redis Cluster)
+//! and a re-read of SQL.
 
-use crate::common::{ledger, redis};
+use crate::common::{ledger, redis, redis_cluster, redis_database};
 use session_strategies::{
     clock::now_unix,
     crypto::secrets::random_id,
@@ -17,7 +18,7 @@ use std::{sync::Arc, time::Instant};
 #[tokio::test]
 async fn losing_redis_never_takes_a_revocation_back() {
     let sql = ledger().await;
-    let before = RedisFirstFamilies::new(redis(0).await, sql.clone());
+    let before = RedisFirstFamilies::new(redis().await, sql.clone());
     let family = random_id();
     before
         .revoke_family(&family, now_unix() + 600)
@@ -25,20 +26,30 @@ async fn losing_redis_never_takes_a_revocation_back() {
         .unwrap();
     assert!(before.is_family_revoked(&family).await.unwrap());
     // The same ledger after a Redis flush: an empty Redis (a database nothing wrote to).
-    let flushed = RedisFirstFamilies::new(redis(7).await, sql);
+    let flushed = RedisFirstFamilies::new(redis_database(7).await, sql);
     assert!(
         flushed.is_family_revoked(&family).await.unwrap(),
         "SQL still says so"
     );
 }
 
-/// Two instances' mirrors over one ledger: a revocation made on one reaches the other through
-/// Redis in well under a second (the figure is printed), and without Redis through the SQL
-/// re-sync; a lookup makes no round trip either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_reaches_every_instance_within_a_second() {
+    reaches_every_instance_within_a_second(redis().await).await;
+}
+
+/// On a cluster a subscriber listens on one node and the announcement is published on
+/// another: the cluster carries it between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_reaches_every_instance_within_a_second_through_a_redis_cluster() {
+    reaches_every_instance_within_a_second(redis_cluster().await).await;
+}
+
+/// Two instances' mirrors over one ledger: a revocation made on one reaches the other through
+/// `redis` in well under a second (the figure is printed), and without Redis through the SQL
+/// re-sync; a lookup makes no round trip either way.
+async fn reaches_every_instance_within_a_second(redis: RedisConnection) {
     let sql = ledger().await;
-    let redis = redis(0).await;
     let mirror = |announcements: Option<RedisConnection>| {
         let underneath: Arc<dyn RevokedFamilies> =
             Arc::new(RedisFirstFamilies::new(redis.clone(), sql.clone()));

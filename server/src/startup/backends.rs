@@ -5,7 +5,7 @@ use super::StartupError;
 use crate::config::{derived_jwt_keys, Config};
 use axum_extra::extract::cookie::Key;
 use session_strategies::{
-    backends::{self, jwt::JwtSettings, Ingredients, RedisPair},
+    backends::{self, jwt::JwtSettings, Ingredients},
     crypto::key_ring::KeyRing,
     redis::RedisConnection,
     revocation::{
@@ -19,11 +19,6 @@ use session_strategies::{
 };
 use sqlx::AnyPool;
 use std::{sync::Arc, time::Duration};
-
-/// Redis logical databases: the `redis` strategy and the denylist in one, cache-aside's cache
-/// in another, so a cached copy can never be mistaken for a `redis` session.
-const REDIS_SESSIONS_DB: u8 = 0;
-const REDIS_CACHE_DB: u8 = 1;
 
 /// Throwaway `memory` sessions `/compare` may hold at once (each measurement deletes its own).
 const MEASURING_MEMORY_SESSIONS: usize = 1_000;
@@ -45,7 +40,7 @@ pub struct Registries {
 pub async fn registries(
     config: &Config,
     pool: &AnyPool,
-    redis: Option<RedisPair>,
+    redis: Option<RedisConnection>,
 ) -> Result<Registries, StartupError> {
     let sql_sessions = sql::connect_sweeping_every(&config.database_url, config.session_sweep)
         .await
@@ -53,16 +48,13 @@ pub async fn registries(
     let ledger = SqlLedger::new(pool.clone());
     tokio::spawn(sweep_ledger(ledger.clone()));
     let underneath: Arc<dyn RevokedFamilies> = match &redis {
-        Some(redis) => Arc::new(RedisFirstFamilies::new(
-            redis.sessions.clone(),
-            ledger.clone(),
-        )),
+        Some(redis) => Arc::new(RedisFirstFamilies::new(redis.clone(), ledger.clone())),
         None => Arc::new(ledger.clone()),
     };
     let mirror = MirroredFamilies::start(
         underneath,
         ledger.clone(),
-        redis.as_ref().map(|redis| redis.sessions.clone()),
+        redis.clone(),
         config.revocation_sync,
     )
     .await
@@ -108,7 +100,7 @@ pub async fn registries(
     };
     let mut traces = TraceBook::for_instance(&config.instance_id);
     if let (true, Some(redis)) = (config.shared_traces, &ingredients.redis) {
-        traces = traces.shared(redis.sessions.clone());
+        traces = traces.shared(redis.clone());
     }
     Ok(Registries {
         serving: SessionRegistry::new(config.default_strategy, every_backend(&ingredients)?)
@@ -132,31 +124,23 @@ fn every_backend(ingredients: &Ingredients) -> Result<Vec<Arc<dyn SessionBackend
     Ok(running)
 }
 
-/// Starts both Redis connections and gives a local Redis a moment, never blocking start-up on it.
-pub async fn connect_redis(url: &str) -> Option<RedisPair> {
-    let started = RedisConnection::start(url, REDIS_SESSIONS_DB).and_then(|sessions| {
-        Ok(RedisPair {
-            sessions,
-            cache: RedisConnection::start(url, REDIS_CACHE_DB)?,
-        })
-    });
-    let pair = match started {
-        Ok(pair) => pair,
+/// Starts the Redis connection and gives a local Redis a moment, never blocking start-up on it.
+/// Session writes wait for `min_replicas` replicas.
+pub async fn connect_redis(url: &str, min_replicas: u8) -> Option<RedisConnection> {
+    let redis = match RedisConnection::start(url) {
+        Ok(redis) => redis.with_min_replicas(min_replicas),
         Err(error) => {
             tracing::warn!(%error, "REDIS_URL is unusable: the redis and cache-aside strategies are off");
             return None;
         }
     };
-    let wait = Duration::from_secs(2);
-    if !(pair.sessions.wait_until_connected(wait).await
-        && pair.cache.wait_until_connected(wait).await)
-    {
+    if !redis.wait_until_connected(Duration::from_secs(2)).await {
         tracing::warn!(
             url,
             "Redis is not reachable: the redis and cache-aside strategies answer 503 until it is"
         );
     }
-    Some(pair)
+    Some(redis)
 }
 
 /// Deletes spent refresh tokens and lapsed denylist entries now and then.
