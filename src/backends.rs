@@ -63,7 +63,6 @@ pub struct Ingredients {
     pub refresh_tokens: Arc<dyn RefreshTokens>,
 }
 
-
 /// The backend that serves `strategy`, built from `from`, or `None` when a store it needs is
 /// not configured. A new strategy is one arm here (the `match` fails to compile without it).
 pub fn build(

@@ -189,10 +189,13 @@ fn record_shared(
                         client.del::<i64, _>(shared_key(before)).await?;
                     }
                     entries.push(json);
-                    let mut args = vec![REQUESTS_KEPT.to_string(), SHARED_TTL.as_secs().to_string()];
+                    let mut args =
+                        vec![REQUESTS_KEPT.to_string(), SHARED_TTL.as_secs().to_string()];
                     args.extend(entries);
                     let keys = vec![shared_key(after)];
-                    client.eval::<i64, _, _, _>(SHARED_APPEND, keys, args).await?;
+                    client
+                        .eval::<i64, _, _, _>(SHARED_APPEND, keys, args)
+                        .await?;
                 }
                 (Some(before), None) => {
                     client.del::<i64, _>(shared_key(before)).await?;

@@ -10,7 +10,7 @@ use session_strategies::{
     backends::server_side::StoreBackend,
     redis::RedisConnection,
     stores::{record::session_record, redis::RedisRecords},
-    LoadError, SessionData, SessionKey, Stored, Strategy,
+    LoadError, SessionBackend, SessionData, SessionKey, Stored, Strategy,
 };
 use std::{
     net::{TcpListener, TcpStream},
@@ -20,14 +20,14 @@ use std::{
     time::{Duration, Instant},
 };
 use time::OffsetDateTime;
-use tower_sessions::{session::Id, SessionStore};
+use tower_sessions::session::Id;
 
 const TTL: Duration = Duration::from_secs(1800);
 /// The Sentinels' service name.
 const SERVICE: &str = "shop";
 /// A Sentinel takes the primary for down after this long without an answer; with the vote and
 /// the promotion, a failover takes about two seconds.
-const DOWN_AFTER_MS: u32 = 1000;
+const DOWN_AFTER_MS: u32 = 600;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -157,13 +157,18 @@ impl Replicated {
             .collect();
         // Sentinels find the replica and each other through the primary (hello messages every
         // two seconds); a failover needs them to.
-        until(Duration::from_secs(15), "the Sentinels know each other", || {
-            sentinels.iter().all(|sentinel| {
-                let others = sentinel.cli(&["SENTINEL", "SENTINELS", SERVICE]);
-                let replicas = sentinel.cli(&["SENTINEL", "REPLICAS", SERVICE]);
-                others.matches("runid").count() == 2 && replicas.contains(&replica.port.to_string())
-            })
-        });
+        until(
+            Duration::from_secs(15),
+            "the Sentinels know each other",
+            || {
+                sentinels.iter().all(|sentinel| {
+                    let others = sentinel.cli(&["SENTINEL", "SENTINELS", SERVICE]);
+                    let replicas = sentinel.cli(&["SENTINEL", "REPLICAS", SERVICE]);
+                    others.matches("runid").count() == 2
+                        && replicas.contains(&replica.port.to_string())
+                })
+            },
+        );
         Self {
             _dir: dir,
             primary,
@@ -201,7 +206,7 @@ fn cart_of(lines: u32) -> SessionData {
     let mut data = SessionData::guest();
     for product in 1..=lines {
         data.add_item(
-            session_strategies::ProductId(product),
+            session_strategies::ProductId(i64::from(product)),
             session_strategies::Quantity::try_from(1).unwrap(),
         )
         .unwrap();

@@ -107,7 +107,7 @@ async fn what_one_lane_writes_every_thread_reads() {
 #[tokio::test]
 async fn with_redis_down_a_lane_does_not_hold_up_its_thread() {
     // Nothing listens on port 1: the client keeps trying in the background.
-    let down = RedisConnection::start("redis://127.0.0.1:1", 0).unwrap();
+    let down = RedisConnection::start("redis://127.0.0.1:1").unwrap();
     let in_lane = down.clone();
     let (waited, connected) = on_a_thread(async move {
         let started = Instant::now();
