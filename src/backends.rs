@@ -52,7 +52,7 @@ pub struct Ingredients {
     /// The SQL session table, traced (the `sql` strategy, cache-aside's source of truth, the
     /// signed-URL strategy's records).
     pub sql_sessions: Arc<dyn RecordStore>,
-    /// The `redis` strategy's sessions (`session:<id>`), cache-aside's cache (`cache:<id>`)
+    /// The `redis` strategy's sessions (under their ids), cache-aside's cache (`cache:<id>`)
     /// and the revocation fast path, in one Redis. `None` when there is no usable Redis URL:
     /// its strategies are then not built.
     pub redis: Option<RedisConnection>,

@@ -14,13 +14,22 @@ redis_cluster_start() {
   done
   for node in "${nodes[@]}"; do
     for _ in $(seq 50); do redis-cli -u "redis://$node" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    if [[ "$(redis-cli -u "redis://$node" dbsize 2>/dev/null)" != 0 ]]; then
+      echo "error: $node is taken (a cluster left from an earlier run?)" >&2
+      return 1
+    fi
   done
-  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log"
+  if ! redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1; then
+    cat "$dir/create.log" >&2
+    return 1
+  fi
   for node in "${nodes[@]}"; do
+    local ok=""
     for _ in $(seq 100); do
-      redis-cli -u "redis://$node" cluster info | grep -q '^cluster_state:ok' && break
+      redis-cli -u "redis://$node" cluster info | grep -q '^cluster_state:ok' && ok=1 && break
       sleep 0.1
     done
+    [[ -n "$ok" ]] || { echo "error: the Redis Cluster on $node is not ok" >&2; return 1; }
   done
   export REDIS_CLUSTER_URL="redis-cluster://${nodes[0]}?node=${nodes[1]}&node=${nodes[2]}"
 }

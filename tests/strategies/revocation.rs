@@ -38,8 +38,9 @@ async fn a_revocation_reaches_every_instance_within_a_second() {
     reaches_every_instance_within_a_second(redis().await).await;
 }
 
-/// On a cluster a subscriber listens on one node and the announcement is published on
-/// another: the cluster carries it between them.
+/// On a cluster the subscriber and the publisher each talk to a node of fred's choosing, the
+/// same one or two different ones: either way the announcement arrives (a cluster carries a
+/// `PUBLISH` to every node).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_reaches_every_instance_within_a_second_through_a_redis_cluster() {
     reaches_every_instance_within_a_second(redis_cluster().await).await;

@@ -127,6 +127,14 @@ fn every_backend(ingredients: &Ingredients) -> Result<Vec<Arc<dyn SessionBackend
 /// Starts the Redis connection and gives a local Redis a moment, never blocking start-up on it.
 /// Session writes wait for `min_replicas` replicas.
 pub async fn connect_redis(url: &str, min_replicas: u8) -> Option<RedisConnection> {
+    let min_replicas = if url.contains("-cluster://") && min_replicas > 0 {
+        tracing::warn!(
+            "REDIS_MIN_REPLICAS is ignored on a Redis Cluster: WAIT would reach any node"
+        );
+        0
+    } else {
+        min_replicas
+    };
     let redis = match RedisConnection::start(url) {
         Ok(redis) => redis.with_min_replicas(min_replicas),
         Err(error) => {
