@@ -4,7 +4,7 @@
 //! nothing of each other.
 
 use super::processes::Managed;
-use async_memcached::{AsciiProtocol, Client, MetaProtocol};
+use async_memcached::{Client, MetaProtocol};
 use std::path::Path;
 
 /// What each node may hold: small, so that a fill reaches the limit in a moment.
@@ -121,18 +121,27 @@ pub async fn fill(ports: &[u16], victim: Option<&str>) -> Result<(), String> {
                     break;
                 }
             }
-            for _ in 0..500 {
-                let key = format!("fill-{written:017}");
-                match client.set(&key, value.as_slice(), None, None).await {
-                    Ok(()) => {}
-                    Err(error) if error.to_string().contains("out of memory") => break 'node,
-                    Err(error) => return Err(error.to_string()),
-                }
-                for _ in 0..2 {
-                    client.get(&key).await.map_err(|error| error.to_string())?;
-                }
-                written += 1;
+            // Five hundred items at a time, each command pipelined (one round trip each).
+            let keys: Vec<String> = (written..written + 500)
+                .map(|index| format!("fill-{index:017}"))
+                .collect();
+            let items: Vec<(&str, &[u8])> = keys
+                .iter()
+                .map(|key| (key.as_str(), value.as_slice()))
+                .collect();
+            match client.meta_set_multi(&items, None).await {
+                Ok(refused) if refused.is_empty() => {}
+                Ok(refused) => return Err(format!("Memcached refused {} items", refused.len())),
+                Err(error) if error.to_string().contains("out of memory") => break 'node,
+                Err(error) => return Err(error.to_string()),
             }
+            for _ in 0..2 {
+                client
+                    .meta_get_multi(&keys, Some(&["v"]))
+                    .await
+                    .map_err(|error| error.to_string())?;
+            }
+            written += keys.len();
             if written >= FILL_LIMIT {
                 return Err(format!("Memcached on port {port} still holds the session"));
             }
