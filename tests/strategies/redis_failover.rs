@@ -341,7 +341,7 @@ async fn with_min_replicas_a_write_no_replica_received_is_not_confirmed() {
         .to_string();
     assert!(error.contains("0 of 1 replicas"), "{error}");
     // The primary has it: the answer says only that no replica does.
-    assert!(store.load(&unconfirmed.id).await.unwrap().is_some());
+    assert_eq!(primary.cli(&["EXISTS", &unconfirmed.id.to_string()]), "1");
     // Without the setting, the primary alone acknowledges it.
     let alone = RedisRecords::traced(connected(&url, 0).await);
     alone.create(&mut record()).await.unwrap();
