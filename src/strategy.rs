@@ -80,6 +80,8 @@ pub struct ClusterBehaviour {
     pub redis_restart: &'static str,
     /// Every Redis key is deleted.
     pub redis_flush: &'static str,
+    /// The Redis primary is killed; the Sentinels promote its replica.
+    pub redis_primary_killed: &'static str,
     /// One of the two Memcached nodes stops, and starts again empty.
     pub memcached_node_stop: &'static str,
     /// Memcached restarts: it keeps nothing across a restart.
@@ -215,6 +217,10 @@ mod tests {
                 ("cluster: restart all", meta.cluster.restart_all),
                 ("cluster: Redis restart", meta.cluster.redis_restart),
                 ("cluster: Redis flush", meta.cluster.redis_flush),
+                (
+                    "cluster: Redis primary killed",
+                    meta.cluster.redis_primary_killed,
+                ),
                 (
                     "cluster: Memcached node stop",
                     meta.cluster.memcached_node_stop,

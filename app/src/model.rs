@@ -342,7 +342,13 @@ pub struct ClusterView {
     /// The instance that answered this request.
     pub served_by: String,
     pub load_balancer: ClusterProcess,
-    pub redis: ClusterProcess,
+    /// The two Redis nodes, each with its role now (`primary` or `replica`).
+    pub redis: Vec<ClusterProcess>,
+    /// The three Sentinels that watch the primary and promote the replica.
+    pub sentinels: Vec<ClusterProcess>,
+    /// The last kill of the primary, as measured: which node the Sentinels promoted, and after
+    /// how long.
+    pub failover: Option<String>,
     /// The two Memcached nodes the instances spread the `memcached` strategy's sessions over.
     pub memcached: Vec<ClusterProcess>,
     pub instances: Vec<ClusterProcess>,
@@ -364,6 +370,12 @@ pub struct ClusterProcess {
     /// How many of this session's recent requests (the inspector's trace) it served.
     #[serde(default)]
     pub served: usize,
+    /// A Redis node's role: `primary` or `replica`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// A replica's distance behind its primary, in bytes of the replication stream.
+    #[serde(default)]
+    pub lag_bytes: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

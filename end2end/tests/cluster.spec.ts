@@ -73,3 +73,43 @@ test("on /cluster, fill Memcached until it evicts: an idle memcached session is 
   await page.goto(`${cluster}/`);
   await expect(shop.cartCount).toHaveText("0");
 });
+
+test("on /cluster, kill the Redis primary: the Sentinels promote the replica, the redis cart survives, and the old primary rejoins as a replica", async ({
+  page,
+}) => {
+  const shop = new ShopPage(page);
+  await page.goto(`${cluster}/`);
+  await shop.switchTo("redis");
+  await shop.addToCart("Green Tea", 1);
+  await page.goto(`${cluster}/cluster`);
+  await expect(page.getByTestId("process-redis-1")).toHaveAttribute("data-role", "primary");
+  await expect(page.getByTestId("process-redis-2")).toHaveAttribute("data-role", "replica");
+  for (const name of ["sentinel-1", "sentinel-2", "sentinel-3"]) {
+    await expect(page.getByTestId(`process-${name}`)).toHaveAttribute("data-state", "up");
+  }
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByTestId("kill-redis-primary").click();
+  await expect(page.getByTestId("failover")).toContainText("redis-1 was killed; the Sentinels promoted redis-2", {
+    timeout: 15_000,
+  });
+  await expect(page.getByTestId("outcome-redis")).toContainText("the Sentinels promote the replica");
+  await expect(page.getByTestId("process-redis-1")).toHaveAttribute("data-state", "stopped");
+  await expect(page.getByTestId("process-redis-2")).toHaveAttribute("data-role", "primary");
+
+  // The cart, from the promoted node, once the instances have found it.
+  await expect
+    .poll(
+      async () => {
+        await page.goto(`${cluster}/cart`);
+        return (await shop.cartCount.textContent())?.trim();
+      },
+      { timeout: 15_000 },
+    )
+    .toBe("1");
+
+  // The killed node starts again, under the new primary.
+  await page.goto(`${cluster}/cluster`);
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByTestId("toggle-redis-1").click();
+  await expect(page.getByTestId("process-redis-1")).toHaveAttribute("data-role", "replica", { timeout: 15_000 });
+});

@@ -1,15 +1,18 @@
 //! `server cluster`: the app as a horizontally scaled service on one machine. It starts Redis
-//! (append-only file on, so its data survives a restart), two small Memcached nodes, N
-//! instances of this very binary (`app-1`…, one key ring, one database) and HAProxy in front
-//! of them, then supervises them: a small control API on loopback stops and starts an instance
-//! (a real process exit, its memory gone), restarts them all, restarts or flushes Redis, stops
-//! and starts a Memcached node, restarts Memcached and fills it until it evicts.
+//! (a primary and a replica, append-only files on, behind three Sentinels: `cluster/redis.rs`),
+//! two small Memcached nodes, N instances of this very binary (`app-1`…, one key ring, one
+//! database) and HAProxy in front of them, then supervises them: a small control API on
+//! loopback stops and starts an instance (a real process exit, its memory gone), restarts them
+//! all, restarts or flushes Redis, kills its primary (`SIGKILL`) and starts it again, stops and
+//! starts a Memcached node, restarts Memcached and fills it until it evicts.
 //! `scripts/run.sh cluster` runs it; the instances' `/cluster` page and the cluster tests
 //! drive it.
 //!
 //! Settings, from the environment: `CLUSTER_PORT` (the load balancer, 3000),
 //! `CLUSTER_INSTANCES` (3), `CLUSTER_BASE_PORT` (first instance, 3101), `CLUSTER_CONTROL_PORT`
-//! (3099), `CLUSTER_STATS_PORT` (HAProxy's stats page, 3098), `CLUSTER_REDIS_PORT` (6389),
+//! (3099), `CLUSTER_STATS_PORT` (HAProxy's stats page, 3098), `CLUSTER_REDIS_PORT` (the first
+//! Redis node, 6389; the second 10000 above it, the Sentinels 20000, 20010 and 20020 above),
+//! `CLUSTER_REDIS_MIN_REPLICAS` (the instances' `REDIS_MIN_REPLICAS`, 1),
 //! `CLUSTER_MEMCACHED_PORT` (the first node, 11301; the second on the next port),
 //! `CLUSTER_DIR` (logs, Redis' files, `target/cluster`), `CLUSTER_CONTROL_SECRET` (random per
 //! run). Everything else (`DATABASE_URL`, `LEPTOS_*`, …) passes through to the instances.
@@ -18,6 +21,7 @@ pub mod control;
 pub mod haproxy;
 pub mod memcached;
 pub mod processes;
+pub mod redis;
 
 use processes::{Managed, ProcessError};
 use std::{path::PathBuf, sync::Arc};
@@ -56,7 +60,10 @@ pub struct ClusterSettings {
     pub base_port: u16,
     pub control_port: u16,
     pub stats_port: u16,
+    /// The first Redis node's; the second and the Sentinels are above it ([`Self::redis_ports`]).
     pub redis_port: u16,
+    /// Replicas that must hold a session write before an instance acknowledges it.
+    pub redis_min_replicas: u8,
     /// The first Memcached node's; the second listens on the next port.
     pub memcached_port: u16,
     pub dir: PathBuf,
@@ -97,6 +104,7 @@ impl ClusterSettings {
             control_port: setting("CLUSTER_CONTROL_PORT", 3099, "a port number")?,
             stats_port: setting("CLUSTER_STATS_PORT", 3098, "a port number")?,
             redis_port: setting("CLUSTER_REDIS_PORT", 6389, "a port number")?,
+            redis_min_replicas: setting("CLUSTER_REDIS_MIN_REPLICAS", 1, "0 or 1")?,
             memcached_port: setting("CLUSTER_MEMCACHED_PORT", 11301, "a port number")?,
             dir: std::env::var("CLUSTER_DIR")
                 .map(PathBuf::from)
@@ -107,13 +115,44 @@ impl ClusterSettings {
     }
 }
 
+impl ClusterSettings {
+    /// The two Redis nodes' ports: the first, and 10000 above it.
+    pub fn redis_ports(&self) -> [u16; 2] {
+        [self.redis_port, self.redis_port + 10_000]
+    }
+
+    /// The Sentinels' ports: 20000, 20010 and 20020 above the first Redis node's, apart enough
+    /// that the test runs' clusters (each its own `CLUSTER_REDIS_PORT`) never meet.
+    pub fn sentinel_ports(&self) -> Vec<u16> {
+        (0..redis::SENTINELS)
+            .map(|index| self.redis_port + 20_000 + 10 * index)
+            .collect()
+    }
+}
+
+/// What the last kill of the Redis primary led to.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Failover {
+    pub killed: String,
+    /// The node the Sentinels promoted, if they did within [`FAILOVER_LIMIT`].
+    pub promoted: Option<String>,
+    /// From the kill to the Sentinels naming the new primary.
+    pub after_ms: u64,
+}
+
+/// How long a kill of the primary waits for the Sentinels to promote another.
+pub const FAILOVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Everything the cluster run started.
 pub struct Cluster {
     pub settings: ClusterSettings,
     pub instances: Vec<Managed>,
-    pub redis: Managed,
+    /// Two nodes: the primary and its replica, whichever each is now.
+    pub redis: Vec<Managed>,
+    pub sentinels: Vec<Managed>,
     pub memcached: Vec<Managed>,
     pub balancer: Managed,
+    pub last_failover: Option<Failover>,
 }
 
 /// The cluster, shared by the control API's requests.
@@ -125,8 +164,7 @@ impl Cluster {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(settings.dir.join("redis"))
-            .map_err(|error| files(&settings.dir, error))?;
+        std::fs::create_dir_all(&settings.dir).map_err(|error| files(&settings.dir, error))?;
         // Absolute: HAProxy reads a relative socket path as an address.
         settings.dir =
             std::fs::canonicalize(&settings.dir).map_err(|error| files(&settings.dir, error))?;
@@ -150,9 +188,10 @@ impl Cluster {
                 Managed::new(&name, port, &program, dir.join(format!("{name}.log")))
                     .env("INSTANCE_ID", &name)
                     .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+                    .env("REDIS_URL", redis::url(&settings.sentinel_ports()))
                     .env(
-                        "REDIS_URL",
-                        format!("redis://127.0.0.1:{}", settings.redis_port),
+                        "REDIS_MIN_REPLICAS",
+                        settings.redis_min_replicas.to_string(),
                     )
                     .env("SESSION_KEYS", &session_keys)
                     .env("MEMCACHED_URL", memcached::url(&memcached_ports))
@@ -167,34 +206,20 @@ impl Cluster {
                     .env("BEHIND_PROXY", "true")
             })
             .collect();
-        let redis_dir = dir.join("redis");
-        let redis = Managed::new(
-            "redis",
-            settings.redis_port,
-            "redis-server",
-            dir.join("redis.log"),
-        )
-        .args([
-            "--bind".to_owned(),
-            "127.0.0.1".to_owned(),
-            "--port".to_owned(),
-            settings.redis_port.to_string(),
-            "--dir".to_owned(),
-            redis_dir.display().to_string(),
-            "--appendonly".to_owned(),
-            "yes".to_owned(),
-            "--appendfsync".to_owned(),
-            "everysec".to_owned(),
-            "--save".to_owned(),
-            String::new(),
-            // A bound on what anyone who can make sessions (anyone) can make Redis hold, and
-            // at the bound it refuses writes (`503` for the strategies that write there)
-            // rather than evict sessions nobody ended.
-            "--maxmemory".to_owned(),
-            REDIS_MAXMEMORY.to_owned(),
-            "--maxmemory-policy".to_owned(),
-            "noeviction".to_owned(),
-        ]);
+        let redis = settings
+            .redis_ports()
+            .into_iter()
+            .zip(1..)
+            .map(|(port, index)| redis::node(index, port, dir))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|error| files(dir, error))?;
+        let sentinels = settings
+            .sentinel_ports()
+            .into_iter()
+            .zip(1..)
+            .map(|(port, index)| redis::sentinel(index, port, settings.redis_port, dir))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|error| files(dir, error))?;
         let upstreams: Vec<haproxy::Upstream> = instances
             .iter()
             .map(|instance| haproxy::Upstream {
@@ -221,19 +246,28 @@ impl Cluster {
             settings,
             instances,
             redis,
+            sentinels,
             memcached,
             balancer,
+            last_failover: None,
         })
     }
 
-    /// Starts Redis, the instances one after another (the first creates the tables), then the
-    /// load balancer.
+    /// Starts Redis (the first node the primary, the second its replica, then the Sentinels),
+    /// the instances one after another (the first creates the tables), then the load balancer.
     async fn start(&mut self) -> Result<(), ClusterError> {
-        progress(format!(
-            "starting redis-server on 127.0.0.1:{}",
-            self.redis.port
-        ));
-        self.redis.start().await?;
+        let primary = self.settings.redis_port;
+        for node in &mut self.redis {
+            progress(format!("starting {} on 127.0.0.1:{}", node.name, node.port));
+            redis::start_node(node, Some(primary), &self.settings.dir).await?;
+        }
+        for sentinel in &mut self.sentinels {
+            progress(format!("starting {} on 127.0.0.1:{}", sentinel.name, sentinel.port));
+            sentinel.start().await?;
+        }
+        if !redis::until_sentinels_agree(&self.settings.sentinel_ports()).await {
+            progress("the Sentinels have not found each other yet: a failover may wait".into());
+        }
         for node in &mut self.memcached {
             progress(format!("starting {} on 127.0.0.1:{}", node.name, node.port));
             node.start().await?;
@@ -258,10 +292,23 @@ impl Cluster {
         for instance in &mut self.instances {
             instance.stop().await;
         }
-        self.redis.stop().await;
+        // The Sentinels first: none fails over while the nodes go.
+        for process in self.sentinels.iter_mut().chain(&mut self.redis) {
+            process.stop().await;
+        }
         for node in &mut self.memcached {
             node.stop().await;
         }
+    }
+
+    /// The Redis node the Sentinels name the primary now.
+    pub async fn redis_primary(&mut self) -> Option<&mut Managed> {
+        let port = redis::primary_port(&self.settings.sentinel_ports()).await?;
+        self.redis.iter_mut().find(|node| node.port == port)
+    }
+
+    pub fn redis_node(&mut self, name: &str) -> Option<&mut Managed> {
+        self.redis.iter_mut().find(|node| node.name == name)
     }
 
     pub fn memcached_node(&mut self, name: &str) -> Option<&mut Managed> {

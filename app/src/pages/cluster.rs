@@ -28,9 +28,10 @@ pub fn ClusterPage() -> impl IntoView {
         <Title text="Cluster · Session Strategies"/>
         <h1>"Cluster"</h1>
         <p class="lede">
-            "Three instances of this app behind HAProxy, sharing Redis, two Memcached nodes and "
-            "PostgreSQL. Stop one, restart them all, restart or flush Redis, stop a Memcached node "
-            "or fill Memcached until it evicts, and see which strategies keep your session."
+            "Three instances of this app behind HAProxy, sharing Redis (a primary and its replica "
+            "behind three Sentinels), two Memcached nodes and PostgreSQL. Stop one, restart them "
+            "all, restart, flush or kill Redis' primary, stop a Memcached node or fill Memcached "
+            "until it evicts, and see which strategies keep your session."
         </p>
         <ActionError error=Signal::derive(move || {
             last_error(act.value()).get().or(last_error(mode.value()).get())
@@ -77,6 +78,7 @@ fn Cluster(
                 </button>
             </ActionForm>
         </section>
+        <Topology view=view.clone()/>
         <section aria-labelledby="processes-heading">
             <h2 id="processes-heading">"Processes"</h2>
             <table class="cluster">
@@ -103,10 +105,34 @@ fn Cluster(
                             </Row>
                         }
                     }).collect_view()}
-                    <Row process=view.redis/>
+                    {view.redis.into_iter().map(|node| {
+                        let primary_up = node.state == "up" && node.role.as_deref() == Some("primary");
+                        let control = if primary_up {
+                            Some(("kill-redis-primary".to_owned(), "kill-redis-primary".to_owned(), "Kill (SIGKILL)"))
+                        } else if node.state != "up" {
+                            Some((format!("start:{}", node.name), format!("toggle-{}", node.name), "Start"))
+                        } else {
+                            None
+                        };
+                        view! {
+                            <Row process=node.clone()>
+                                {control.filter(|_| controls).map(|(what, testid, label)| view! {
+                                    <ActionForm action=act attr:class="inline">
+                                        <input type="hidden" name="what" value=what/>
+                                        <button type="submit" class="button" data-testid=testid
+                                            aria-label=format!("{label} {}", node.name) formaction=form_action(ClusterAct::url())>
+                                            {label}
+                                        </button>
+                                    </ActionForm>
+                                })}
+                            </Row>
+                        }
+                    }).collect_view()}
+                    {view.sentinels.into_iter().map(|sentinel| view! { <Row process=sentinel/> }).collect_view()}
                     <Row process=view.load_balancer/>
                 </tbody>
             </table>
+            {view.failover.map(|failover| view! { <p data-testid="failover">"Last failover: " {failover} "."</p> })}
             {controls.then(|| view! {
                 <div class="cluster-actions">
                     {[
@@ -133,6 +159,130 @@ fn Cluster(
     }
 }
 
+/// The cluster as a picture: the load balancer, the instances (those that served the visitor's
+/// last requests drawn with a heavy arrow and the count), the Redis nodes with their roles and
+/// the replica's lag, the Sentinels watching the primary, the Memcached nodes. A process that is
+/// not up is drawn dashed and grey. The table below says the same in words, for screen readers.
+#[component]
+fn Topology(view: ClusterView) -> impl IntoView {
+    const WIDTH: f64 = 720.0;
+    const BOX_HEIGHT: f64 = 40.0;
+    // The x of box `index` of `count` across the width, each `width` wide.
+    let across = |index: usize, count: usize, width: f64| {
+        let slot = WIDTH / count.max(1) as f64;
+        slot * index as f64 + (slot - width) / 2.0
+    };
+    let look = |process: &ClusterProcess| {
+        let up = process.state == "up";
+        let role = process.role.as_deref().unwrap_or_default();
+        let class = match (up, role) {
+            (false, _) => "node down",
+            (true, "primary") => "node primary",
+            (true, "replica") => "node replica",
+            (true, _) => "node",
+        };
+        class
+    };
+    let node = move |process: &ClusterProcess, x: f64, y: f64, width: f64, caption: String| {
+        let class = look(process);
+        view! {
+            <g class=class data-node=process.name.clone()>
+                <rect x=x y=y width=width height=BOX_HEIGHT rx="6"/>
+                <text x=x + width / 2.0 y=y + 16.0 text-anchor="middle">{process.name.clone()}</text>
+                <text x=x + width / 2.0 y=y + 32.0 text-anchor="middle" class="caption">{caption}</text>
+            </g>
+        }
+    };
+    let balancer_x = across(0, 1, 140.0);
+    let instances = view.instances.len();
+    let instance_boxes = view
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(index, instance)| {
+            let x = across(index, instances, 120.0);
+            let served = instance.served;
+            let class = if served > 0 { "link served" } else { "link" };
+            view! {
+                <line class=class x1=balancer_x + 70.0 y1=54.0 x2=x + 60.0 y2=96.0 marker-end="url(#arrow)"/>
+                {(served > 0).then(|| view! {
+                    <text class="served-count" x=(balancer_x + 70.0 + x + 60.0) / 2.0 + 6.0 y=78.0>{served}</text>
+                })}
+                {node(instance, x, 100.0, 120.0, format!(":{}", instance.port))}
+            }
+        })
+        .collect_view();
+    // The stores' row: Redis nodes, Sentinels, Memcached nodes.
+    let stores: Vec<(ClusterProcess, String, f64)> = view
+        .redis
+        .iter()
+        .map(|node| {
+            let caption = match (&node.role, node.lag_bytes, node.state.as_str()) {
+                (_, _, state) if state != "up" => state.to_owned(),
+                (Some(role), Some(lag), _) => format!("{role}, {lag} B behind"),
+                (Some(role), None, _) => role.clone(),
+                (None, _, _) => node.state.clone(),
+            };
+            (node.clone(), caption, 130.0)
+        })
+        .chain(view.sentinels.iter().map(|sentinel| (sentinel.clone(), "watches".to_owned(), 82.0)))
+        .chain(view.memcached.iter().map(|node| (node.clone(), format!(":{}", node.port), 104.0)))
+        .collect();
+    let count = stores.len();
+    let primary_x = stores
+        .iter()
+        .enumerate()
+        .find(|(_, (process, _, _))| process.role.as_deref() == Some("primary") && process.state == "up")
+        .map(|(index, (_, _, width))| across(index, count, *width) + width / 2.0);
+    let store_boxes = stores
+        .iter()
+        .enumerate()
+        .map(|(index, (process, caption, width))| {
+            let x = across(index, count, *width);
+            let middle = x + width / 2.0;
+            let to_primary = match (process.role.as_deref(), primary_x) {
+                (Some("replica"), Some(primary)) if process.state == "up" => Some(view! {
+                    <path class="link replication" d=format!("M{middle},220 Q{},{} {primary},220", (middle + primary) / 2.0, 262.0)
+                        marker-end="url(#arrow)"/>
+                }),
+                _ => None,
+            };
+            let watching = (process.name.starts_with("sentinel-"))
+                .then_some(primary_x)
+                .flatten()
+                .map(|primary| view! { <line class="link watch" x1=middle y1=180.0 x2=primary y2=180.0/> });
+            view! {
+                {watching}
+                {to_primary}
+                {node(process, x, 180.0, *width, caption.clone())}
+            }
+        })
+        .collect_view();
+    let uses_primary = primary_x.map(|primary| view! {
+        <line class="link" x1=WIDTH / 2.0 y1=140.0 x2=primary y2=180.0 marker-end="url(#arrow)"/>
+    });
+    view! {
+        <figure class="topology">
+            <svg viewBox=format!("0 0 {WIDTH} 270") role="img" aria-labelledby="topology-title" data-testid="topology">
+                <title id="topology-title">"The cluster: HAProxy, the instances, Redis with its Sentinels, Memcached"</title>
+                <defs>
+                    <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                        <path d="M0,0 L10,5 L0,10 z"/>
+                    </marker>
+                </defs>
+                {node(&view.load_balancer, balancer_x, 14.0, 140.0, "HAProxy".to_owned())}
+                {instance_boxes}
+                {uses_primary}
+                {store_boxes}
+            </svg>
+            <figcaption>
+                "Heavy arrows: the instances your last requests went to. Green: Redis' primary; blue: its "
+                "replica, with the bytes it has yet to apply. Grey and dashed: stopped or down."
+            </figcaption>
+        </figure>
+    }
+}
+
 /// The visitor's session is gone: the action just taken lost it.
 #[component]
 fn Lost(notice: String) -> impl IntoView {
@@ -148,11 +298,18 @@ fn Row(process: ClusterProcess, #[prop(optional)] children: Option<Children>) ->
     let testid = format!("process-{}", process.name);
     let state = process.state.clone();
     let instance = process.name.starts_with("app-");
+    // A Redis node's role (and a replica's lag) beside its state.
+    let role = process.role.clone();
+    let shown = match (&process.role, process.lag_bytes) {
+        (Some(role), Some(lag)) => format!("{}, {role}, {lag} bytes behind", process.state),
+        (Some(role), None) => format!("{}, {role}", process.state),
+        (None, _) => process.state.clone(),
+    };
     view! {
-        <tr data-testid=testid data-state=state>
+        <tr data-testid=testid data-state=state data-role=role>
             <th scope="row">{process.name}</th>
             <td>{process.port}</td>
-            <td>{process.state}</td>
+            <td>{shown}</td>
             <td data-testid="served">{instance.then_some(process.served)}</td>
             <td>{children.map(|children| children())}</td>
         </tr>

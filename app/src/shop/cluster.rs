@@ -35,6 +35,8 @@ pub enum Action<'a> {
     RestartAll,
     RestartRedis,
     FlushRedis,
+    KillRedisPrimary,
+    StartRedis(&'a str),
     StopMemcached(&'a str),
     StartMemcached(&'a str),
     RestartMemcached,
@@ -43,7 +45,8 @@ pub enum Action<'a> {
 
 impl<'a> Action<'a> {
     /// `stop:app-2`, `start:app-2`, `restart-all`, `restart-redis`, `flush-redis`,
-    /// `stop:memcached-1`, `start:memcached-1`, `restart-memcached`, `fill-memcached`.
+    /// `kill-redis-primary`, `start:redis-1`, `stop:memcached-1`, `start:memcached-1`,
+    /// `restart-memcached`, `fill-memcached`.
     pub fn parse(text: &'a str) -> Result<Self, AppError> {
         let numbered = |name: &'a str, prefix: &str| {
             let valid = name.strip_prefix(prefix).is_some_and(|number| {
@@ -58,10 +61,12 @@ impl<'a> Action<'a> {
         };
         match text.split_once(':') {
             Some(("stop", name)) => process(name, Self::Stop, Self::StopMemcached),
-            Some(("start", name)) => process(name, Self::Start, Self::StartMemcached),
+            Some(("start", name)) => process(name, Self::Start, Self::StartMemcached)
+                .or_else(|| numbered(name, "redis-").map(Self::StartRedis)),
             None if text == "restart-all" => Some(Self::RestartAll),
             None if text == "restart-redis" => Some(Self::RestartRedis),
             None if text == "flush-redis" => Some(Self::FlushRedis),
+            None if text == "kill-redis-primary" => Some(Self::KillRedisPrimary),
             None if text == "restart-memcached" => Some(Self::RestartMemcached),
             None if text == "fill-memcached" => Some(Self::FillMemcached),
             _ => None,
@@ -88,6 +93,14 @@ impl<'a> Action<'a> {
             ),
             Self::RestartRedis => ("/redis/restart".into(), "Redis restarted".into()),
             Self::FlushRedis => ("/redis/flush".into(), "Redis flushed".into()),
+            Self::KillRedisPrimary => (
+                "/redis/kill-primary".into(),
+                "the Redis primary killed (SIGKILL)".into(),
+            ),
+            Self::StartRedis(name) => (
+                format!("/redis/{name}/start"),
+                format!("{name} started again, as a replica of the primary"),
+            ),
             Self::StopMemcached(name) => {
                 (format!("/memcached/{name}/stop"), format!("{name} stopped"))
             }
@@ -119,6 +132,8 @@ impl<'a> Action<'a> {
                     Self::RestartAll => cluster.restart_all,
                     Self::RestartRedis => cluster.redis_restart,
                     Self::FlushRedis => cluster.redis_flush,
+                    Self::KillRedisPrimary => cluster.redis_primary_killed,
+                    Self::StartRedis(_) => "as before: the node rejoins as a replica",
                     Self::StopMemcached(_) => cluster.memcached_node_stop,
                     Self::StartMemcached(_) => {
                         "as when it stopped: a Memcached node comes back empty"
@@ -137,9 +152,34 @@ impl<'a> Action<'a> {
 #[derive(Deserialize)]
 struct SupervisorState {
     load_balancer: ClusterProcess,
-    redis: ClusterProcess,
+    redis: Vec<ClusterProcess>,
+    sentinels: Vec<ClusterProcess>,
+    failover: Option<Failover>,
     memcached: Vec<ClusterProcess>,
     instances: Vec<ClusterProcess>,
+}
+
+/// The supervisor's measure of the last kill of the primary.
+#[derive(Deserialize)]
+struct Failover {
+    killed: String,
+    promoted: Option<String>,
+    after_ms: u64,
+}
+
+impl Failover {
+    fn said(&self) -> String {
+        match &self.promoted {
+            Some(promoted) => format!(
+                "{} was killed; the Sentinels promoted {promoted} {} ms later",
+                self.killed, self.after_ms
+            ),
+            None => format!(
+                "{} was killed; the Sentinels had promoted no replica {} ms later",
+                self.killed, self.after_ms
+            ),
+        }
+    }
 }
 
 fn supervisor(shop: &Shop) -> Result<&super::ClusterControl, AppError> {
@@ -223,6 +263,8 @@ fn cluster_view(
         served_by: shop.instance.to_string(),
         load_balancer: state.load_balancer,
         redis: state.redis,
+        sentinels: state.sentinels,
+        failover: state.failover.as_ref().map(Failover::said),
         memcached: state.memcached,
         instances: state.instances,
         controls: from_this_machine(request),
@@ -329,6 +371,14 @@ mod tests {
             Action::parse("fill-memcached").unwrap(),
             Action::FillMemcached
         );
+        assert_eq!(
+            Action::parse("kill-redis-primary").unwrap(),
+            Action::KillRedisPrimary
+        );
+        assert_eq!(
+            Action::parse("start:redis-1").unwrap(),
+            Action::StartRedis("redis-1")
+        );
         for bad in [
             "stop:",
             "stop:app-",
@@ -338,6 +388,9 @@ mod tests {
             "flush-redis:x",
             "stop:memcached-",
             "stop:redis",
+            "stop:redis-1",
+            "start:redis-",
+            "kill-redis-primary:x",
         ] {
             assert!(Action::parse(bad).is_err(), "{bad}");
         }

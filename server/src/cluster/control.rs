@@ -29,9 +29,22 @@ pub struct ClusterState {
     pub load_balancer: Process,
     /// HAProxy's own page: per instance, its checks, sessions and bytes.
     pub stats_url: String,
-    pub redis: Process,
+    /// The Redis nodes, each with its role now.
+    pub redis: Vec<RedisNode>,
+    pub sentinels: Vec<Process>,
+    /// What the last kill of the primary led to, measured.
+    pub failover: Option<super::Failover>,
     pub memcached: Vec<Process>,
     pub instances: Vec<Process>,
+}
+
+/// A Redis node: its process, and its place in replication when it answers.
+#[derive(Debug, Serialize)]
+pub struct RedisNode {
+    #[serde(flatten)]
+    pub process: Process,
+    #[serde(flatten)]
+    pub replication: Option<super::redis::Replication>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +86,8 @@ pub fn router(cluster: SharedCluster, secret: String) -> Router {
         .route("/restart-all", post(restart_all))
         .route("/redis/restart", post(restart_redis))
         .route("/redis/flush", post(flush_redis))
+        .route("/redis/kill-primary", post(kill_redis_primary))
+        .route("/redis/{name}/start", post(start_redis))
         .route("/memcached/{name}/stop", post(stop_memcached))
         .route("/memcached/{name}/start", post(start_memcached))
         .route("/memcached/restart", post(restart_memcached))
@@ -137,10 +152,26 @@ async fn snapshot(cluster: &SharedCluster) -> ClusterState {
     for node in &mut cluster.memcached {
         memcached.push(process_state(node).await);
     }
+    let replication = super::redis::replication(&cluster.settings.redis_ports()).await;
+    let mut redis = Vec::new();
+    for (node, replication) in cluster.redis.iter_mut().zip(replication) {
+        let process = process_state(node).await;
+        let replication = replication.filter(|_| process.state == "up");
+        redis.push(RedisNode {
+            process,
+            replication,
+        });
+    }
+    let mut sentinels = Vec::new();
+    for sentinel in &mut cluster.sentinels {
+        sentinels.push(process_state(sentinel).await);
+    }
     ClusterState {
         load_balancer: process_state(&mut cluster.balancer).await,
         stats_url: format!("http://127.0.0.1:{}/", cluster.settings.stats_port),
-        redis: process_state(&mut cluster.redis).await,
+        redis,
+        sentinels,
+        failover: cluster.last_failover.clone(),
         memcached,
         instances,
     }
@@ -235,25 +266,37 @@ async fn restart_instances(cluster: &SharedCluster) -> Result<(), processes::Pro
     Ok(())
 }
 
-/// Redis shuts down (writing its append-only file) and starts again from it.
+/// Each Redis node shuts down (writing its append-only file) and starts again from it, the
+/// replica first; the primary is back within the Sentinels' patience, so it stays the primary.
 async fn restart_redis(State(cluster): State<SharedCluster>) -> Answer {
     {
         let mut guard = cluster.lock().await;
-        guard.redis.stop().await;
-        guard
-            .redis
-            .start()
-            .await
-            .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+        let sentinels = guard.settings.sentinel_ports();
+        let dir = guard.settings.dir.clone();
+        let primary = super::redis::primary_port(&sentinels).await;
+        let mut order: Vec<usize> = (0..guard.redis.len()).collect();
+        order.sort_by_key(|index| Some(guard.redis[*index].port) == primary);
+        for index in order {
+            let node = &mut guard.redis[index];
+            node.stop().await;
+            super::redis::start_node(node, primary, &dir)
+                .await
+                .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+        }
     }
     Ok(Json(snapshot(&cluster).await))
 }
 
-/// Every key in every Redis database is deleted.
+/// Every key is deleted, on the primary (the replica follows it).
 async fn flush_redis(State(cluster): State<SharedCluster>) -> Answer {
     {
-        let guard = cluster.lock().await;
-        let reply = processes::redis_command(guard.redis.port, "FLUSHALL")
+        let mut guard = cluster.lock().await;
+        let port = guard
+            .redis_primary()
+            .await
+            .map(|node| node.port)
+            .ok_or_else(|| failed(StatusCode::BAD_GATEWAY, "the Sentinels name no primary"))?;
+        let reply = processes::redis_command(port, "FLUSHALL")
             .await
             .map_err(|error| failed(StatusCode::BAD_GATEWAY, error))?;
         if reply != "+OK" {
@@ -262,6 +305,60 @@ async fn flush_redis(State(cluster): State<SharedCluster>) -> Answer {
                 format!("Redis answered {reply}"),
             ));
         }
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// The primary ends at once (`SIGKILL`, as when its machine dies); the answer waits until the
+/// Sentinels name another ([`super::FAILOVER_LIMIT`] at most) and says which, and after how long.
+async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        let sentinels = guard.settings.sentinel_ports();
+        let node = guard
+            .redis_primary()
+            .await
+            .ok_or_else(|| failed(StatusCode::BAD_GATEWAY, "the Sentinels name no primary"))?;
+        let (killed, killed_port) = (node.name.clone(), node.port);
+        node.kill().await;
+        let at = std::time::Instant::now();
+        let mut promoted = None;
+        while at.elapsed() < super::FAILOVER_LIMIT {
+            match super::redis::primary_port(&sentinels).await {
+                Some(port) if port != killed_port => {
+                    promoted = Some(port);
+                    break;
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        let after_ms = at.elapsed().as_millis() as u64;
+        let promoted = promoted.and_then(|port| {
+            let node = guard.redis.iter().find(|node| node.port == port)?;
+            Some(node.name.clone())
+        });
+        guard.last_failover = Some(super::Failover {
+            killed,
+            promoted,
+            after_ms,
+        });
+    }
+    Ok(Json(snapshot(&cluster).await))
+}
+
+/// A Redis node starts again, as a replica of the primary the Sentinels name: a killed primary
+/// rejoins under the node promoted in its place.
+async fn start_redis(State(cluster): State<SharedCluster>, Path(name): Path<String>) -> Answer {
+    {
+        let mut guard = cluster.lock().await;
+        let primary = super::redis::primary_port(&guard.settings.sentinel_ports()).await;
+        let dir = guard.settings.dir.clone();
+        let node = guard
+            .redis_node(&name)
+            .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no Redis node {name}")))?;
+        super::redis::start_node(node, primary, &dir)
+            .await
+            .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
     }
     Ok(Json(snapshot(&cluster).await))
 }

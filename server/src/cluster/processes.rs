@@ -72,6 +72,20 @@ impl Managed {
         self
     }
 
+    /// Replaces the arguments the next start passes.
+    pub fn set_args(&mut self, args: Vec<String>) {
+        self.args = args;
+    }
+
+    /// Ends the process at once (`SIGKILL`): no chance to write or say goodbye, as when its
+    /// machine dies. It stays down until started again.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+        self.stopped = true;
+    }
+
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.env.push((name.to_owned(), value.into()));
         self
