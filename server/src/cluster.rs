@@ -261,8 +261,15 @@ impl Cluster {
             progress(format!("starting {} on 127.0.0.1:{}", node.name, node.port));
             redis::start_node(node, Some(primary), &self.settings.dir).await?;
         }
+        let [_, replica] = self.settings.redis_ports();
+        if !redis::until_replica_in_sync(replica).await {
+            progress("the replica is not in sync yet: writes awaiting it answer 503".into());
+        }
         for sentinel in &mut self.sentinels {
-            progress(format!("starting {} on 127.0.0.1:{}", sentinel.name, sentinel.port));
+            progress(format!(
+                "starting {} on 127.0.0.1:{}",
+                sentinel.name, sentinel.port
+            ));
             sentinel.start().await?;
         }
         if !redis::until_sentinels_agree(&self.settings.sentinel_ports()).await {

@@ -81,6 +81,8 @@ impl Server {
             "",
             "--appendonly",
             "no",
+            "--repl-diskless-sync-delay",
+            "0",
         ];
         let replica_of = primary.map(|primary| primary.to_string());
         if let Some(primary) = &replica_of {

@@ -175,13 +175,12 @@ fn Topology(view: ClusterView) -> impl IntoView {
     let look = |process: &ClusterProcess| {
         let up = process.state == "up";
         let role = process.role.as_deref().unwrap_or_default();
-        let class = match (up, role) {
+        match (up, role) {
             (false, _) => "node down",
             (true, "primary") => "node primary",
             (true, "replica") => "node replica",
             (true, _) => "node",
-        };
-        class
+        }
     };
     let node = move |process: &ClusterProcess, x: f64, y: f64, width: f64, caption: String| {
         let class = look(process);
@@ -223,22 +222,41 @@ fn Topology(view: ClusterView) -> impl IntoView {
                 (Some(role), None, _) => role.clone(),
                 (None, _, _) => node.state.clone(),
             };
-            (node.clone(), caption, 130.0)
+            (node.clone(), caption, 120.0)
         })
-        .chain(view.sentinels.iter().map(|sentinel| (sentinel.clone(), "watches".to_owned(), 82.0)))
-        .chain(view.memcached.iter().map(|node| (node.clone(), format!(":{}", node.port), 104.0)))
+        .chain(
+            view.sentinels
+                .iter()
+                .map(|sentinel| (sentinel.clone(), "watches".to_owned(), 78.0)),
+        )
+        .chain(
+            view.memcached
+                .iter()
+                .map(|node| (node.clone(), format!(":{}", node.port), 96.0)),
+        )
         .collect();
-    let count = stores.len();
+    // Side by side, `GAP` apart, the row centred.
+    const GAP: f64 = 8.0;
+    let row_width: f64 = stores.iter().map(|(_, _, width)| width + GAP).sum::<f64>() - GAP;
+    let lefts: Vec<f64> = stores
+        .iter()
+        .scan((WIDTH - row_width) / 2.0, |left, (_, _, width)| {
+            let x = *left;
+            *left += width + GAP;
+            Some(x)
+        })
+        .collect();
     let primary_x = stores
         .iter()
-        .enumerate()
-        .find(|(_, (process, _, _))| process.role.as_deref() == Some("primary") && process.state == "up")
-        .map(|(index, (_, _, width))| across(index, count, *width) + width / 2.0);
+        .zip(&lefts)
+        .find(|((process, _, _), _)| {
+            process.role.as_deref() == Some("primary") && process.state == "up"
+        })
+        .map(|((_, _, width), x)| x + width / 2.0);
     let store_boxes = stores
         .iter()
-        .enumerate()
-        .map(|(index, (process, caption, width))| {
-            let x = across(index, count, *width);
+        .zip(lefts)
+        .map(|((process, caption, width), x)| {
             let middle = x + width / 2.0;
             let to_primary = match (process.role.as_deref(), primary_x) {
                 (Some("replica"), Some(primary)) if process.state == "up" => Some(view! {
@@ -250,7 +268,9 @@ fn Topology(view: ClusterView) -> impl IntoView {
             let watching = (process.name.starts_with("sentinel-"))
                 .then_some(primary_x)
                 .flatten()
-                .map(|primary| view! { <line class="link watch" x1=middle y1=180.0 x2=primary y2=180.0/> });
+                .map(|primary| view! {
+                    <path class="link watch" d=format!("M{middle},180 Q{},{} {primary},180", (middle + primary) / 2.0, 156.0)/>
+                });
             view! {
                 {watching}
                 {to_primary}

@@ -283,6 +283,15 @@ async fn restart_redis(State(cluster): State<SharedCluster>) -> Answer {
                 .await
                 .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
         }
+        // Answered once the replica has caught up: writes awaiting it would be refused before.
+        let replicas = guard
+            .redis
+            .iter()
+            .map(|node| node.port)
+            .filter(|port| Some(*port) != primary);
+        for port in replicas.collect::<Vec<_>>() {
+            super::redis::until_replica_in_sync(port).await;
+        }
     }
     Ok(Json(snapshot(&cluster).await))
 }
@@ -359,6 +368,9 @@ async fn start_redis(State(cluster): State<SharedCluster>, Path(name): Path<Stri
         super::redis::start_node(node, primary, &dir)
             .await
             .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+        if primary.is_some_and(|primary| primary != node.port) {
+            super::redis::until_replica_in_sync(node.port).await;
+        }
     }
     Ok(Json(snapshot(&cluster).await))
 }

@@ -49,11 +49,19 @@ fn node_args(port: u16, data: &str, replica_of: Option<u16>) -> Vec<String> {
         super::REDIS_MAXMEMORY,
         "--maxmemory-policy",
         "noeviction",
+        // A replica syncs at once, rather than after Redis' five seconds of waiting for others
+        // to share the transfer: until it has, a write awaiting a replica is refused.
+        "--repl-diskless-sync-delay",
+        "0",
     ]
     .map(str::to_owned)
     .to_vec();
     if let Some(primary) = replica_of {
-        args.extend(["--replicaof".to_owned(), "127.0.0.1".to_owned(), primary.to_string()]);
+        args.extend([
+            "--replicaof".to_owned(),
+            "127.0.0.1".to_owned(),
+            primary.to_string(),
+        ]);
     }
     args
 }
@@ -120,14 +128,25 @@ pub async fn until_sentinels_agree(sentinel_ports: &[u16]) -> bool {
     false
 }
 
+/// Waits until the node on `port` is a replica in sync with its primary; false after 10 s.
+pub async fn until_replica_in_sync(port: u16) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if cli(port, &["INFO", "replication"])
+            .await
+            .contains("master_link_status:up")
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// The port of the primary, as the first Sentinel that answers names it.
 pub async fn primary_port(sentinel_ports: &[u16]) -> Option<u16> {
     for port in sentinel_ports {
-        let named = cli(
-            *port,
-            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE],
-        )
-        .await;
+        let named = cli(*port, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE]).await;
         if let Some(primary) = named.lines().nth(1).and_then(|line| line.parse().ok()) {
             return Some(primary);
         }

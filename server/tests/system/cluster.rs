@@ -649,11 +649,17 @@ fn the_redis_primary_dies_under_writes(survived: &mut BTreeMap<&'static str, Vec
     std::thread::sleep(Duration::from_millis(500));
     let state = control("POST", "/redis/kill-primary");
     let failover = &state.body["failover"];
-    let killed = failover["killed"].as_str().expect("a node was killed").to_owned();
+    let killed = failover["killed"]
+        .as_str()
+        .expect("a node was killed")
+        .to_owned();
     assert!(failover["promoted"].is_string(), "no promotion: {failover}");
     let after_ms = failover["after_ms"].as_u64().unwrap();
     assert!(after_ms < 5_000, "the failover took {after_ms} ms");
-    println!("Redis failover: {killed} killed, {} promoted after {after_ms} ms", failover["promoted"]);
+    println!(
+        "Redis failover: {killed} killed, {} promoted after {after_ms} ms",
+        failover["promoted"]
+    );
 
     // A logout while the instances find the new primary: retried until it is answered.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -680,18 +686,30 @@ fn the_redis_primary_dies_under_writes(survived: &mut BTreeMap<&'static str, Vec
         println!(
             "{strategy}: {answered_ok} of 100 adds answered 200 during the failover, {added} in the cart"
         );
-        assert!(added >= answered_ok, "{strategy}: an acknowledged add was lost");
+        assert!(
+            added >= answered_ok,
+            "{strategy}: an acknowledged add was lost"
+        );
     }
     for (strategy, visitor) in &mut visitors {
         let reply = session(visitor);
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
         let kept = shows_the_shopper(&reply.body);
-        assert!(kept, "{strategy} after the primary was killed: {}", reply.body);
+        assert!(
+            kept,
+            "{strategy} after the primary was killed: {}",
+            reply.body
+        );
         survived.entry(strategy).or_default().push(verdict(kept));
     }
     for _ in 0..6 {
         let reply = session(&mut left.clone());
-        assert_eq!(reply.body["user"], Value::Null, "a logout came back: {}", reply.body);
+        assert_eq!(
+            reply.body["user"],
+            Value::Null,
+            "a logout came back: {}",
+            reply.body
+        );
     }
 
     // The killed node comes back as a replica of the promoted one.
@@ -712,7 +730,10 @@ fn the_redis_primary_dies_under_writes(survived: &mut BTreeMap<&'static str, Vec
         if nodes.iter().any(|node| node["role"] == "primary") && nodes.iter().any(in_sync) {
             break;
         }
-        assert!(Instant::now() < deadline, "{killed} did not rejoin as a replica: {nodes:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{killed} did not rejoin as a replica: {nodes:?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
