@@ -1,9 +1,11 @@
 // Load through the cluster's load balancer: every strategy at once, reads and writes mixed,
-// while one instance is stopped and started again. Prints requests, errors and p99 per
-// strategy, and the writes that were acknowledged but are not in the cart at the end (lost).
+// while Redis' primary is killed (SIGKILL) at a third and started again (as a replica) at
+// half time, and one instance is stopped at two thirds and started again at five sixths.
+// Prints requests, errors (503s apart), p99, the writes that were acknowledged but are not in
+// the cart at the end (lost), and how long each strategy answered 503 after the kill.
 // Run by scripts/load.sh, which starts the cluster; usage:
 //   node scripts/load.mjs --url http://127.0.0.1:3400 --control http://127.0.0.1:3402 \
-//     [--seconds 60] [--connections 64] [--stop app-2]
+//     --secret <the run's control secret> [--seconds 60] [--connections 64] [--stop app-2]
 import http from "node:http";
 
 const args = Object.fromEntries(
@@ -17,6 +19,7 @@ const control = new URL(args.control ?? "http://127.0.0.1:3402");
 const seconds = Number(args.seconds ?? 60);
 const connections = Number(args.connections ?? 64);
 const victim = args.stop ?? "app-2";
+const secret = args.secret ?? "";
 const products = 12;
 const lineLimit = 95;
 
@@ -105,6 +108,10 @@ const results = Object.fromEntries(
   ]),
 );
 
+/** When the primary was killed, and each strategy's first and last 503 after it. */
+let killedAt = null;
+const unavailable = {};
+
 function count(visitor, reply) {
   const result = results[visitor.strategy];
   result.requests += 1;
@@ -112,6 +119,10 @@ function count(visitor, reply) {
   if (reply.status === 0 || reply.status >= 400) {
     result.errors += 1;
     result.statuses[reply.status] = (result.statuses[reply.status] ?? 0) + 1;
+  }
+  if (reply.status === 503 && killedAt !== null) {
+    const window = (unavailable[visitor.strategy] ??= { first: Date.now(), last: Date.now() });
+    window.last = Date.now();
   }
 }
 
@@ -166,8 +177,26 @@ async function drive(visitor) {
 }
 
 async function act(path) {
-  const reply = await send(undefined, control, "POST", path);
+  const reply = await new Promise((resolve) => {
+    const request = http.request(
+      { host: control.hostname, port: control.port, method: "POST", path, headers: { "x-cluster-secret": secret } },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("end", () => {
+          let body = null;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString());
+          } catch {}
+          resolve({ status: response.statusCode, body });
+        });
+      },
+    );
+    request.on("error", (error) => resolve({ status: 0, body: { error: String(error) } }));
+    request.end();
+  });
   console.log(`  ${new Date().toISOString().slice(11, 19)} ${path}: ${reply.status}`);
+  return reply;
 }
 
 const visitors = Array.from({ length: connections }, (_, index) => {
@@ -176,12 +205,24 @@ const visitors = Array.from({ length: connections }, (_, index) => {
 });
 console.log(
   `==> ${connections} connections for ${seconds} s through ${base.origin}, 3 reads : 1 write; ` +
-    `${victim} stops at a third and starts again at half time`,
+    `Redis' primary killed at a third and back at half time, ${victim} stopped at two thirds and back at five sixths`,
 );
+const at = (fraction) => new Promise((done) => setTimeout(done, started + seconds * 1000 * fraction - Date.now()));
+const started = Date.now();
+let failover = "no failover";
 const chaos = (async () => {
-  await new Promise((done) => setTimeout(done, (seconds * 1000) / 3));
+  await at(1 / 3);
+  killedAt = Date.now();
+  const killed = await act("/redis/kill-primary");
+  const report = killed.body?.failover;
+  failover = report?.promoted
+    ? `${report.killed} killed at ${Math.round((killedAt - started) / 1000)} s, ${report.promoted} promoted ${report.after_ms} ms later`
+    : `the kill did not lead to a promotion: ${JSON.stringify(killed.body)}`;
+  await at(1 / 2);
+  if (report?.killed) await act(`/redis/${report.killed}/start`);
+  await at(2 / 3);
   await act(`/instances/${victim}/stop`);
-  await new Promise((done) => setTimeout(done, (seconds * 1000) / 6));
+  await at(5 / 6);
   await act(`/instances/${victim}/start`);
 })();
 await Promise.all([...visitors.map(drive), chaos]);
@@ -190,21 +231,28 @@ const p99 = (latencies) => {
   const sorted = [...latencies].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : 0;
 };
-console.log("\n| strategy | requests | errors | p99 (ms) | writes | lost writes | sessions lost |");
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log(`\nRedis failover: ${failover}`);
+console.log("\n| strategy | requests | errors but 503 | 503s | 503s after the kill, for | p99 (ms) | writes | lost writes | sessions lost |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 let failed = false;
 for (const strategy of strategies) {
   const result = results[strategy];
-  const statuses = Object.entries(result.statuses)
+  const refused = result.statuses[503] ?? 0;
+  const others = Object.entries(result.statuses)
+    .filter(([status]) => status !== "503")
     .map(([status, times]) => `${status}×${times}`)
     .join(" ");
+  const window = unavailable[strategy];
+  const span = window ? `${((window.last - window.first) / 1000).toFixed(1)} s` : "-";
   console.log(
-    `| ${strategy} | ${result.requests} | ${result.errors}${statuses ? ` (${statuses})` : ""} | ` +
+    `| ${strategy} | ${result.requests} | ${result.errors - refused}${others ? ` (${others})` : ""} | ${refused} | ${span} | ` +
       `${p99(result.latencies).toFixed(1)} | ${result.writes} | ${result.lost} | ${result.sessionsLost} |`,
   );
-  if (strategy !== "memory" && (result.errors > 0 || result.lost > 0 || result.sessionsLost > 0)) failed = true;
+  // A 503 says the store is away, which a failover is; anything else, or a write or session
+  // lost, is a failure.
+  if (strategy !== "memory" && (result.errors - refused > 0 || result.lost > 0 || result.sessionsLost > 0)) failed = true;
 }
 if (failed) {
-  console.error("\nerror: a strategy other than memory had errors, lost writes or lost sessions");
+  console.error("\nerror: a strategy other than memory had errors other than 503, lost writes or lost sessions");
   process.exit(1);
 }

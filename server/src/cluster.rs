@@ -90,6 +90,15 @@ fn setting<T: std::str::FromStr>(
 impl ClusterSettings {
     pub fn from_env() -> Result<Self, ClusterError> {
         let instances = setting("CLUSTER_INSTANCES", 3, "a number from 1 to 9")?;
+        let redis_port: u16 = setting("CLUSTER_REDIS_PORT", 6389, "a port number up to 45000")?;
+        let redis_min_replicas: u8 = setting("CLUSTER_REDIS_MIN_REPLICAS", 1, "0 or 1")?;
+        if redis_port > 45_000 || redis_min_replicas > 1 {
+            return Err(ClusterError::Setting {
+                name: "CLUSTER_REDIS_PORT or CLUSTER_REDIS_MIN_REPLICAS",
+                expected: "a port up to 45000 (the Sentinels listen 20020 above it); 0 or 1",
+                value: format!("{redis_port}, {redis_min_replicas}"),
+            });
+        }
         if !(1..=9).contains(&instances) {
             return Err(ClusterError::Setting {
                 name: "CLUSTER_INSTANCES",
@@ -103,8 +112,8 @@ impl ClusterSettings {
             base_port: setting("CLUSTER_BASE_PORT", 3101, "a port number")?,
             control_port: setting("CLUSTER_CONTROL_PORT", 3099, "a port number")?,
             stats_port: setting("CLUSTER_STATS_PORT", 3098, "a port number")?,
-            redis_port: setting("CLUSTER_REDIS_PORT", 6389, "a port number")?,
-            redis_min_replicas: setting("CLUSTER_REDIS_MIN_REPLICAS", 1, "0 or 1")?,
+            redis_port,
+            redis_min_replicas,
             memcached_port: setting("CLUSTER_MEMCACHED_PORT", 11301, "a port number")?,
             dir: std::env::var("CLUSTER_DIR")
                 .map(PathBuf::from)
@@ -206,6 +215,7 @@ impl Cluster {
                     .env("BEHIND_PROXY", "true")
             })
             .collect();
+        let primary = redis::remembered_primary(dir, &settings.redis_ports());
         let redis = settings
             .redis_ports()
             .into_iter()
@@ -217,7 +227,7 @@ impl Cluster {
             .sentinel_ports()
             .into_iter()
             .zip(1..)
-            .map(|(port, index)| redis::sentinel(index, port, settings.redis_port, dir))
+            .map(|(port, index)| redis::sentinel(index, port, primary, dir))
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|error| files(dir, error))?;
         let upstreams: Vec<haproxy::Upstream> = instances
@@ -256,12 +266,19 @@ impl Cluster {
     /// Starts Redis (the first node the primary, the second its replica, then the Sentinels),
     /// the instances one after another (the first creates the tables), then the load balancer.
     async fn start(&mut self) -> Result<(), ClusterError> {
-        let primary = self.settings.redis_port;
-        for node in &mut self.redis {
+        let ports = self.settings.redis_ports();
+        let primary = redis::remembered_primary(&self.settings.dir, &ports);
+        let mut ordered: Vec<&mut Managed> = self.redis.iter_mut().collect();
+        ordered.sort_by_key(|node| node.port != primary);
+        for node in ordered {
             progress(format!("starting {} on 127.0.0.1:{}", node.name, node.port));
             redis::start_node(node, Some(primary), &self.settings.dir).await?;
         }
-        let [_, replica] = self.settings.redis_ports();
+        redis::remember_primary(&self.settings.dir, primary);
+        let replica = ports
+            .into_iter()
+            .find(|port| *port != primary)
+            .unwrap_or(primary);
         if !redis::until_replica_in_sync(replica).await {
             progress("the replica is not in sync yet: writes awaiting it answer 503".into());
         }

@@ -248,7 +248,7 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
         restart_all: "kept: the sessions live in Redis, not in the instances",
         redis_restart: "kept: Redis writes an append-only file and reloads it; requests in the moment it is down answer 503",
         redis_flush: "lost, with a notice: the sessions were the keys",
-        redis_primary_killed: "kept: the Sentinels promote the replica, requests answering 503 for the seconds that takes; with REDIS_MIN_REPLICAS=1 every acknowledged write was on the replica already",
+        redis_primary_killed: "kept: the Sentinels promote the replica, and with REDIS_MIN_REPLICAS=1 every acknowledged write was on it already; writes answer 503 until the old primary is back as a replica to confirm them",
         memcached_node_stop: NOT_MEMCACHED,
         memcached_restart: NOT_MEMCACHED,
         memcached_full: "kept: it never touches Memcached, and its own Redis refuses writes when full (noeviction) rather than evict a session",

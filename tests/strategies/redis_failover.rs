@@ -4,7 +4,7 @@
 //! replica within five seconds and the client follows them, without a restart: meanwhile a
 //! `redis` session answers `503`, never another error and never later than a bound. Sessions
 //! written while the primary dies, with `REDIS_MIN_REPLICAS=1`: every one acknowledged is there
-//! afterwards. With the replica gone, a write is not confirmed (it answers an error, though the
+//! afterwards; with 0, those missing are counted. With the replica gone, a write is not confirmed (it answers an error, though the
 //! primary has it) rather than acknowledged on the primary alone.
 
 use session_strategies::{
@@ -224,8 +224,26 @@ fn cart_of(lines: u32) -> SessionData {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_primary_is_replaced_within_five_seconds_and_no_acknowledged_write_is_lost() {
+    let lost = kill_the_primary_under_writes(1).await;
+    assert_eq!(
+        lost, 0,
+        "acknowledged sessions lost with REDIS_MIN_REPLICAS=1"
+    );
+}
+
+/// Without waiting for the replica, a write the primary acknowledged just before it died may
+/// never have reached the replica: how many, measured (the README's figure), not guessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_min_replicas_the_writes_a_failover_loses_are_counted() {
+    let lost = kill_the_primary_under_writes(0).await;
+    println!("failover with REDIS_MIN_REPLICAS=0: {lost} acknowledged sessions lost");
+}
+
+/// Writes sessions for two seconds, kills the primary half a second in, and answers how many
+/// acknowledged sessions are missing once the client follows the promoted replica.
+async fn kill_the_primary_under_writes(min_replicas: u8) -> usize {
     let mut redis = Replicated::start();
-    let connection = connected(&redis.url(), 1).await;
+    let connection = connected(&redis.url(), min_replicas).await;
     let store = RedisRecords::traced(connection.clone());
     let backend = StoreBackend::new(Strategy::Redis, store.clone(), TTL)
         .with_availability(Arc::new(connection.clone()));
@@ -284,7 +302,7 @@ async fn a_killed_primary_is_replaced_within_five_seconds_and_no_acknowledged_wr
             asked.elapsed()
         );
         match answer {
-            Ok(Stored::Found(..)) => break,
+            Ok(_) => break,
             Err(LoadError::Unavailable(_)) => refused += 1,
             other => panic!("during the failover: {other:?}"),
         }
@@ -296,20 +314,23 @@ async fn a_killed_primary_is_replaced_within_five_seconds_and_no_acknowledged_wr
     }
     let answered = killed.elapsed();
     let promoted = promoted.await.unwrap();
+    let mut lost = 0;
+    for (key, lines) in &written {
+        match backend.stored(key).await {
+            Ok(Stored::Found(data, _)) => assert_eq!(data.cart.len(), *lines as usize),
+            Ok(_) => lost += 1,
+            Err(error) => panic!("after the failover: {error}"),
+        }
+    }
     println!(
-        "failover: the replica was promoted {} ms after the primary was killed, and the redis \
-         strategy answered again after {} ms ({refused} reads refused with 503 meanwhile); \
-         {} sessions acknowledged around the kill, all checked",
+        "failover (REDIS_MIN_REPLICAS={min_replicas}): the replica was promoted {} ms after the \
+         primary was killed, and the redis strategy answered again after {} ms ({refused} reads \
+         refused with 503 meanwhile); {} sessions acknowledged around the kill, {lost} missing",
         promoted.as_millis(),
         answered.as_millis(),
         written.len()
     );
-    for (key, lines) in &written {
-        let Ok(Stored::Found(data, _)) = backend.stored(key).await else {
-            panic!("an acknowledged session was lost in the failover");
-        };
-        assert_eq!(data.cart.len(), *lines as usize);
-    }
+    lost
 }
 
 #[tokio::test]
@@ -332,7 +353,11 @@ async fn with_min_replicas_a_write_no_replica_received_is_not_confirmed() {
         )
         .unwrap()
     };
-    store.create(&mut record()).await.unwrap();
+    // Confirmed once the replica answers in time (a loaded host can hold it past the wait).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Err(error) = store.create(&mut record()).await {
+        assert!(Instant::now() < deadline, "never confirmed: {error}");
+    }
 
     replica.kill();
     let mut unconfirmed = record();

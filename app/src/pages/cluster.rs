@@ -224,11 +224,13 @@ fn Topology(view: ClusterView) -> impl IntoView {
             };
             (node.clone(), caption, 120.0)
         })
-        .chain(
-            view.sentinels
-                .iter()
-                .map(|sentinel| (sentinel.clone(), "watches".to_owned(), 78.0)),
-        )
+        .chain(view.sentinels.iter().map(|sentinel| {
+            let caption = match sentinel.state.as_str() {
+                "up" => "watches".to_owned(),
+                state => state.to_owned(),
+            };
+            (sentinel.clone(), caption, 78.0)
+        }))
         .chain(
             view.memcached
                 .iter()
@@ -265,7 +267,7 @@ fn Topology(view: ClusterView) -> impl IntoView {
                 }),
                 _ => None,
             };
-            let watching = (process.name.starts_with("sentinel-"))
+            let watching = (process.name.starts_with("sentinel-") && process.state == "up")
                 .then_some(primary_x)
                 .flatten()
                 .map(|primary| view! {

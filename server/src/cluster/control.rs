@@ -266,30 +266,38 @@ async fn restart_instances(cluster: &SharedCluster) -> Result<(), processes::Pro
     Ok(())
 }
 
-/// Each Redis node shuts down (writing its append-only file) and starts again from it, the
-/// replica first; the primary is back within the Sentinels' patience, so it stays the primary.
+/// Each Redis node shuts down (writing its append-only file) and starts again from it: the
+/// replica first, in sync again before the primary goes, so that whichever the Sentinels name
+/// afterwards holds every write. The primary is usually back before they act.
 async fn restart_redis(State(cluster): State<SharedCluster>) -> Answer {
     {
         let mut guard = cluster.lock().await;
         let sentinels = guard.settings.sentinel_ports();
         let dir = guard.settings.dir.clone();
-        let primary = super::redis::primary_port(&sentinels).await;
+        let primary = super::redis::primary_port(&sentinels)
+            .await
+            .ok_or_else(|| failed(StatusCode::BAD_GATEWAY, "the Sentinels name no primary"))?;
         let mut order: Vec<usize> = (0..guard.redis.len()).collect();
-        order.sort_by_key(|index| Some(guard.redis[*index].port) == primary);
+        order.sort_by_key(|index| guard.redis[*index].port == primary);
         for index in order {
             let node = &mut guard.redis[index];
             node.stop().await;
-            super::redis::start_node(node, primary, &dir)
+            super::redis::start_node(node, Some(primary), &dir)
                 .await
                 .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;
+            if node.port != primary {
+                super::redis::until_replica_in_sync(node.port).await;
+            }
         }
-        // Answered once the replica has caught up: writes awaiting it would be refused before.
-        let replicas = guard
+        // The primary's restart made the replica sync afresh: answered once it has, since a
+        // write awaiting it would be refused before.
+        let replicas: Vec<u16> = guard
             .redis
             .iter()
             .map(|node| node.port)
-            .filter(|port| Some(*port) != primary);
-        for port in replicas.collect::<Vec<_>>() {
+            .filter(|port| *port != primary)
+            .collect();
+        for port in replicas {
             super::redis::until_replica_in_sync(port).await;
         }
     }
@@ -324,6 +332,17 @@ async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
     {
         let mut guard = cluster.lock().await;
         let sentinels = guard.settings.sentinel_ports();
+        let primary = super::redis::primary_port(&sentinels).await;
+        let mut replica_up = false;
+        for node in &mut guard.redis {
+            replica_up |= Some(node.port) != primary && node.running();
+        }
+        if !replica_up {
+            return Err(failed(
+                StatusCode::CONFLICT,
+                "no replica is up to take over: start the other node first",
+            ));
+        }
         let node = guard
             .redis_primary()
             .await
@@ -342,13 +361,16 @@ async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
             }
         }
         let after_ms = at.elapsed().as_millis() as u64;
-        let promoted = promoted.and_then(|port| {
+        let promoted_name = promoted.and_then(|port| {
             let node = guard.redis.iter().find(|node| node.port == port)?;
             Some(node.name.clone())
         });
+        if let Some(port) = promoted {
+            super::redis::remember_primary(&guard.settings.dir, port);
+        }
         guard.last_failover = Some(super::Failover {
             killed,
-            promoted,
+            promoted: promoted_name,
             after_ms,
         });
     }
@@ -365,6 +387,9 @@ async fn start_redis(State(cluster): State<SharedCluster>, Path(name): Path<Stri
         let node = guard
             .redis_node(&name)
             .ok_or_else(|| failed(StatusCode::NOT_FOUND, format!("no Redis node {name}")))?;
+        if node.running() {
+            return Err(failed(StatusCode::CONFLICT, format!("{name} runs already")));
+        }
         super::redis::start_node(node, primary, &dir)
             .await
             .map_err(|error| failed(StatusCode::INTERNAL_SERVER_ERROR, error))?;

@@ -10,8 +10,9 @@ use std::{path::Path, time::Duration};
 
 /// The name the Sentinels know the primary by.
 pub const SERVICE: &str = "shop";
-/// How long a primary may not answer before a Sentinel takes it for down.
-pub const DOWN_AFTER_MS: u32 = 600;
+/// How long a primary may not answer before a Sentinel takes it for down: long enough that a
+/// primary slowed by a loaded machine is not taken for dead, short enough for a demo.
+pub const DOWN_AFTER_MS: u32 = 1000;
 /// Sentinels: three, so that two can agree while one is away.
 pub const SENTINELS: u16 = 3;
 
@@ -86,6 +87,26 @@ pub fn sentinel(index: u16, port: u16, primary: u16, dir: &Path) -> std::io::Res
         Managed::new(&name, port, "redis-server", dir.join(format!("{name}.log")))
             .args([config.display().to_string(), "--sentinel".to_owned()]),
     )
+}
+
+/// The file in the cluster's directory that names the primary's port, so that a run started
+/// again over the same append-only files begins with the node that has the newest data.
+const PRIMARY_FILE: &str = "redis-primary";
+
+/// The port of the primary the last run left (one of `ports`), else the first node's.
+pub fn remembered_primary(dir: &Path, ports: &[u16]) -> u16 {
+    std::fs::read_to_string(dir.join(PRIMARY_FILE))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|port| ports.contains(port))
+        .unwrap_or(ports[0])
+}
+
+/// Notes `port` as the primary's for the next run.
+pub fn remember_primary(dir: &Path, port: u16) {
+    if let Err(error) = std::fs::write(dir.join(PRIMARY_FILE), port.to_string()) {
+        tracing::warn!(%error, "could not note the Redis primary for the next run");
+    }
 }
 
 /// The instances' `REDIS_URL`: every Sentinel, and the service they watch.
