@@ -2,7 +2,8 @@
 # The benchmark: builds the release server, starts it with a Redis (port 6396) and a Memcached
 # (port 11396) of its own and a SQLite file in a scratch directory, and prints one table of every strategy's session read and
 # cart write beside the app's no-session route, measured with wrk in the same run
-# (scripts/bench.mjs), then `cargo bench` (criterion: each backend's load and save without HTTP,
+# (scripts/bench.mjs), then redis alone again with a replica and REDIS_MIN_REPLICAS=1 (each
+# session write waiting for the replica), then `cargo bench` (criterion: each backend's load and save without HTTP,
 # and whole session reads through the router in process, as a serving thread's CPU per request).
 # Installs wrk from Debian's packages when missing.
 #   scripts/bench.sh [seconds per run, 5] [connections, 32]
@@ -35,6 +36,7 @@ cleanup() {
   [[ -n "${server_pid:-}" ]] && kill -TERM "$server_pid" 2>/dev/null || true
   [[ -n "${redis_pid:-}" ]] && kill "$redis_pid" 2>/dev/null || true
   [[ -n "${memcached_pid:-}" ]] && kill "$memcached_pid" 2>/dev/null || true
+  [[ -n "${replica_pid:-}" ]] && kill "$replica_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -51,6 +53,7 @@ export MEMCACHED_URL=memcached://127.0.0.1:11396
 start_server() {
   LEPTOS_SITE_ADDR=127.0.0.1:3600 LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies \
     LEPTOS_ENV=PROD DATA_DIR="$work/data" REDIS_URL=redis://127.0.0.1:6396 \
+    REDIS_MIN_REPLICAS="${REDIS_MIN_REPLICAS:-0}" \
     RUST_LOG=warn,session_strategies::stores::sweep=debug SESSION_SWEEP_SECONDS="${1:-60}" \
     COMPARE_MEASUREMENTS_PER_MINUTE=1000 target/release/server >"$work/server.log" 2>&1 &
   server_pid=$!
@@ -67,6 +70,17 @@ if [[ -z "$scale" ]]; then
   start_server
   node scripts/bench.mjs --url http://127.0.0.1:3600 --seconds "$seconds" --connections "$connections" \
     --server-pid "$server_pid" --redis-pid "$redis_pid"
+  echo
+  echo "==> redis again, each session write waiting for a replica (REDIS_MIN_REPLICAS=1, a replica on 127.0.0.1:6397)"
+  redis-server --bind 127.0.0.1 --port 6397 --save "" --appendonly no --replicaof 127.0.0.1 6396 \
+    >"$work/replica.log" 2>&1 &
+  replica_pid=$!
+  until redis-cli -p 6397 info replication 2>/dev/null | grep -q master_link_status:up; do sleep 0.1; done
+  kill -TERM "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  REDIS_MIN_REPLICAS=1 start_server
+  node scripts/bench.mjs --url http://127.0.0.1:3600 --seconds "$seconds" --connections "$connections" \
+    --only redis --rounds 3 --server-pid "$server_pid" --redis-pid "$redis_pid"
 else
   # No sweep while filling and measuring; the sweep gets a run of its own below.
   start_server 3600

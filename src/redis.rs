@@ -125,6 +125,10 @@ impl RedisConnection {
     pub fn start(url: &str) -> Result<Self, String> {
         let mut config = Config::from_url(url).map_err(|error| error.to_string())?;
         config.fail_fast = false;
+        Self::start_with(config)
+    }
+
+    fn start_with(config: Config) -> Result<Self, String> {
         let first = connect(&config)?;
         let shared = Arc::new(Shared { config, first });
         let mut started = STARTED
@@ -174,6 +178,17 @@ impl RedisConnection {
     pub fn with_min_replicas(mut self, replicas: u8) -> Self {
         self.min_replicas = replicas;
         self
+    }
+
+    /// The connection for session writes: with [`Self::with_min_replicas`] set, one of its own
+    /// (and a lane of its own on every serving thread), since `WAIT` holds its connection until
+    /// the replicas answer (up to [`REPLICATION_WAIT`] while one is down) and every other
+    /// command of the thread would queue behind it on a shared one; else this connection.
+    pub fn for_writes(&self) -> Result<Self, String> {
+        if self.min_replicas == 0 {
+            return Ok(self.clone());
+        }
+        Ok(Self::start_with(self.shared.config.clone())?.with_min_replicas(self.min_replicas))
     }
 
     /// After a write on this thread's client: with [`Self::with_min_replicas`] set, waits

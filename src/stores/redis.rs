@@ -41,17 +41,24 @@ use tower_sessions_redis_store::{
 #[derive(Debug)]
 pub struct RedisRecords {
     redis: RedisConnection,
+    /// Where writes go: `redis` itself, or with `REDIS_MIN_REPLICAS` a connection of their own
+    /// ([`RedisConnection::for_writes`]).
+    writes: RedisConnection,
 }
 
 impl RedisRecords {
     /// Sessions over `redis`, each round trip traced.
     pub fn traced(redis: RedisConnection) -> Arc<dyn RecordStore> {
-        TracedStore::wrap(VERBS, Arc::new(Self { redis }))
+        let writes = redis.for_writes().unwrap_or_else(|error| {
+            tracing::warn!(%error, "no connection of their own for session writes");
+            redis.clone()
+        });
+        TracedStore::wrap(VERBS, Arc::new(Self { redis, writes }))
     }
 
-    /// tower-sessions' store over this thread's client (a clone of an `Arc`).
-    fn store(&self) -> RedisStore<Client> {
-        RedisStore::new(self.redis.client())
+    /// tower-sessions' store over this thread's client of `connection` (a clone of an `Arc`).
+    fn store(connection: &RedisConnection) -> RedisStore<Client> {
+        RedisStore::new(connection.client())
     }
 
     /// Session `id`'s stored bytes, in one GET.
@@ -90,24 +97,24 @@ fn redis_error(error: impl std::fmt::Display) -> session_store::Error {
 #[async_trait]
 impl SessionStore for RedisRecords {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store().create(record).await?;
-        self.redis.replicated().await.map_err(redis_error)
+        Self::store(&self.writes).create(record).await?;
+        self.writes.replicated().await.map_err(redis_error)
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store().save(record).await?;
-        self.redis.replicated().await.map_err(redis_error)
+        Self::store(&self.writes).save(record).await?;
+        self.writes.replicated().await.map_err(redis_error)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.store().load(id).await
+        Self::store(&self.redis).load(id).await
     }
 
     /// A logout: with `REDIS_MIN_REPLICAS`, not acknowledged until a replica has it too, so
     /// that a failover cannot bring the session back.
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.store().delete(id).await?;
-        self.redis.replicated().await.map_err(redis_error)
+        Self::store(&self.writes).delete(id).await?;
+        self.writes.replicated().await.map_err(redis_error)
     }
 }
 
@@ -138,13 +145,13 @@ impl RecordStore for RedisRecords {
             Value::Integer(record.expiry_date.unix_timestamp()),
         ];
         let replaced: i64 = self
-            .redis
+            .writes
             .client()
             .eval(REPLACE_IF_UNCHANGED, vec![id_key(&record.id)], args)
             .await
             .map_err(redis_error)?;
         if replaced == 1 {
-            self.redis.replicated().await.map_err(redis_error)?;
+            self.writes.replicated().await.map_err(redis_error)?;
         }
         Ok(replaced == 1)
     }

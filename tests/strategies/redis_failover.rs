@@ -369,6 +369,26 @@ async fn with_min_replicas_a_write_no_replica_received_is_not_confirmed() {
     assert!(error.contains("0 of 1 replicas"), "{error}");
     // The primary has it: the answer says only that no replica does.
     assert_eq!(primary.cli(&["EXISTS", &unconfirmed.id.to_string()]), "1");
+
+    // Writes wait on a connection of their own: a read sent while a write waits for the
+    // replica that is not there answers at once, not after the wait (fastest of three).
+    let mut fastest = Duration::MAX;
+    for _ in 0..3 {
+        let mut waiting = record();
+        let (written, read_in) = tokio::join!(store.create(&mut waiting), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let asked = Instant::now();
+            store.load(&unconfirmed.id).await.unwrap();
+            asked.elapsed()
+        });
+        assert!(written.is_err());
+        fastest = fastest.min(read_in);
+    }
+    assert!(
+        fastest < Duration::from_millis(150),
+        "a read waited {fastest:?} behind a write's WAIT"
+    );
+
     // Without the setting, the primary alone acknowledges it.
     let alone = RedisRecords::traced(connected(&url, 0).await);
     alone.create(&mut record()).await.unwrap();
