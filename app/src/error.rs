@@ -184,14 +184,18 @@ mod ssr {
                     AppError::new(ErrorCode::StrategyUnknown, error.to_string())
                 }
                 // The store's own error text is for the log, not for whoever asked.
+                // A store that is away comes back by itself (a restart, a failover, a node that
+                // returns): the client is told to try again in a second.
                 SessionError::Unavailable { strategy, reason } => {
                     tracing::warn!(%strategy, reason, "a session store is unavailable");
-                    AppError::new(
+                    let mut unavailable = AppError::new(
                         ErrorCode::StrategyUnavailable,
                         format!(
                             "the {strategy} strategy is unavailable: its store does not answer"
                         ),
-                    )
+                    );
+                    unavailable.retry_after = Some(1);
+                    unavailable
                 }
                 SessionError::CookieTooLarge { .. } => {
                     AppError::new(ErrorCode::CookieTooLarge, error.to_string())

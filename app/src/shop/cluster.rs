@@ -165,15 +165,25 @@ struct Failover {
     killed: String,
     promoted: Option<String>,
     after_ms: u64,
+    redis_back_after_ms: Option<u64>,
 }
 
 impl Failover {
     fn said(&self) -> String {
         match &self.promoted {
-            Some(promoted) => format!(
-                "{} was killed; the Sentinels promoted {promoted} {} ms later",
-                self.killed, self.after_ms
-            ),
+            Some(promoted) => {
+                let back = match self.redis_back_after_ms {
+                    Some(ms) => format!(
+                        "; redis sessions answered 503 for {ms} ms (cache-aside's came from SQL), \
+                         and their writes do until a replica is back to confirm them"
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "{} was killed; the Sentinels promoted {promoted} {} ms later{back}",
+                    self.killed, self.after_ms
+                )
+            }
             None => format!(
                 "{} was killed; the Sentinels had promoted no replica {} ms later",
                 self.killed, self.after_ms

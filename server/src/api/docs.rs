@@ -42,7 +42,7 @@ pub const LAYER_RESPONSES: [(u16, &str); 3] = [
     ),
     (
         503,
-        "the chosen strategy's store is down (`strategy_unavailable`)",
+        "the chosen strategy's store is down (`strategy_unavailable`); `Retry-After` says when to try again",
     ),
 ];
 

@@ -361,6 +361,17 @@ async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
             }
         }
         let after_ms = at.elapsed().as_millis() as u64;
+        // Then until the instances have found the new primary, as the first one's health says.
+        let mut redis_back_after_ms = None;
+        if let (Some(_), Some(instance)) = (promoted, guard.instances.first()) {
+            while at.elapsed() < 2 * super::FAILOVER_LIMIT {
+                if redis_available(instance.port).await {
+                    redis_back_after_ms = Some(at.elapsed().as_millis() as u64);
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
         let promoted_name = promoted.and_then(|port| {
             let node = guard.redis.iter().find(|node| node.port == port)?;
             Some(node.name.clone())
@@ -372,9 +383,31 @@ async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
             killed,
             promoted: promoted_name,
             after_ms,
+            redis_back_after_ms,
         });
     }
     Ok(Json(snapshot(&cluster).await))
+}
+
+/// Whether the instance on `port` says (`GET /api/v1/health`) its `redis` strategy is available.
+async fn redis_available(port: u16) -> bool {
+    let asked = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        let request = format!(
+            "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await?;
+        let mut reply = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut reply).await?;
+        Ok::<_, std::io::Error>(reply)
+    };
+    let Ok(Ok(reply)) = tokio::time::timeout(std::time::Duration::from_secs(1), asked).await else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&reply);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|health| health["strategies"]["redis"] == "available")
 }
 
 /// A Redis node starts again, as a replica of the primary the Sentinels name: a killed primary

@@ -660,8 +660,12 @@ fn the_redis_primary_dies_under_writes(survived: &mut BTreeMap<&'static str, Vec
     assert!(failover["promoted"].is_string(), "no promotion: {failover}");
     let after_ms = failover["after_ms"].as_u64().unwrap();
     assert!(after_ms < 5_000, "the failover took {after_ms} ms");
+    let back = failover["redis_back_after_ms"]
+        .as_u64()
+        .expect("the instances found the new primary");
     println!(
-        "Redis failover: {killed} killed, {} promoted after {after_ms} ms",
+        "Redis failover: {killed} killed, {} promoted after {after_ms} ms, redis sessions \
+         available again after {back} ms",
         failover["promoted"]
     );
 

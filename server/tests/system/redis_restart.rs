@@ -93,6 +93,15 @@ async fn redis_going_down_and_back_is_survived_without_a_restart() {
     );
     let reply = on_redis.send(Method::GET, "/session", None).await;
     assert_eq!(reply.error_code(), "strategy_unavailable");
+    // A client is told when to try again: about when a failover or a restart is over.
+    assert_eq!(
+        reply
+            .headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()),
+        Some("1"),
+        "Retry-After"
+    );
     let message = reply.body["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("redis strategy is unavailable: "),
