@@ -75,7 +75,12 @@ if [[ -z "$scale" ]]; then
   redis-server --bind 127.0.0.1 --port 6397 --save "" --appendonly no --replicaof 127.0.0.1 6396 \
     >"$work/replica.log" 2>&1 &
   replica_pid=$!
-  until redis-cli -p 6397 info replication 2>/dev/null | grep -q master_link_status:up; do sleep 0.1; done
+  for _ in $(seq 100); do
+    redis-cli -p 6397 info replication 2>/dev/null | grep -q master_link_status:up && break
+    sleep 0.1
+  done
+  redis-cli -p 6397 info replication | grep -q master_link_status:up \
+    || { echo "error: the replica did not sync within 10 s" >&2; exit 1; }
   kill -TERM "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   REDIS_MIN_REPLICAS=1 start_server

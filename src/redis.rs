@@ -228,7 +228,7 @@ impl RedisConnection {
     }
 
     /// This thread's client: its own on a serving thread, else the first. A clone of an
-    /// `Arc`; the lookup is a pointer comparison per connection the thread has (two).
+    /// `Arc`; the lookup is a pointer comparison per connection the thread has (a few).
     pub fn client(&self) -> Client {
         self.with_client(Client::clone)
     }

@@ -121,6 +121,12 @@ mod ssr {
                         StatusCode::from_u16(error.status())
                             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                     );
+                    if let Some(seconds) = error.retry_after {
+                        response.insert_header(
+                            http::header::RETRY_AFTER,
+                            http::HeaderValue::from(seconds),
+                        );
+                    }
                 }
             }
         }

@@ -147,8 +147,9 @@ pub struct Failover {
     pub promoted: Option<String>,
     /// From the kill to the Sentinels naming the new primary.
     pub after_ms: u64,
-    /// From the kill to the first instance's health saying `redis` is available again: how
-    /// long its sessions answered `503` (cache-aside's were served from SQL meanwhile).
+    /// From the kill to a running instance's health first saying `redis` is available again
+    /// (its other clients may take up to two seconds more; cache-aside's sessions were served
+    /// from SQL meanwhile).
     pub redis_back_after_ms: Option<u64>,
 }
 

@@ -174,8 +174,8 @@ impl Failover {
             Some(promoted) => {
                 let back = match self.redis_back_after_ms {
                     Some(ms) => format!(
-                        "; redis sessions answered 503 for {ms} ms (cache-aside's came from SQL), \
-                         and their writes do until a replica is back to confirm them"
+                        "; redis sessions answered 503 until about {ms} ms (cache-aside's came from \
+                         SQL), and their writes do until a replica is back to confirm them"
                     ),
                     None => String::new(),
                 };
@@ -256,10 +256,20 @@ async fn still_held(shop: &Shop, session: &Session) -> bool {
     let (Some(key), Ok(backend)) = (session.key(), shop.registry.get(session.strategy())) else {
         return true;
     };
-    !matches!(
-        backend.stored(&key).await,
-        Ok(session_strategies::Stored::Gone)
-    )
+    for attempt in 0..2 {
+        match backend.stored(&key).await {
+            Ok(session_strategies::Stored::Gone) => return false,
+            Ok(_) => return true,
+            // The store did not answer (a node still busy after the action, and left alone a
+            // moment): once more, past that moment.
+            Err(error) if attempt == 0 => {
+                tracing::debug!(%error, "the session's store did not answer; asking again");
+                tokio::time::sleep(Duration::from_millis(1100)).await;
+            }
+            Err(_) => return true,
+        }
+    }
+    true
 }
 
 fn cluster_view(

@@ -327,7 +327,9 @@ async fn flush_redis(State(cluster): State<SharedCluster>) -> Answer {
 }
 
 /// The primary ends at once (`SIGKILL`, as when its machine dies); the answer waits until the
-/// Sentinels name another ([`super::FAILOVER_LIMIT`] at most) and says which, and after how long.
+/// Sentinels name another ([`super::FAILOVER_LIMIT`] at most), then until a running instance
+/// says its `redis` strategy answers again (as long again at most), and says which node, and
+/// after how long each.
 async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
     {
         let mut guard = cluster.lock().await;
@@ -361,11 +363,15 @@ async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
             }
         }
         let after_ms = at.elapsed().as_millis() as u64;
-        // Then until the instances have found the new primary, as the first one's health says.
+        // Then until the instances have found the new primary, as a running one's health says.
         let mut redis_back_after_ms = None;
-        if let (Some(_), Some(instance)) = (promoted, guard.instances.first()) {
+        let asked = guard
+            .instances
+            .iter_mut()
+            .find_map(|instance| instance.running().then_some(instance.port));
+        if let (Some(_), Some(instance)) = (promoted, asked) {
             while at.elapsed() < 2 * super::FAILOVER_LIMIT {
-                if redis_available(instance.port).await {
+                if redis_available(instance).await {
                     redis_back_after_ms = Some(at.elapsed().as_millis() as u64);
                     break;
                 }

@@ -107,7 +107,7 @@ pub async fn fill(ports: &[u16], victim: Option<&str>) -> Result<(), String> {
         let Ok(mut client) = connect(*port).await else {
             continue;
         };
-        let (mut written, mut full_at) = (0, None);
+        let (mut written, mut full_at, mut out_of_memory) = (0, None, 0);
         'node: loop {
             if full_at.is_none() && evictions(&mut client).await? > 0 {
                 full_at = Some(written);
@@ -130,9 +130,20 @@ pub async fn fill(ports: &[u16], victim: Option<&str>) -> Result<(), String> {
                 .map(|key| (key.as_str(), value.as_slice()))
                 .collect();
             match client.meta_set_multi(&items, None).await {
-                Ok(refused) if refused.is_empty() => {}
+                Ok(refused) if refused.is_empty() => out_of_memory = 0,
                 Ok(refused) => return Err(format!("Memcached refused {} items", refused.len())),
-                Err(error) if error.to_string().contains("out of memory") => break 'node,
+                // A burst can outrun the thread that frees room at the tail of the LRU: a
+                // moment, on a new connection (the error closed this one), then on. Only a
+                // node that stays out of memory has none for this size at all.
+                Err(error) if error.to_string().contains("out of memory") => {
+                    out_of_memory += 1;
+                    if out_of_memory > 20 {
+                        break 'node;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    client = connect(*port).await?;
+                    continue;
+                }
                 Err(error) => return Err(error.to_string()),
             }
             for _ in 0..2 {
