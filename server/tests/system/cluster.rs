@@ -85,22 +85,39 @@ fn adds_at_once(visitor: &Visitor, count: i64) -> Vec<std::thread::JoinHandle<u1
         .collect()
 }
 
+/// `request` by `visitor`, sent again while the answer is `503` with `Retry-After` (a store
+/// reconnecting after a restart or a failover), for up to five seconds.
+fn retrying(visitor: &mut Visitor, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let started = Instant::now();
+    loop {
+        let reply = visitor.send(method, path, body.clone());
+        let retry = reply.status == 503 && reply.header("retry-after").is_some();
+        if !retry || started.elapsed() > Duration::from_secs(5) {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A visitor under `strategy`, logged in as alice with product 1 in the cart.
 fn shopper(strategy: &str, sticky: bool) -> Visitor {
     let mut visitor = visitor(sticky);
-    let reply = visitor.send(
+    let reply = retrying(
+        &mut visitor,
         "PUT",
         "/session/strategy",
         Some(json!({"strategy": strategy})),
     );
     assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
-    let reply = visitor.send(
+    let reply = retrying(
+        &mut visitor,
         "POST",
         "/login",
         Some(json!({"username": "alice", "password": "wonderland"})),
     );
     assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
-    let reply = visitor.send(
+    let reply = retrying(
+        &mut visitor,
         "POST",
         "/cart/items",
         Some(json!({"product_id": 1, "quantity": 1})),
