@@ -112,8 +112,8 @@ pub async fn open_lanes_on_this_thread(limit: Duration) {
             shared,
             min_replicas: 0,
         };
-        if connection.open_lane() && connection.shared.first.is_connected() {
-            connection.wait_until_connected(limit).await;
+        if connection.open_lane() {
+            connection.until_lane_connected(limit).await;
         }
     }
 }
@@ -254,6 +254,19 @@ impl RedisConnection {
             });
             use_client(own.map_or(&self.shared.first, |(_, client)| client))
         })
+    }
+
+    /// Waits up to `limit` for this thread's lane to connect, but only while the first client
+    /// stays connected: with Redis down (or gone down meanwhile, a primary killed) there is
+    /// nothing to wait for, and the lane keeps trying in the background.
+    async fn until_lane_connected(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.is_connected()
+            && self.shared.first.is_connected()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Waits up to `limit` for the first connection; false if Redis did not answer.
