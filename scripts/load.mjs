@@ -24,10 +24,10 @@ const products = 12;
 const lineLimit = 95;
 
 /** One HTTP exchange on the visitor's own keep-alive connection. */
-function send(agent, url, method, path, { cookies, body } = {}) {
+function send(agent, url, method, path, { cookies, body, extra = {}, timeoutMs = 10_000 } = {}) {
   return new Promise((resolve) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers = { accept: "application/json" };
+    const headers = { accept: "application/json", ...extra };
     if (payload !== undefined) {
       headers["content-type"] = "application/json";
       headers["content-length"] = Buffer.byteLength(payload);
@@ -51,7 +51,7 @@ function send(agent, url, method, path, { cookies, body } = {}) {
         });
       },
     );
-    request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
+    request.setTimeout(timeoutMs, () => request.destroy(new Error("timeout")));
     request.on("error", (error) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       resolve({ status: 0, headers: {}, body: { error: String(error) }, ms });
@@ -177,23 +177,10 @@ async function drive(visitor) {
 }
 
 async function act(path) {
-  const reply = await new Promise((resolve) => {
-    const request = http.request(
-      { host: control.hostname, port: control.port, method: "POST", path, headers: { "x-cluster-secret": secret } },
-      (response) => {
-        const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
-        response.on("end", () => {
-          let body = null;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString());
-          } catch {}
-          resolve({ status: response.statusCode, body });
-        });
-      },
-    );
-    request.on("error", (error) => resolve({ status: 0, body: { error: String(error) } }));
-    request.end();
+  // A kill answers once the failover is over: longer than a shop request may take.
+  const reply = await send(undefined, control, "POST", path, {
+    extra: { "x-cluster-secret": secret },
+    timeoutMs: 60_000,
   });
   console.log(`  ${new Date().toISOString().slice(11, 19)} ${path}: ${reply.status}`);
   return reply;

@@ -346,8 +346,9 @@ async fn kill_redis_primary(State(cluster): State<SharedCluster>) -> Answer {
             ));
         }
         let node = guard
-            .redis_primary()
-            .await
+            .redis
+            .iter_mut()
+            .find(|node| Some(node.port) == primary)
             .ok_or_else(|| failed(StatusCode::BAD_GATEWAY, "the Sentinels name no primary"))?;
         let (killed, killed_port) = (node.name.clone(), node.port);
         node.kill().await;

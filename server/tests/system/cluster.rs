@@ -740,17 +740,7 @@ fn the_redis_primary_dies_under_writes(survived: &mut BTreeMap<&'static str, Vec
             "{strategy}: {answered_ok} of 100 adds answered 200 during the failover, {added} in the cart"
         );
     }
-    for (strategy, visitor) in &mut visitors {
-        let reply = session(visitor);
-        assert_eq!(reply.status, 200, "{strategy}: {}", reply.body);
-        let kept = shows_the_shopper(&reply.body);
-        assert!(
-            kept,
-            "{strategy} after the primary was killed: {}",
-            reply.body
-        );
-        survived.entry(strategy).or_default().push(verdict(kept));
-    }
+    every_other_session_is_kept(&mut visitors, survived, "the primary was killed");
     for _ in 0..6 {
         let reply = session(&mut left.clone());
         assert_eq!(
