@@ -85,6 +85,7 @@ async fn backends() -> Vec<Arc<dyn SessionBackend>> {
         session_keys: KeyRing::single(axum_extra::extract::cookie::Key::generate()),
         jwt: JwtSettings {
             keys: vec![SigningKey::new("k1", vec![7; 32]).unwrap()],
+            algorithm: jsonwebtoken::Algorithm::EdDSA,
             issuer: "bench".into(),
             audience: "bench".into(),
             access_ttl: TTL,

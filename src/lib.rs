@@ -15,6 +15,7 @@
 //!   cache-aside), with compare-and-set;
 //! - [`revocation`]: revoked families, refresh tokens, ended logins;
 //! - [`backends`]: one file or folder per strategy that is not a record store;
+//! - [`trust`]: how another service checks the sessions these backends made;
 //! - [`inspect`]: the inspector's view of a session and the measurements behind `/compare`.
 #![forbid(unsafe_code)]
 
@@ -37,6 +38,8 @@ pub mod stores;
 pub mod strategy;
 #[cfg(feature = "server")]
 pub mod trace;
+#[cfg(feature = "server")]
+pub mod trust;
 pub mod url_credential;
 
 #[cfg(feature = "server")]

@@ -47,6 +47,8 @@ pub struct StrategyMeta {
     pub without_cookies: &'static str,
     /// What becomes of two changes made at once (two tabs).
     pub concurrent_writes: &'static str,
+    /// What a second service (orders) needs in order to trust its sessions.
+    pub second_service: SecondService,
     /// What its sessions do when the cluster run's processes fail (the `/cluster` page).
     pub cluster: ClusterBehaviour,
     /// How the charts draw it.
@@ -67,6 +69,45 @@ pub struct Capabilities {
     /// cookie, a URL token). A JWT is not renewed on read: its short-lived access token is
     /// traded for a new one with the refresh token.
     pub renewed_on_read: bool,
+}
+
+/// What another service, one that did not create the session, needs in order to trust it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecondService {
+    pub trust: Trust,
+    /// What the shop must give it.
+    pub needs: &'static str,
+    /// How soon it refuses a session logged out at the shop.
+    pub learns_of_logout: &'static str,
+}
+
+/// How a second service checks a session it did not create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Verifies a signature with the shop's published public keys: no round trip, no secret.
+    PublicKeys,
+    /// Opens the credential with a key the shop shares with it.
+    SharedKey,
+    /// Looks the session id up in the shared store, read-only.
+    StoreRead,
+    /// Asks the shop whether the credential is active (RFC 7662), with a credential of its own.
+    Introspection,
+    /// Cannot: the session is out of its reach.
+    Cannot,
+}
+
+impl Trust {
+    /// How the trace and the `X-Session-Verified` header name it.
+    pub fn method(self) -> &'static str {
+        match self {
+            Trust::PublicKeys => "local signature",
+            Trust::SharedKey => "shared key",
+            Trust::StoreRead => "store read",
+            Trust::Introspection => "introspection call",
+            Trust::Cannot => "refused",
+        }
+    }
 }
 
 /// What a strategy's sessions do in a cluster, as the cluster test shows it.

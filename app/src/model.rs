@@ -169,6 +169,10 @@ pub struct CompareRow {
     pub without_cookies: String,
     /// What becomes of two changes made at once (two tabs).
     pub concurrent_writes: String,
+    /// How a second service (orders) checks its sessions, and what it needs: `method: needs`.
+    pub second_service: String,
+    /// How soon that service refuses a session logged out at the shop, `verdict: why`.
+    pub learns_of_logout: String,
     /// Where the size stops, measured, as `verdict: why`: the cart lines that fit in a
     /// 4096-byte cookie.
     pub size_limit: String,

@@ -62,6 +62,10 @@ pub struct ShopServices {
     pub links: session_strategies::crypto::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
+    /// What another service presents to ask the shop about a credential (introspection).
+    pub service_secret: Arc<str>,
+    /// Where the orders service answers (`ORDERS_URL`).
+    pub orders_url: Arc<str>,
     /// Whether `/outbox` shows the mail the shop sends (a demo setting, `DEMO_OUTBOX`).
     pub outbox_enabled: bool,
     /// The cluster supervisor's control API, in the cluster run only.

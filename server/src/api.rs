@@ -9,6 +9,7 @@ mod compare;
 mod docs;
 mod extract;
 mod health;
+pub mod introspect;
 mod links;
 mod orders;
 mod session;
@@ -31,6 +32,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(links::router())
         .merge(compare::router())
         .merge(your_sessions::router())
+        .merge(introspect::router())
         .routes(routes!(openapi_json))
 }
 

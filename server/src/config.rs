@@ -6,7 +6,7 @@ use app::shop::LoginLimits;
 use axum_extra::extract::cookie::Key;
 use leptos::prelude::LeptosOptions;
 use session_strategies::{
-    backends::jwt::SigningKey,
+    backends::jwt::{Algorithm, SigningKey, ALGORITHMS},
     crypto::{key_ring::KeyRing, secrets::derive_secret},
     Strategy,
 };
@@ -52,7 +52,20 @@ pub struct Config {
     pub memcached_url: String,
     /// JWT signing keys, oldest first: `JWT_KEYS=kid:hex,kid:hex`, else one derived key.
     pub jwt_keys: Vec<SigningKey>,
+    /// `JWT_ALGORITHM`: `EdDSA` (the default: other services verify with the published public
+    /// keys) or `HS256` (one shared secret: a single service only).
+    pub jwt_algorithm: Algorithm,
     pub jwt_access_ttl: Duration,
+    /// `SERVICE_SECRET`: what the orders service presents to the shop's introspection endpoint
+    /// (HTTP Basic, user `orders`); else derived from the newest session key, so that a shop and
+    /// an orders service started with the same keys agree.
+    pub service_secret: String,
+    /// `ORDERS_URL`: the orders service the shop's pages and API send order calls to, else
+    /// `http://127.0.0.1:3100`.
+    pub orders_url: String,
+    /// `SHOP_URL`: where the orders service finds the shop (its key set, introspection), else
+    /// `http://127.0.0.1:3000`.
+    pub shop_url: String,
     /// How long a spent refresh token still gets the pair it was traded for.
     pub jwt_refresh_grace: Duration,
     pub login_limits: LoginLimits,
@@ -128,6 +141,12 @@ impl Config {
             Some(list) => parse_jwt_keys(&list)?,
             None => derived_jwt_keys(&session_keys),
         };
+        let service_secret =
+            var("SERVICE_SECRET").unwrap_or_else(|| derived_service_secret(&session_keys));
+        let jwt_algorithm = match var("JWT_ALGORITHM") {
+            Some(name) => parse_jwt_algorithm(&name)?,
+            None => Algorithm::EdDSA,
+        };
         Ok(Self {
             site_addr: leptos_options.site_addr,
             leptos_options,
@@ -150,6 +169,10 @@ impl Config {
             })?,
             memcached_url: var("MEMCACHED_URL").unwrap_or_else(|| DEFAULT_MEMCACHED_URL.into()),
             jwt_keys,
+            jwt_algorithm,
+            service_secret,
+            orders_url: var("ORDERS_URL").unwrap_or_else(|| DEFAULT_ORDERS_URL.into()),
+            shop_url: var("SHOP_URL").unwrap_or_else(|| DEFAULT_SHOP_URL.into()),
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
             jwt_refresh_grace: seconds("JWT_REFRESH_GRACE_SECONDS", 10)?,
             login_limits: LoginLimits {
@@ -204,6 +227,10 @@ impl Config {
             database_url: format!("sqlite://{}?mode=rwc", data_dir.join("shop.db").display()),
             data_dir,
             jwt_keys: derived_jwt_keys(&session_keys),
+            jwt_algorithm: Algorithm::EdDSA,
+            service_secret: derived_service_secret(&session_keys),
+            orders_url: DEFAULT_ORDERS_URL.into(),
+            shop_url: DEFAULT_SHOP_URL.into(),
             session_keys,
             instance_id: "test-1".into(),
             default_strategy: Strategy::Memory,
@@ -297,6 +324,27 @@ fn nonzero_seconds(name: &'static str, default: u64) -> Result<Duration, ConfigE
 }
 
 /// `kid:hex,kid:hex`, oldest first; each key at least 32 bytes.
+/// Where the orders service listens when nothing says otherwise.
+pub const DEFAULT_ORDERS_URL: &str = "http://127.0.0.1:3100";
+/// Where the shop listens when nothing says otherwise.
+pub const DEFAULT_SHOP_URL: &str = "http://127.0.0.1:3000";
+
+/// The service credential derived from the newest session key.
+pub fn derived_service_secret(ring: &KeyRing) -> String {
+    hex::encode(derive_secret(ring.newest().master(), "service-credential"))
+}
+
+/// One of the algorithms the JWT strategies can pin ([`ALGORITHMS`]), by its JOSE name.
+pub fn parse_jwt_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
+    name.parse()
+        .ok()
+        .filter(|algorithm| ALGORITHMS.contains(algorithm))
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "JWT_ALGORITHM",
+            reason: format!("{name:?}: use one of {ALGORITHMS:?}"),
+        })
+}
+
 pub fn parse_jwt_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         name: "JWT_KEYS",

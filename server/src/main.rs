@@ -32,8 +32,11 @@ async fn main() -> std::process::ExitCode {
         Some("cluster") => server::cluster::run()
             .await
             .map_err(|error| error.to_string()),
+        Some("orders") => server::orders::run()
+            .await
+            .map_err(|error| error.to_string()),
         Some(other) => Err(format!(
-            "unknown command {other:?}: run `server` for one instance or `server cluster`"
+            "unknown command {other:?}: run `server` for one instance of the shop, `server orders` for the orders service, or `server cluster`"
         )),
     };
     match outcome {

@@ -1,6 +1,6 @@
 //! Builds the application: database, migrations, demo users, session backends, routes.
 
-mod backends;
+pub mod backends;
 
 use crate::{
     api,
@@ -121,6 +121,8 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         revocations: registries.revocations,
         links: UrlSigner::derived(&config.session_keys, "links"),
         instance: Arc::from(config.instance_id.as_str()),
+        service_secret: Arc::from(config.service_secret.as_str()),
+        orders_url: Arc::from(config.orders_url.as_str()),
         outbox_enabled: config.demo_outbox,
         cluster_control: config
             .cluster_control
@@ -172,6 +174,8 @@ pub fn app(state: AppState, origins: Origins) -> Router {
         .route_layer(from_fn_with_state(sessions.clone(), session_layer))
         // Outside the session layer: a forged request is refused before its session loads.
         .route_layer(from_fn(csrf::same_origin_only))
+        // Outside the session layer and the CSRF check: read by other services, not browsers.
+        .merge(crate::jwks::router())
         .fallback_service(static_files::service(&state, sessions));
     // Inside the security headers, so that a refused host's `400` carries them too.
     let router = router.layer(from_fn_with_state(Arc::new(origins), request_origin::check));

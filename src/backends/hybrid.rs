@@ -20,6 +20,7 @@ use crate::{
     clock::now_unix,
     crypto::{
         key_ring::{KeyPosition, KeyRing},
+        published_keys::PublishedKeys,
         sealed,
         secrets::random_id,
         verified_tokens::VerifiedTokens,
@@ -118,7 +119,30 @@ impl HybridBackend {
         revocations: Arc<dyn RevokedFamilies>,
     ) -> Result<Self, NoSigningKey> {
         let codec = TokenCodec::new(TOKEN_TYPE, &settings, leeway(ttl))?;
-        Ok(Self {
+        Ok(Self::with_codec(settings, ttl, codec, keys, revocations))
+    }
+
+    /// A backend that verifies identity tokens with the keys the shop publishes and cannot
+    /// sign any, and opens state cookies with `keys`: what a second service runs.
+    pub fn verifying(
+        settings: JwtSettings,
+        ttl: Duration,
+        published: Arc<PublishedKeys>,
+        keys: KeyRing,
+        revocations: Arc<dyn RevokedFamilies>,
+    ) -> Self {
+        let codec = TokenCodec::verifying(TOKEN_TYPE, &settings, leeway(ttl), published);
+        Self::with_codec(settings, ttl, codec, keys, revocations)
+    }
+
+    fn with_codec(
+        settings: JwtSettings,
+        ttl: Duration,
+        codec: TokenCodec,
+        keys: KeyRing,
+        revocations: Arc<dyn RevokedFamilies>,
+    ) -> Self {
+        Self {
             settings,
             ttl,
             codec,
@@ -126,7 +150,7 @@ impl HybridBackend {
             revocations,
             verified: VerifiedTokens::default(),
             opened: VerifiedTokens::default(),
-        })
+        }
     }
 
     fn identity_for(&self, data: &SessionData, family: String) -> Identity {
@@ -215,7 +239,7 @@ impl HybridBackend {
             let fresh = !self.is_spent(&identity);
             trace::step(started, || {
                 (
-                    "verify HS256: this exact identity token verified here before",
+                    "verify: this exact identity token verified here before",
                     if fresh {
                         "ok, expiry checked again"
                     } else {
@@ -244,8 +268,9 @@ impl HybridBackend {
         trace::step(started, || {
             let kid: String =
                 kid.map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
+            let (algorithm, note) = (self.codec.algorithm(), self.codec.key_note());
             (
-                format!("verify HS256 kid={kid}"),
+                format!("verify {algorithm:?} kid={kid}{note}"),
                 match &identity {
                     Ok(_) => "ok".into(),
                     Err(ErrorKind::ExpiredSignature) => "expired".into(),
@@ -316,6 +341,10 @@ impl SessionBackend for HybridBackend {
         Strategy::Hybrid
     }
 
+    fn public_keys(&self) -> Vec<jsonwebtoken::jwk::Jwk> {
+        self.codec.public_keys().keys
+    }
+
     fn carriers(&self) -> &'static [Carrier] {
         CARRIERS
     }
@@ -350,6 +379,7 @@ impl SessionBackend for HybridBackend {
             return Ok(None);
         };
         let rejected = |expired, reason| LoadError::refused(transport, expired, reason);
+        self.codec.learn_key_of(&token).await;
         let identity = match self.verify(&token) {
             Ok(identity) => identity,
             Err(ErrorKind::ExpiredSignature) => return Err(rejected(true, "expired")),

@@ -1,4 +1,5 @@
-//! The session in the claims of a signed JSON Web Token (jsonwebtoken, HS256 pinned).
+//! The session in the claims of a signed JSON Web Token (jsonwebtoken; EdDSA, or HS256 for a
+//! single service, pinned: see [`keys`]).
 //!
 //! Verification needs no server state, so any instance can serve any request; the price is a
 //! token that grows with the cart and cannot be taken back before it expires. Hence short-lived
@@ -17,12 +18,13 @@
 mod keys;
 mod refresh;
 
-pub use keys::{KeyTooShort, NoSigningKey, SigningKey, TokenCodec, ALGORITHM, MIN_KEY_BYTES};
+pub use jsonwebtoken::{jwk::Jwk, Algorithm};
+pub use keys::{KeyTooShort, NoSigningKey, SigningKey, TokenCodec, ALGORITHMS, MIN_KEY_BYTES};
 pub use refresh::refresh_hash;
 
 use crate::{
     clock::now_unix,
-    crypto::{secrets::random_id, verified_tokens::VerifiedTokens},
+    crypto::{published_keys::PublishedKeys, secrets::random_id, verified_tokens::VerifiedTokens},
     revocation::{RefreshTokens, RevokedFamilies},
     session::{
         backend::{Loaded, Saved, SessionBackend, SessionKey},
@@ -45,7 +47,7 @@ use std::{
 
 /// How the trace names a check of a token verified before (every read of a session after its
 /// first): fixed text, as it is written on every request.
-const VERIFIED_BEFORE: &str = "verify HS256: this exact token verified here before";
+const VERIFIED_BEFORE: &str = "verify: this exact token verified here before";
 
 /// The browser's access token cookie.
 pub const ACCESS_COOKIE: &str = "jwt";
@@ -70,6 +72,8 @@ const CARRIERS: &[Carrier] = &[
 pub struct JwtSettings {
     /// Every key still accepted, oldest first; new tokens are signed with the last one.
     pub keys: Vec<SigningKey>,
+    /// What tokens are signed with and the only algorithm accepted (one of [`ALGORITHMS`]).
+    pub algorithm: jsonwebtoken::Algorithm,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
@@ -125,16 +129,43 @@ impl JwtBackend {
         refresh_tokens: Arc<dyn RefreshTokens>,
     ) -> Result<Self, NoSigningKey> {
         let codec = TokenCodec::new(TOKEN_TYPE, &settings, leeway(settings.access_ttl))?;
-        Ok(Self {
+        Ok(Self::with_codec(
+            settings,
+            codec,
+            revocations,
+            refresh_tokens,
+        ))
+    }
+
+    /// A backend that verifies the tokens the shop signs with the keys it publishes, and
+    /// cannot sign any: what a second service runs (`settings.keys` is not used).
+    pub fn verifying(
+        settings: JwtSettings,
+        published: Arc<PublishedKeys>,
+        revocations: Arc<dyn RevokedFamilies>,
+        refresh_tokens: Arc<dyn RefreshTokens>,
+    ) -> Self {
+        let leeway = leeway(settings.access_ttl);
+        let codec = TokenCodec::verifying(TOKEN_TYPE, &settings, leeway, published);
+        Self::with_codec(settings, codec, revocations, refresh_tokens)
+    }
+
+    fn with_codec(
+        settings: JwtSettings,
+        codec: TokenCodec,
+        revocations: Arc<dyn RevokedFamilies>,
+        refresh_tokens: Arc<dyn RefreshTokens>,
+    ) -> Self {
+        Self {
             settings,
             codec,
             verified: VerifiedTokens::default(),
             revocations,
             refresh_tokens,
-        })
+        }
     }
 
-    fn newest_key(&self) -> &SigningKey {
+    fn newest_key(&self) -> Option<&SigningKey> {
         self.codec.newest_key()
     }
 
@@ -190,8 +221,9 @@ impl JwtBackend {
         trace::step(started, || {
             let kid: String =
                 kid.map_or_else(|| "none".into(), |kid| kid.chars().take(16).collect());
+            let (algorithm, note) = (self.codec.algorithm(), self.codec.key_note());
             (
-                format!("verify {ALGORITHM:?} kid={kid}"),
+                format!("verify {algorithm:?} kid={kid}{note}"),
                 match &claims {
                     Ok(_) => "ok".into(),
                     Err(ErrorKind::ExpiredSignature) => "expired".into(),
@@ -336,6 +368,7 @@ impl SessionBackend for JwtBackend {
             return Ok(None);
         };
         let rejected = |expired, reason| LoadError::refused(transport, expired, reason);
+        self.codec.learn_key_of(&token).await;
         let claims = match self.verify(&token, true) {
             Ok(claims) => claims,
             Err(ErrorKind::ExpiredSignature) => {
@@ -405,18 +438,12 @@ impl SessionBackend for JwtBackend {
         ])
     }
 
+    fn public_keys(&self) -> Vec<jsonwebtoken::jwk::Jwk> {
+        self.codec.public_keys().keys
+    }
+
     async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<Loaded, LoadError> {
         let expired = self.verify_for_refresh(access_token)?;
         self.trade(expired, refresh_token).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_trace_names_the_pinned_algorithm() {
-        assert!(VERIFIED_BEFORE.starts_with(&format!("verify {ALGORITHM:?}:")));
     }
 }

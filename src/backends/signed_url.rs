@@ -26,7 +26,7 @@ use tower_sessions::session::Id;
 
 /// The query parameter that carries the session token.
 pub const URL_PARAM: &str = "s";
-const CARRIERS: &[Carrier] = &[Carrier::UrlParam(URL_PARAM)];
+pub const CARRIERS: &[Carrier] = &[Carrier::UrlParam(URL_PARAM)];
 
 /// The signed-URL strategy.
 pub struct SignedUrlBackend {

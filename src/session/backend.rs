@@ -183,6 +183,13 @@ pub trait SessionBackend: Send + Sync + 'static {
         None
     }
 
+    /// The public keys that verify this strategy's credentials, which the shop publishes for
+    /// other services (`/.well-known/jwks.json`): none where no key outside the shop can check
+    /// them.
+    fn public_keys(&self) -> Vec<jsonwebtoken::jwk::Jwk> {
+        Vec::new()
+    }
+
     /// Whether the strategy hands out refresh tokens, so that [`SessionBackend::refresh`]
     /// means something.
     fn issues_refresh_tokens(&self) -> bool {

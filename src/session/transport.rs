@@ -96,6 +96,26 @@ impl Carrier {
     pub fn is_cookie(self) -> bool {
         matches!(self, Carrier::Cookie(_))
     }
+
+    /// A request that carries `value` as this carrier does, and nothing else: how the shop
+    /// checks a credential another service sends it (token introspection). `None` if `value`
+    /// cannot travel this way.
+    pub fn carry(self, value: &str) -> Option<Parts> {
+        let request = http::Request::builder();
+        let request = match self {
+            Carrier::Cookie(name) => {
+                request.header(http::header::COOKIE, format!("{name}={value}"))
+            }
+            Carrier::Bearer => request.header(AUTHORIZATION, format!("{BEARER_SCHEME} {value}")),
+            Carrier::UrlParam(name) => {
+                if value.contains(['&', '#', '=']) {
+                    return None;
+                }
+                request.uri(format!("/?{name}={value}"))
+            }
+        };
+        request.body(()).ok().map(|request| request.into_parts().0)
+    }
 }
 
 /// The query parameter among `carriers`, if the credential travels in URLs: then every link,

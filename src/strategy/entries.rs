@@ -4,8 +4,15 @@
 
 use super::{
     guide::{step, Guide},
-    Capabilities, ClusterBehaviour, Look, StrategyMeta,
+    Capabilities, ClusterBehaviour, Look, SecondService, StrategyMeta, Trust,
 };
+
+/// How soon the orders service refuses a session logged out at the shop, as the services test
+/// (`server/tests/system/services.rs`) measures it.
+const LOGOUT_STORE: &str = "at once: the next lookup finds the session gone";
+const LOGOUT_COOKIE: &str = "within milliseconds: it follows the revocation ledger's announcements, as the shop's instances do";
+const LOGOUT_JWT: &str = LOGOUT_COOKIE;
+const LOGOUT_HYBRID: &str = LOGOUT_COOKIE;
 
 /// What the cluster's Memcached does to a strategy that keeps nothing there.
 const NOT_MEMCACHED: &str = "kept: it never touches Memcached";
@@ -24,6 +31,11 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: its one process's writes take turns, each on the copy stored now",
+    second_service: SecondService {
+        trust: Trust::Cannot,
+        needs: "nothing will do: the session lives in one shop process's memory, which no other process can read",
+        learns_of_logout: "never: it cannot see these sessions at all",
+    },
     cluster: ClusterBehaviour {
         instance_stop: "lost if it lived there (with sticky balancing it did): that process's memory is gone, so the visitor is a guest again, with a notice; under round robin it was only ever found on one instance in three",
         restart_all: "lost: every instance starts with empty memory",
@@ -56,6 +68,7 @@ pub(super) const MEMORY: StrategyMeta = StrategyMeta {
         avoid_when: "Several instances, restarts you must survive, or sticky sessions you do not want.",
         security: &[
             "Revocable at once: delete the entry.",
+            "No other service can check these sessions: the orders service answers 401 and says why.",
             "The id is 128 random bits; the cookie is HttpOnly and SameSite=Lax.",
         ],
         stolen: "Whoever holds the sid cookie is the user, on this instance only, until logout deletes the server copy, 30 minutes pass without use (the idle timeout) or 12 hours pass since login (the absolute timeout).",
@@ -78,6 +91,11 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
     revocable: "via a ledger: logged-in sessions' families, which every instance mirrors",
     without_cookies: "no",
     concurrent_writes: "last wins: the browser keeps the last response, the other change is lost",
+    second_service: SecondService {
+        trust: Trust::SharedKey,
+        needs: "the session key, to open the cookie: with it the service could also seal sessions of its own",
+        learns_of_logout: LOGOUT_COOKIE,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: the browser holds the sealed session and every instance has the key",
         restart_all: "kept: nothing on the server was holding it",
@@ -132,6 +150,11 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     revocable: "via a ledger: the token family, which every instance mirrors",
     without_cookies: "API clients: with a Bearer header",
     concurrent_writes: "last wins: the browser keeps the last response, the other change is lost",
+    second_service: SecondService {
+        trust: Trust::PublicKeys,
+        needs: "the shop's public keys, fetched from its JWKS: it verifies tokens and cannot mint them",
+        learns_of_logout: LOGOUT_JWT,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: any instance verifies the token with the shared key ring",
         restart_all: "kept: nothing on the server was holding it",
@@ -148,7 +171,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     },
     guide: Guide {
         how: [
-            "At login the server signs the session into a JWT (HS256, key named by kid).",
+            "At login the server signs the session into a JWT (EdDSA, key named by kid; HS256 for a single service).",
             "Browsers get it in the HttpOnly cookie jwt, API clients as a Bearer credential.",
             "Any instance verifies it without shared state: signature, algorithm, exp, nbf, iss, aud.",
             "Access tokens live 15 minutes; a single-use refresh token buys the next one.",
@@ -167,6 +190,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
             "The algorithm is pinned; alg none and other algorithms are refused.",
             "Claims are only encoded: anyone holding the token can read the cart.",
             "A replayed refresh token revokes its whole family.",
+            "Tokens are signed with Ed25519 (EdDSA) by default, and the public keys are served at /.well-known/jwks.json: another service verifies tokens and cannot mint them. HS256 (JWT_ALGORITHM=HS256) suits one service only: an HMAC key that verifies also signs, so a second service holding it could mint any session.",
             "Each instance keeps the revoked families in memory (filled from SQL, announced through Redis pub/sub, re-read from SQL every 5 s): checking one costs no round trip, and a revocation reaches every instance in about a millisecond.",
             "Two tabs changing the cart at once: the token the browser keeps last wins and the other change is lost; the claims are the only copy (a test measures it).",
         ],
@@ -189,6 +213,11 @@ pub(super) const HYBRID: StrategyMeta = StrategyMeta {
     revocable: "via a ledger: the identity token's family, which every instance mirrors",
     without_cookies: "no: API clients send the token as Bearer, the cart still needs its cookie",
     concurrent_writes: "last wins: the browser keeps the last response's cart cookie, the other change is lost",
+    second_service: SecondService {
+        trust: Trust::PublicKeys,
+        needs: "the shop's public keys for who the visitor is, and the state cookie's key to read the cart (which lets it seal carts, never identities)",
+        learns_of_logout: LOGOUT_HYBRID,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: the browser holds both credentials and every instance has the keys",
         restart_all: "kept: nothing on the server was holding it",
@@ -205,7 +234,7 @@ pub(super) const HYBRID: StrategyMeta = StrategyMeta {
     },
     guide: Guide {
         how: [
-            "Who the visitor is (user, login, family, timeouts) goes in a small JWT, signed with HS256; no cart.",
+            "Who the visitor is (user, login, family, timeouts) goes in a small JWT, signed with EdDSA; no cart.",
             "The cart goes in a second cookie, sealed with AES-256-GCM and bound to the token's family.",
             "A cart change rewrites only that cookie: no signature is computed and the token is left as it is.",
             "Other services can verify the token alone, without a store and without seeing the cart.",
@@ -213,7 +242,7 @@ pub(super) const HYBRID: StrategyMeta = StrategyMeta {
         ],
         sequence: &[
             step("Browser", "Server", "POST /cart/items, Cookie: identity=<JWT>; state=<sealed>"),
-            step("Server", "Server", "verify HS256, check the family, open the cart"),
+            step("Server", "Server", "verify EdDSA, check the family, open the cart"),
             step("Server", "Server", "change the cart, seal it again (no signature)"),
             step("Server", "Browser", "Set-Cookie: state=<new sealed>"),
         ],
@@ -243,6 +272,11 @@ pub(super) const REDIS: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: from any instance, a compare-and-set (a Lua script) on the stored bytes",
+    second_service: SecondService {
+        trust: Trust::StoreRead,
+        needs: "read access to the shop's Redis: a lookup by the session id",
+        learns_of_logout: LOGOUT_STORE,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: every instance reads the same Redis",
         restart_all: "kept: the sessions live in Redis, not in the instances",
@@ -296,6 +330,11 @@ pub(super) const MEMCACHED: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: from any instance, Memcached's own compare-and-set on the item's CAS token",
+    second_service: SecondService {
+        trust: Trust::StoreRead,
+        needs: "the Memcached node list: a lookup by the session id",
+        learns_of_logout: LOGOUT_STORE,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: every instance reads the same Memcached nodes",
         restart_all: "kept: the sessions live in Memcached, not in the instances",
@@ -349,6 +388,11 @@ pub(super) const SQL: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: from any instance, UPDATE … WHERE data = the bytes read, else re-apply",
+    second_service: SecondService {
+        trust: Trust::StoreRead,
+        needs: "read access to the session table: a lookup by the session id",
+        learns_of_logout: LOGOUT_STORE,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: every instance reads the same database",
         restart_all: "kept: the sessions live in the database",
@@ -398,6 +442,11 @@ pub(super) const CACHE_ASIDE: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "no",
     concurrent_writes: "both kept: from any instance, a compare-and-set in SQL; the cache only drops its copy",
+    second_service: SecondService {
+        trust: Trust::StoreRead,
+        needs: "read access to the session table (the source of truth): a lookup by the session id",
+        learns_of_logout: LOGOUT_STORE,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: SQL holds every session, the cache is shared",
         restart_all: "kept: SQL holds every session",
@@ -448,6 +497,11 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     revocable: "yes: delete the server copy",
     without_cookies: "yes: the token is in every URL",
     concurrent_writes: "both kept: from any instance, a compare-and-set in SQL on the stored bytes",
+    second_service: SecondService {
+        trust: Trust::Introspection,
+        needs: "a service credential for the shop's introspection endpoint (RFC 7662): one round trip to the shop per request, and no key",
+        learns_of_logout: LOGOUT_STORE,
+    },
     cluster: ClusterBehaviour {
         instance_stop: "kept: the token verifies on any instance and the state is in SQL",
         restart_all: "kept: the state is in SQL",

@@ -102,6 +102,7 @@ pub fn signing_key(kid: &str, byte: u8) -> SigningKey {
 pub fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
     JwtSettings {
         keys,
+        algorithm: jsonwebtoken::Algorithm::HS256,
         issuer: "test-issuer".into(),
         audience: "test-audience".into(),
         access_ttl: ttl,

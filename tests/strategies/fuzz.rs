@@ -43,6 +43,7 @@ fn backends() -> &'static Backends {
             let jwt = JwtBackend::new(
                 JwtSettings {
                     keys: vec![SigningKey::new("k1", vec![3; 32]).unwrap()],
+                    algorithm: jsonwebtoken::Algorithm::HS256,
                     issuer: "shop".into(),
                     audience: "shoppers".into(),
                     access_ttl: ttl,

@@ -20,6 +20,7 @@ fn key(kid: &str, byte: u8) -> SigningKey {
 fn settings(keys: Vec<SigningKey>) -> JwtSettings {
     JwtSettings {
         keys,
+        algorithm: Algorithm::HS256,
         issuer: "shop".into(),
         audience: "shoppers".into(),
         access_ttl: Duration::from_secs(900),

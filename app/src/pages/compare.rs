@@ -68,7 +68,7 @@ fn Comparison(view: CompareView) -> impl IntoView {
 
 /// The table's columns; a narrow screen shows each row as a card, every cell labelled with its
 /// column (the cells' `data-label`).
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 12] = [
     "Strategy",
     "Client sends",
     "Server keeps",
@@ -79,6 +79,8 @@ const COLUMNS: [&str; 10] = [
     "Without cookies",
     "Two tabs at once",
     "Size limit",
+    "A second service",
+    "It learns of a logout",
 ];
 
 fn yes_no(value: bool) -> &'static str {
@@ -135,6 +137,8 @@ fn Row(row: CompareRow) -> impl IntoView {
             <td data-label=cell(7)><Verdict text=row.without_cookies/></td>
             <td data-label=cell(8)><Verdict text=row.concurrent_writes/></td>
             <td data-label=cell(9) data-testid="size-limit"><Verdict text=row.size_limit/></td>
+            <td data-label=cell(10) data-testid="second-service"><Verdict text=row.second_service/></td>
+            <td data-label=cell(11) data-testid="learns-of-logout"><Verdict text=row.learns_of_logout/></td>
         </tr>
     }
 }

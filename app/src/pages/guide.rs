@@ -45,6 +45,13 @@ pub fn GuidePage() -> impl IntoView {
                 <p>{guide.choose_when}</p>
                 <h2>"Avoid it when"</h2>
                 <p>{guide.avoid_when}</p>
+                <h2>"A second service"</h2>
+                <p data-testid="guide-second-service">
+                    "The orders service, a process of its own, checks these sessions by "
+                    <strong>{meta.second_service.trust.method()}</strong>". It needs "
+                    {meta.second_service.needs}". It learns of a logout "
+                    {meta.second_service.learns_of_logout}"."
+                </p>
                 <h2>"If the credential is stolen"</h2>
                 <p data-testid="guide-stolen">{guide.stolen}</p>
                 <h2>"Security notes"</h2>

@@ -116,6 +116,12 @@ pub async fn compare(shop: &Shop, data: &SessionData) -> CompareView {
             revocable: meta.revocable.to_owned(),
             without_cookies: meta.without_cookies.to_owned(),
             concurrent_writes: meta.concurrent_writes.to_owned(),
+            second_service: format!(
+                "{}: {}",
+                meta.second_service.trust.method(),
+                meta.second_service.needs
+            ),
+            learns_of_logout: meta.second_service.learns_of_logout.to_owned(),
             size_limit,
             unavailable,
         });

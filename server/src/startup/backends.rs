@@ -42,47 +42,8 @@ pub async fn registries(
     pool: &AnyPool,
     redis: Option<RedisConnection>,
 ) -> Result<Registries, StartupError> {
-    let sql_sessions = sql::connect_sweeping_every(&config.database_url, config.session_sweep)
-        .await
-        .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
-    let ledger = SqlLedger::new(pool.clone());
-    tokio::spawn(sweep_ledger(ledger.clone()));
-    let underneath: Arc<dyn RevokedFamilies> = match &redis {
-        Some(redis) => Arc::new(RedisFirstFamilies::new(redis.clone(), ledger.clone())),
-        None => Arc::new(ledger.clone()),
-    };
-    let mirror = MirroredFamilies::start(
-        underneath,
-        ledger.clone(),
-        redis.clone(),
-        config.revocation_sync,
-    )
-    .await
-    .map_err(|error| StartupError::Strategy(Strategy::Jwt, error.to_string()))?;
+    let (ingredients, mirror) = shared_ingredients(config, pool, redis).await?;
     let revocations: Arc<dyn RevokedFamilies> = Arc::new(mirror.clone());
-    let ingredients = Ingredients {
-        ttl: config.session_ttl,
-        memory_capacity: config.memory_sessions_max,
-        session_keys: config.session_keys.clone(),
-        jwt: JwtSettings {
-            keys: config.jwt_keys.clone(),
-            issuer: "session-strategies".into(),
-            audience: "session-strategies-shop".into(),
-            access_ttl: config.jwt_access_ttl,
-            // A refresh family ends at the idle timeout like every other session (and at the
-            // absolute one, which the session layer enforces).
-            refresh_ttl: config.session_ttl,
-            refresh_grace: config.jwt_refresh_grace,
-        },
-        sql_sessions,
-        redis,
-        memcached: Some(Arc::new(
-            MemcachedRecords::new(&config.memcached_url)
-                .map_err(|error| StartupError::Strategy(Strategy::Memcached, error))?,
-        )),
-        revocations: revocations.clone(),
-        refresh_tokens: Arc::new(ledger),
-    };
     // The throwaway sessions must open nothing outside a measurement: keys made up at start,
     // a ledger in this process, a small memory store of their own.
     let throwaway = ThrowawayLedger::default();
@@ -111,6 +72,59 @@ pub async fn registries(
         measuring: SessionRegistry::new(config.default_strategy, every_backend(&measuring)?),
         revocations: mirror,
     })
+}
+
+/// The stores and ledgers every strategy is built from, connected once: the SQL session table,
+/// Redis, Memcached, the revocation ledger and this process's mirror of it. The shop and the
+/// orders service both start from these.
+pub async fn shared_ingredients(
+    config: &Config,
+    pool: &AnyPool,
+    redis: Option<RedisConnection>,
+) -> Result<(Ingredients, MirroredFamilies), StartupError> {
+    let sql_sessions = sql::connect_sweeping_every(&config.database_url, config.session_sweep)
+        .await
+        .map_err(|error| StartupError::Strategy(Strategy::Sql, error.to_string()))?;
+    let ledger = SqlLedger::new(pool.clone());
+    tokio::spawn(sweep_ledger(ledger.clone()));
+    let underneath: Arc<dyn RevokedFamilies> = match &redis {
+        Some(redis) => Arc::new(RedisFirstFamilies::new(redis.clone(), ledger.clone())),
+        None => Arc::new(ledger.clone()),
+    };
+    let mirror = MirroredFamilies::start(
+        underneath,
+        ledger.clone(),
+        redis.clone(),
+        config.revocation_sync,
+    )
+    .await
+    .map_err(|error| StartupError::Strategy(Strategy::Jwt, error.to_string()))?;
+    let revocations: Arc<dyn RevokedFamilies> = Arc::new(mirror.clone());
+    let ingredients = Ingredients {
+        ttl: config.session_ttl,
+        memory_capacity: config.memory_sessions_max,
+        session_keys: config.session_keys.clone(),
+        jwt: JwtSettings {
+            keys: config.jwt_keys.clone(),
+            algorithm: config.jwt_algorithm,
+            issuer: "session-strategies".into(),
+            audience: "session-strategies-shop".into(),
+            access_ttl: config.jwt_access_ttl,
+            // A refresh family ends at the idle timeout like every other session (and at the
+            // absolute one, which the session layer enforces).
+            refresh_ttl: config.session_ttl,
+            refresh_grace: config.jwt_refresh_grace,
+        },
+        sql_sessions,
+        redis,
+        memcached: Some(Arc::new(
+            MemcachedRecords::new(&config.memcached_url)
+                .map_err(|error| StartupError::Strategy(Strategy::Memcached, error))?,
+        )),
+        revocations,
+        refresh_tokens: Arc::new(ledger),
+    };
+    Ok((ingredients, mirror))
 }
 
 /// Every strategy's backend that `ingredients` can build.

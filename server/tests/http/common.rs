@@ -209,7 +209,11 @@ impl Client {
         for (name, value) in extra_headers {
             request = request.header(*name, *value);
         }
+        let typed = extra_headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         let mut request = match body {
+            Some(body) if typed => request.body(Body::from(body)),
             Some(body) => request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(body)),

@@ -69,7 +69,7 @@ async fn inspect_shows_where_each_strategy_keeps_the_session() {
         match strategy {
             "jwt" => {
                 let token = decoded("jwt");
-                assert_eq!(token["header"]["alg"], "HS256");
+                assert_eq!(token["header"]["alg"], "EdDSA");
                 assert_eq!(token["claims"]["session"]["cart"][0]["product_id"], 3);
             }
             // The identity token is readable by anyone and holds no cart; the cart's cookie
@@ -179,15 +179,15 @@ fn expected_steps(strategy: Strategy) -> &'static [&'static [&'static str]] {
             &["decrypt AES-256-GCM", "ok"],
         ],
         Strategy::Jwt => &[
-            &["sign HS256 kid=", "ok"],
-            &["verify HS256 kid=", "ok"],
+            &["sign EdDSA kid=", "ok"],
+            &["verify EdDSA kid=", "ok"],
             &["revoked:", "not revoked"],
         ],
         // The token is signed once; the cart's changes reseal the state cookie alone.
         Strategy::Hybrid => &[
-            &["sign HS256 kid=", "ok"],
+            &["sign EdDSA kid=", "ok"],
             &["encrypt state AES-256-GCM", "ok"],
-            &["verify HS256 kid=", "ok"],
+            &["verify EdDSA kid=", "ok"],
             &["revoked:", "not revoked"],
             &["decrypt state AES-256-GCM", "ok"],
             &["encrypt state AES-256-GCM", "ok"],

@@ -3,6 +3,7 @@
 //! and every body those requests get back fits the schema the document gives for it.
 
 use crate::common::{Client, Reply};
+use base64::{engine::general_purpose::STANDARD, Engine};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use server::config::Config;
@@ -42,7 +43,16 @@ enum Asker {
     AliceOnTwoDevices,
     /// Alice; `{id}` in the path names the session she asks from.
     AliceHerself,
+    /// Another service with the service credential, sending a form.
+    Service,
+    /// A form sent with a wrong service credential.
+    NotAService,
 }
+
+/// The service credential of the app the cases run against.
+const SERVICE_SECRET: &str = "the-openapi-test-service-secret";
+/// What a token introspection asks.
+const INTROSPECT_FORM: &str = "token=not-a-token&token_type_hint=signed-url";
 
 /// A request that gets a documented answer.
 struct Case {
@@ -346,6 +356,30 @@ const CASES: &[Case] = &[
         None,
         429,
     ),
+    case(
+        "post",
+        "/introspect",
+        "/introspect",
+        Service,
+        Some(INTROSPECT_FORM),
+        200,
+    ),
+    case(
+        "post",
+        "/introspect",
+        "/introspect",
+        Service,
+        Some("token=x&token_type_hint=memory"),
+        400,
+    ),
+    case(
+        "post",
+        "/introspect",
+        "/introspect",
+        NotAService,
+        Some(INTROSPECT_FORM),
+        401,
+    ),
 ];
 
 /// The document as the server serves it.
@@ -424,7 +458,7 @@ impl Apps {
         config.demo_outbox = false;
         config.measurements_per_minute = 1;
         Self {
-            main: Client::new().await,
+            main: Client::configured(|config| config.service_secret = SERVICE_SECRET.into()).await,
             redis_down: Client::with_config(config, Some(dir)).await,
         }
     }
@@ -437,7 +471,7 @@ impl Apps {
         };
         let mut client = Client::for_app(app.app.clone(), None);
         match asker {
-            Guest | BadBearer | OutboxOff => {}
+            Guest | BadBearer | OutboxOff | Service | NotAService => {}
             Remote => client.peer = std::net::SocketAddr::from(([192, 0, 2, 7], 40_000)),
             MagicFlooder => {
                 for _ in 0..10 {
@@ -517,7 +551,14 @@ impl Apps {
                 .to_string(),
             );
         }
+        let form = ("content-type", "application/x-www-form-urlencoded");
+        let service = format!(
+            "Basic {}",
+            STANDARD.encode(format!("orders:{SERVICE_SECRET}"))
+        );
         match asker {
+            Service => headers.extend([form, ("authorization", service.as_str())]),
+            NotAService => headers.extend([form, ("authorization", "Basic b3JkZXJzOm5vcGU=")]),
             BadBearer => headers.push(("authorization", "Bearer not.a.jwt")),
             CrossSite => headers.push(("origin", "https://evil.example")),
             _ => {}

@@ -14,4 +14,5 @@ mod cluster;
 mod raw_http;
 mod redis_restart;
 mod served;
+mod services;
 mod serving;

@@ -70,22 +70,23 @@ impl JwtBackend {
     }
 
     /// The key that seals a traded pair while the grace period lasts: derived from the
-    /// newest signing key, so only this service can open it.
-    fn successor_key(&self) -> cookie::Key {
-        let secret = &self.newest_key().secret;
+    /// newest signing key, so only this service can open it; none in a service that only
+    /// verifies tokens.
+    fn successor_key(&self) -> Option<cookie::Key> {
+        let secret = &self.newest_key()?.secret;
         let material = [
             derive_secret(secret, "refresh-successor-signing"),
             derive_secret(secret, "refresh-successor-encryption"),
         ]
         .concat();
-        cookie::Key::from(&material)
+        Some(cookie::Key::from(&material))
     }
 
     /// The new pair a refresh token was traded for, sealed (AES-256-GCM) for the ledger.
     fn seal_successor(&self, pair: &Successor) -> Option<String> {
         let plaintext = serde_json::to_string(pair).ok()?;
         let mut jar = cookie::CookieJar::new();
-        jar.private_mut(&self.successor_key())
+        jar.private_mut(&self.successor_key()?)
             .add(cookie::Cookie::new("successor", plaintext));
         jar.get("successor").map(|sealed| sealed.value().to_owned())
     }
@@ -93,7 +94,7 @@ impl JwtBackend {
     fn open_successor(&self, sealed: &str) -> Option<Successor> {
         let mut jar = cookie::CookieJar::new();
         jar.add_original(cookie::Cookie::new("successor", sealed.to_owned()));
-        let opened = jar.private(&self.successor_key()).get("successor")?;
+        let opened = jar.private(&self.successor_key()?).get("successor")?;
         serde_json::from_str(opened.value()).ok()
     }
 
