@@ -13,6 +13,9 @@ process.env.CLUSTER_URL = `http://127.0.0.1:${clusterPort}`;
 // secure-cookies.spec.ts, which reads SECURE_URL.
 const securePort = Number(process.env.E2E_SECURE_PORT ?? 3110);
 process.env.SECURE_URL = `http://127.0.0.1:${securePort}`;
+// The orders service (`server orders`) beside the first instance, over its data directory (the
+// same database and session key), as scripts/run.sh starts it.
+const ordersPort = Number(process.env.E2E_ORDERS_PORT ?? 3150);
 const siteEnv = {
   LEPTOS_SITE_ROOT: "target/site",
   LEPTOS_OUTPUT_NAME: "session-strategies",
@@ -67,11 +70,35 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
   webServer: [
-    singleServer(port, { DATA_DIR: dataDir, INSTANCE_ID: "e2e-1", DEMO_OUTBOX: "true" }),
+    singleServer(port, {
+      DATA_DIR: dataDir,
+      INSTANCE_ID: "e2e-1",
+      DEMO_OUTBOX: "true",
+      ORDERS_URL: `http://127.0.0.1:${ordersPort}`,
+    }),
+    {
+      command: `${serverBin} orders`,
+      cwd: "..",
+      url: `http://127.0.0.1:${ordersPort}/api/v1/orders/health`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+      env: {
+        ...siteEnv,
+        ORDERS_ADDR: `127.0.0.1:${ordersPort}`,
+        SHOP_URL: baseURL,
+        DATA_DIR: dataDir,
+        INSTANCE_ID: "orders-1",
+        REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+      },
+    },
+    // Places its orders itself (no orders service shares its key).
     singleServer(securePort, {
       DATA_DIR: `${dataDir}-secure`,
       INSTANCE_ID: "e2e-secure",
       COOKIE_SECURE: "true",
+      ORDERS_URL: "off",
     }),
     {
       command: `${serverBin} cluster`,

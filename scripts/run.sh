@@ -31,19 +31,37 @@ fi
 if [[ -d target/site ]]; then
   find target/site \( -name '*.br' -o -name '*.gz' \) -delete
 fi
+# The orders service (`server orders`, http://127.0.0.1:3100) runs beside the shop: the shop
+# sends its order calls there. It waits for the shop, then shares its database and key.
+if [[ "$mode" != cluster ]]; then
+  export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+  export SHOP_URL="${SHOP_URL:-http://$LEPTOS_SITE_ADDR}"
+  export ORDERS_ADDR="${ORDERS_ADDR:-127.0.0.1:3100}"
+  export ORDERS_URL="${ORDERS_URL:-http://$ORDERS_ADDR}"
+fi
+start_orders() {
+  echo "==> starting the orders service on http://$ORDERS_ADDR"
+  INSTANCE_ID=orders-1 "$1" orders &
+  orders_pid=$!
+  trap 'kill "$orders_pid" 2>/dev/null || true' EXIT
+}
 # `--split`: every page is a lazy route (app/src/routes.rs), its code a WebAssembly chunk of its
 # own. The browser build needs it: without it the lazy routes' imports are left unresolved.
 case "$mode" in
-  watch) exec cargo leptos watch --split ;;
-  serve) exec cargo leptos serve --split ;;
+  watch|serve)
+    cargo leptos build --split
+    start_orders target/debug/server
+    # Not exec: the trap stops the orders service when the shop stops.
+    cargo leptos "$mode" --split
+    ;;
   release)
     # Hashed asset names (target/release/hash.txt tells the server which), cached for a year.
     export LEPTOS_HASH_FILES=true
     cargo leptos build --release --split
     node scripts/precompress.mjs target/site
     export LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=session-strategies LEPTOS_ENV=PROD
-    export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
-    exec target/release/server
+    start_orders target/release/server
+    target/release/server
     ;;
   cluster)
     cargo leptos build --split

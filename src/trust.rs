@@ -9,14 +9,22 @@
 //!   is active and what it holds (RFC 7662), on a credential of the service's own;
 //! - `memory`: cannot, the session is in one shop process.
 //!
-//! [`build`] is the one place that says which, as [`crate::backends::build`] is for the shop.
+//! Whichever way, a session past its absolute timeout, or whose login was ended from another
+//! device, is refused as the shop's session layer refuses it. [`build`] is the one place that
+//! says which way, as [`crate::backends::build`] is for the shop.
 
 use crate::{
-    backends::{hybrid::HybridBackend, jwt::JwtBackend, signed_url, Ingredients},
+    backends::{
+        hybrid::HybridBackend,
+        jwt::{Algorithm, JwtBackend},
+        signed_url, Ingredients,
+    },
     crypto::published_keys::PublishedKeys,
+    revocation::logins::Logins,
     session::{
         backend::{SessionBackend, SessionKey, Stored},
         data::SessionData,
+        registry::LoginLedger,
         transport::Carrier,
     },
     strategy::{Strategy, Trust},
@@ -53,44 +61,51 @@ pub trait Introspect: Send + Sync {
 }
 
 /// How the second service checks one strategy's sessions.
-pub enum Verifier {
-    /// The strategy's own backend, loading without saving: signatures and sealed cookies.
-    Backend(Arc<dyn SessionBackend>),
+pub struct Verifier {
+    strategy: Strategy,
+    how: How,
+    /// Logins ended from another device, as the revocation ledger announces them.
+    logins: Arc<dyn LoginLedger>,
+}
+
+enum How {
+    /// The strategy's own backend, verify-only, over the shop's published public keys.
+    Signature(Arc<dyn SessionBackend>),
+    /// The strategy's own backend, loading (never saving) with the key the shop shares.
+    SharedKey(Arc<dyn SessionBackend>),
     /// The strategy's backend, asked only for the stored copy under the presented id.
     Store(Arc<dyn SessionBackend>),
-    /// The shop, asked about the credential the carriers bring.
-    Introspection {
-        strategy: Strategy,
-        carriers: &'static [Carrier],
-        shop: Arc<dyn Introspect>,
-    },
+    /// The shop, asked about the credential these carriers bring.
+    Introspection(&'static [Carrier], Arc<dyn Introspect>),
     Cannot(&'static str),
 }
 
-/// Why a `memory` session cannot be checked elsewhere.
-pub const MEMORY_OUT_OF_REACH: &str = "memory sessions live in one shop process's memory: the orders service cannot read them (pick a shared strategy)";
+/// Why the second service cannot check the tokens of a shop that signs with HS256.
+const HMAC_OUT_OF_REACH: &str = "the shop signs its tokens with HS256: only the shop holds that key, since whoever can verify with it can mint";
 
 /// How the second service checks `strategy`'s sessions, built from what it was given: the
-/// stores and ledgers in `from` (whose JWT settings name issuer and audience; their keys are not
-/// used), the keys the shop publishes, and a way to ask the shop. `None` when a store the
-/// strategy needs is not configured.
+/// stores and ledgers in `from` (its JWT settings name the algorithm, issuer and audience; their
+/// keys are not used), the keys the shop publishes, and a way to ask the shop. `None` when a
+/// store the strategy needs is not configured.
 pub fn build(
     strategy: Strategy,
     from: &Ingredients,
     published: &Arc<PublishedKeys>,
     shop: &Arc<dyn Introspect>,
 ) -> Option<Verifier> {
-    let backend = |strategy| crate::backends::build(strategy, from).ok().flatten();
-    let verifier = match strategy {
-        Strategy::Memory => Verifier::Cannot(MEMORY_OUT_OF_REACH),
-        Strategy::Cookie => Verifier::Backend(backend(strategy)?),
-        Strategy::Jwt => Verifier::Backend(Arc::new(JwtBackend::verifying(
+    let backend = || crate::backends::build(strategy, from).ok().flatten();
+    let signs_with_hmac = from.jwt.algorithm != Algorithm::EdDSA;
+    let how = match strategy {
+        Strategy::Memory => How::Cannot(Strategy::Memory.meta().second_service.needs),
+        Strategy::Cookie => How::SharedKey(backend()?),
+        Strategy::Jwt | Strategy::Hybrid if signs_with_hmac => How::Cannot(HMAC_OUT_OF_REACH),
+        Strategy::Jwt => How::Signature(Arc::new(JwtBackend::verifying(
             from.jwt.clone(),
             published.clone(),
             from.revocations.clone(),
             from.refresh_tokens.clone(),
         ))),
-        Strategy::Hybrid => Verifier::Backend(Arc::new(HybridBackend::verifying(
+        Strategy::Hybrid => How::Signature(Arc::new(HybridBackend::verifying(
             from.jwt.clone(),
             from.ttl,
             published.clone(),
@@ -98,47 +113,80 @@ pub fn build(
             from.revocations.clone(),
         ))),
         Strategy::Redis | Strategy::Memcached | Strategy::Sql | Strategy::CacheAside => {
-            Verifier::Store(backend(strategy)?)
+            How::Store(backend()?)
         }
-        Strategy::SignedUrl => Verifier::Introspection {
-            strategy,
-            carriers: signed_url::CARRIERS,
-            shop: shop.clone(),
-        },
+        Strategy::SignedUrl => How::Introspection(signed_url::CARRIERS, shop.clone()),
     };
-    Some(verifier)
+    Some(Verifier {
+        strategy,
+        how,
+        logins: Arc::new(Logins::new(from.revocations.clone())),
+    })
 }
 
 impl Verifier {
     /// How this verifier checks, in the catalogue's terms.
     pub fn trust(&self) -> Trust {
-        match self {
-            Verifier::Backend(backend) => backend.strategy().meta().second_service.trust,
-            Verifier::Store(_) => Trust::StoreRead,
-            Verifier::Introspection { .. } => Trust::Introspection,
-            Verifier::Cannot(_) => Trust::Cannot,
+        match self.how {
+            How::Signature(_) => Trust::PublicKeys,
+            How::SharedKey(_) => Trust::SharedKey,
+            How::Store(_) => Trust::StoreRead,
+            How::Introspection(..) => Trust::Introspection,
+            How::Cannot(_) => Trust::Cannot,
+        }
+    }
+
+    /// Whether `request` carries this strategy's own credential where no other strategy's
+    /// could be (a Bearer header, a URL parameter), as the shop's backends tell it.
+    pub fn recognizes(&self, request: &Parts) -> bool {
+        match &self.how {
+            How::Signature(backend) | How::SharedKey(backend) | How::Store(backend) => {
+                backend.recognizes(request)
+            }
+            How::Introspection(carriers, _) => carriers
+                .iter()
+                .any(|carrier| !carrier.is_cookie() && carrier.peek(request).is_some()),
+            How::Cannot(_) => false,
         }
     }
 
     /// The session `request` carries, as the shop last stored or signed it.
-    pub async fn verify(
-        &self,
-        strategy: Strategy,
-        request: &Parts,
-    ) -> Result<SessionData, Refused> {
-        match self {
-            Verifier::Backend(backend) => match backend.load(request).await {
-                Ok(Some(loaded)) => Ok(loaded.data),
-                Ok(None) => Err(Refused::NoSession(strategy)),
-                Err(crate::LoadError::Unavailable(error)) => {
-                    Err(Refused::Unavailable(error.to_string()))
+    pub async fn verify(&self, request: &Parts) -> Result<SessionData, Refused> {
+        let data = self.read(request).await?;
+        if data.is_past_max_age() {
+            return Err(Refused::Invalid(
+                "the session is past its absolute timeout".into(),
+            ));
+        }
+        if let Some(login) = &data.login {
+            match self.logins.is_ended(login).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Err(Refused::Invalid(
+                        "this login was ended from another device".into(),
+                    ))
                 }
-                Err(error) => Err(Refused::Invalid(error.to_string())),
-            },
-            Verifier::Store(backend) => {
-                let id = backend
-                    .presented_credential(request)
-                    .ok_or(Refused::NoSession(strategy))?;
+                Err(error) => return Err(Refused::Unavailable(error.to_string())),
+            }
+        }
+        Ok(data)
+    }
+
+    async fn read(&self, request: &Parts) -> Result<SessionData, Refused> {
+        let none = || Refused::NoSession(self.strategy);
+        match &self.how {
+            How::Signature(backend) | How::SharedKey(backend) => {
+                match backend.load(request).await {
+                    Ok(Some(loaded)) => Ok(loaded.data),
+                    Ok(None) => Err(none()),
+                    Err(crate::LoadError::Unavailable(error)) => {
+                        Err(Refused::Unavailable(error.to_string()))
+                    }
+                    Err(error) => Err(Refused::Invalid(error.to_string())),
+                }
+            }
+            How::Store(backend) => {
+                let id = backend.presented_credential(request).ok_or_else(none)?;
                 match backend.stored(&SessionKey(id.into_owned())).await {
                     Ok(Stored::Found(data, _)) => Ok(data),
                     Ok(_) => Err(Refused::Invalid(
@@ -147,16 +195,12 @@ impl Verifier {
                     Err(error) => Err(Refused::Unavailable(error.to_string())),
                 }
             }
-            Verifier::Introspection {
-                strategy,
-                carriers,
-                shop,
-            } => {
+            How::Introspection(carriers, shop) => {
                 let token = carriers
                     .iter()
                     .find_map(|carrier| carrier.peek(request))
-                    .ok_or(Refused::NoSession(*strategy))?;
-                match shop.introspect(*strategy, &token).await {
+                    .ok_or_else(none)?;
+                match shop.introspect(self.strategy, &token).await {
                     Ok(Some(data)) => Ok(data),
                     Ok(None) => Err(Refused::Invalid(
                         "the shop says this credential is not active".into(),
@@ -164,7 +208,7 @@ impl Verifier {
                     Err(error) => Err(Refused::Unavailable(error)),
                 }
             }
-            Verifier::Cannot(reason) => Err(Refused::OutOfReach(reason)),
+            How::Cannot(reason) => Err(Refused::OutOfReach(reason)),
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// The session changed under the request in a way it cannot follow (it was ended).
     Conflict,
+    /// Another service the request needs (the orders service) does not answer.
+    ServiceUnavailable,
     Internal,
 }
 
@@ -66,7 +68,7 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::NotFound => 404,
             ErrorCode::CookieTooLarge => 413,
-            ErrorCode::StrategyUnavailable => 503,
+            ErrorCode::StrategyUnavailable | ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
         }
     }

@@ -258,6 +258,9 @@ pub struct StrategyInfo {
     /// The file the strategy's guide points a reader to.
     pub guide_source: String,
     pub available: bool,
+    /// How the orders service checks its sessions: `local signature`, `shared key`, `store
+    /// read`, `introspection call`, or `refused` (it cannot).
+    pub second_service: String,
 }
 
 /// One place a credential travels: a cookie, the `Authorization` header, a URL parameter.
@@ -295,6 +298,46 @@ pub struct CheckoutView {
     pub order_id: i64,
     pub total_cents: i64,
     pub session: SessionView,
+    /// The orders service that placed the order; `None` where the shop placed it itself (no
+    /// `ORDERS_URL`: tests in one process).
+    pub orders_service: Option<ServedBy>,
+}
+
+/// An order the orders service placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlacedOrder {
+    pub order_id: i64,
+    pub total_cents: i64,
+}
+
+/// Which instance of the orders service answered, and how it checked the session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ServedBy {
+    /// `orders-1`.
+    pub instance: String,
+    /// `local signature`, `store read`, `shared key`, `introspection call`.
+    pub verified: String,
+    /// How long the check took there, in microseconds.
+    pub micros: u64,
+}
+
+/// How long a logout at the shop took to reach the orders service, for one strategy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutReach {
+    pub strategy: String,
+    /// From the end of the logout to the orders service's first refusal.
+    pub micros: Option<u64>,
+    /// Why there is no figure (the orders service cannot check the strategy's sessions).
+    pub note: Option<String>,
+}
+
+/// The Orders page: the user's orders, and which orders service listed them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersView {
+    pub orders: Vec<OrderView>,
+    pub served_by: Option<ServedBy>,
 }
 
 /// A message the shop "sent", as the demo outbox shows it.
@@ -348,6 +391,8 @@ pub struct ClusterView {
     pub load_balancer: ClusterProcess,
     /// The two Redis nodes, each with its role now (`primary` or `replica`).
     pub redis: Vec<ClusterProcess>,
+    /// The orders service's instances.
+    pub orders: Vec<ClusterProcess>,
     /// The three Sentinels that watch the primary and promote the replica.
     pub sentinels: Vec<ClusterProcess>,
     /// The last kill of the primary, as measured: which node the Sentinels promoted, and after

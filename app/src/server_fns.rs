@@ -4,7 +4,7 @@
 use crate::{
     error::AppError,
     model::{
-        CheckoutView, CompareView, InspectionView, LatencyView, OrderView, Product, SessionView,
+        CheckoutView, CompareView, InspectionView, LatencyView, OrdersView, Product, SessionView,
         StrategyInfo,
     },
 };
@@ -29,6 +29,12 @@ mod ssr {
         let parts = use_context::<Parts>()
             .ok_or_else(|| AppError::internal("the request parts are not provided"))?;
         Ok((state.shop.clone(), session_of(&parts.extensions)?))
+    }
+
+    /// The request, as the server function received it.
+    pub fn request() -> Result<Parts, AppError> {
+        use_context::<Parts>()
+            .ok_or_else(|| AppError::internal("the request parts are not provided"))
     }
 
     /// Who is asking, for the login limits and "Your sessions".
@@ -167,6 +173,13 @@ pub async fn measure_latency(strategy: String) -> Result<LatencyView, AppError> 
     crate::shop::compare::latency_rationed(&shop, &session, &ssr::visitor(), strategy).await
 }
 
+/// How long a logout takes to reach the orders service, per strategy, measured now.
+#[server(prefix = "/sfn", endpoint = "logout_reach")]
+pub async fn measure_logout_reach() -> Result<Vec<crate::model::LogoutReach>, AppError> {
+    let (shop, session) = ssr::context()?;
+    crate::shop::logout_reach::measure(&shop, &session, &ssr::visitor()).await
+}
+
 #[server(prefix = "/sfn", endpoint = "products")]
 pub async fn list_products() -> Result<Vec<Product>, AppError> {
     let (shop, _) = ssr::context()?;
@@ -226,7 +239,8 @@ pub async fn logout() -> Result<SessionView, AppError> {
 #[server(prefix = "/sfn", endpoint = "checkout")]
 pub async fn checkout() -> Result<CheckoutView, AppError> {
     let (shop, session) = ssr::context()?;
-    let result = crate::shop::orders::checkout(&shop, &session)
+    let request = ssr::request()?;
+    let result = crate::shop::orders::checkout(&shop, &session, &request)
         .await
         .map(|mut checkout| {
             checkout.session = ssr::browser(checkout.session);
@@ -236,9 +250,10 @@ pub async fn checkout() -> Result<CheckoutView, AppError> {
 }
 
 #[server(prefix = "/sfn", endpoint = "orders")]
-pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
+pub async fn list_orders() -> Result<OrdersView, AppError> {
     let (shop, session) = ssr::context()?;
-    crate::shop::orders::list(&shop, &session).await
+    let request = ssr::request()?;
+    crate::shop::orders::list(&shop, &session, &request).await
 }
 
 #[server(prefix = "/sfn", endpoint = "share")]

@@ -10,7 +10,9 @@ pub mod compare;
 pub mod inspection;
 pub mod known_devices;
 pub mod links;
+pub mod logout_reach;
 pub mod orders;
+pub mod orders_service;
 pub mod outbox;
 pub mod session_actions;
 pub mod session_view;
@@ -64,8 +66,9 @@ pub struct ShopServices {
     pub instance: Arc<str>,
     /// What another service presents to ask the shop about a credential (introspection).
     pub service_secret: Arc<str>,
-    /// Where the orders service answers (`ORDERS_URL`).
-    pub orders_url: Arc<str>,
+    /// The orders service, which lists and places orders (`ORDERS_URL`); `None` where the shop
+    /// does it itself (tests that run the shop alone, in one process).
+    pub orders_service: Option<Arc<dyn orders_service::OrdersService>>,
     /// Whether `/outbox` shows the mail the shop sends (a demo setting, `DEMO_OUTBOX`).
     pub outbox_enabled: bool,
     /// The cluster supervisor's control API, in the cluster run only.

@@ -129,3 +129,21 @@ test("on /cluster, kill the Redis primary: the Sentinels promote the replica, th
   await page.getByTestId(`toggle-${killed}`).click();
   await expect(page.getByTestId(`process-${killed}`)).toHaveAttribute("data-role", "replica", { timeout: 15_000 });
 });
+
+test("on /cluster, the orders service's two instances are listed and a logout's reach is measured per strategy", async ({ page, request }) => {
+  await page.goto(`${cluster}/cluster`);
+  for (const name of ["orders-1", "orders-2"]) {
+    await expect(page.getByTestId(`process-${name}`)).toHaveAttribute("data-state", "up");
+  }
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByTestId("measure-logout-reach").click();
+  const list = await (await request.get(`${cluster}/api/v1/strategies`)).json();
+  for (const { id, second_service } of list as { id: string; second_service: string }[]) {
+    const row = page.getByTestId(`logout-reach-${id}`);
+    if (second_service === "refused") {
+      await expect(row).toContainText("cannot");
+    } else {
+      await expect(row).toContainText(/\d+\.\d ms/);
+    }
+  }
+});

@@ -38,6 +38,10 @@ test("a guest cart survives login, strategy switches, a reload and ends in an or
   expect(await shop.cartLines()).toEqual(["Green Tea × 2", "Enamel Mug × 1"]);
   await expect(page.getByTestId("cart-total")).toHaveText("$24.00");
 
+  // The orders service cannot read a memory session (it lives in one shop process): check out
+  // under a shared strategy.
+  await shop.switchTo("sql");
+  await shop.gotoCart();
   await shop.checkOut();
   await expect(page.getByTestId("order").first()).toContainText("2 × Green Tea");
   await expect(shop.cartCount).toHaveText("0");

@@ -1,7 +1,8 @@
 //! `server cluster`: the app as a horizontally scaled service on one machine. It starts Redis
 //! (a primary and a replica, append-only files on, behind three Sentinels: `cluster/redis.rs`),
 //! two small Memcached nodes, N instances of this very binary (`app-1`…, one key ring, one
-//! database) and HAProxy in front of them, then supervises them: a small control API on
+//! database), two of the orders service (`orders-1`, `orders-2`: `server orders`, which HAProxy
+//! sends `/api/v1/orders` to) and HAProxy in front of them, then supervises them: a small control API on
 //! loopback stops and starts an instance (a real process exit, its memory gone), restarts them
 //! all, restarts or flushes Redis, kills its primary (`SIGKILL`) and starts it again, stops and
 //! starts a Memcached node, restarts Memcached and fills it until it evicts.
@@ -9,7 +10,8 @@
 //! drive it.
 //!
 //! Settings, from the environment: `CLUSTER_PORT` (the load balancer, 3000),
-//! `CLUSTER_INSTANCES` (3), `CLUSTER_BASE_PORT` (first instance, 3101), `CLUSTER_CONTROL_PORT`
+//! `CLUSTER_INSTANCES` (3), `CLUSTER_BASE_PORT` (first instance, 3101; the orders service's
+//! two 10 and 11 above it), `CLUSTER_CONTROL_PORT`
 //! (3099), `CLUSTER_STATS_PORT` (HAProxy's stats page, 3098), `CLUSTER_REDIS_PORT` (the first
 //! Redis node, 6389; the second 10000 above it, the Sentinels 20000, 20010 and 20020 above),
 //! `CLUSTER_REDIS_MIN_REPLICAS` (the instances' `REDIS_MIN_REPLICAS`, 1),
@@ -153,6 +155,20 @@ pub struct Failover {
     pub redis_back_after_ms: Option<u64>,
 }
 
+/// What HAProxy needs of `processes`.
+fn upstreams(processes: &[Managed]) -> Vec<haproxy::Upstream<'_>> {
+    processes
+        .iter()
+        .map(|process| haproxy::Upstream {
+            name: &process.name,
+            port: process.port,
+        })
+        .collect()
+}
+
+/// The orders service's instances in a cluster run.
+const ORDERS_INSTANCES: u16 = 2;
+
 /// How long a kill of the primary waits for the Sentinels to promote another.
 pub const FAILOVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -160,6 +176,8 @@ pub const FAILOVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(1
 pub struct Cluster {
     pub settings: ClusterSettings,
     pub instances: Vec<Managed>,
+    /// The orders service's instances.
+    pub orders: Vec<Managed>,
     /// Two nodes: the primary and its replica, whichever each is now.
     pub redis: Vec<Managed>,
     pub sentinels: Vec<Managed>,
@@ -189,6 +207,13 @@ impl Cluster {
             .unwrap_or_else(|_| {
                 hex::encode(session_strategies::crypto::secrets::random_bytes::<64>())
             });
+        // The shop's token keys apart from the session keys, which the orders service holds too
+        // (it opens cookies with them): it verifies tokens and cannot mint one.
+        let jwt_keys = std::env::var("JWT_KEYS").unwrap_or_else(|_| {
+            let kid = session_strategies::crypto::secrets::random_bytes::<4>();
+            let secret = session_strategies::crypto::secrets::random_bytes::<32>();
+            format!("run-{}:{}", hex::encode(kid), hex::encode(secret))
+        });
         let secret = settings.control_secret.clone();
         let memcached: Vec<Managed> = (0..MEMCACHED_NODES)
             .map(|index| memcached::node(index + 1, settings.memcached_port + index, dir))
@@ -207,6 +232,7 @@ impl Cluster {
                         settings.redis_min_replicas.to_string(),
                     )
                     .env("SESSION_KEYS", &session_keys)
+                    .env("JWT_KEYS", &jwt_keys)
                     .env("MEMCACHED_URL", memcached::url(&memcached_ports))
                     .env(
                         "CLUSTER_CONTROL_URL",
@@ -217,6 +243,25 @@ impl Cluster {
                     .env("TRACE_STORE", "redis")
                     // HAProxy overwrites X-Forwarded-For with the address it saw.
                     .env("BEHIND_PROXY", "true")
+                    // Order calls go through HAProxy, which spreads them over the orders service.
+                    .env("ORDERS_URL", format!("http://127.0.0.1:{}", settings.port))
+            })
+            .collect();
+        let orders: Vec<Managed> = (0..ORDERS_INSTANCES)
+            .map(|index| {
+                let name = format!("orders-{}", index + 1);
+                let port = settings.base_port + 10 + index;
+                Managed::new(&name, port, &program, dir.join(format!("{name}.log")))
+                    .args(["orders".to_owned()])
+                    .env("INSTANCE_ID", &name)
+                    .env("ORDERS_ADDR", format!("127.0.0.1:{port}"))
+                    // The shop's keys and introspection, through HAProxy: any instance answers.
+                    .env("SHOP_URL", format!("http://127.0.0.1:{}", settings.port))
+                    .env("REDIS_URL", redis::url(&settings.sentinel_ports()))
+                    .env("SESSION_KEYS", &session_keys)
+                    .env("MEMCACHED_URL", memcached::url(&memcached_ports))
+                    .env("DATA_DIR", dir.join("data").display().to_string())
+                    .env("SERVER_THREADS", "1")
             })
             .collect();
         let primary = redis::remembered_primary(dir, &settings.redis_ports());
@@ -234,19 +279,13 @@ impl Cluster {
             .map(|(port, index)| redis::sentinel(index, port, primary, dir))
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|error| files(dir, error))?;
-        let upstreams: Vec<haproxy::Upstream> = instances
-            .iter()
-            .map(|instance| haproxy::Upstream {
-                name: &instance.name,
-                port: instance.port,
-            })
-            .collect();
         let socket = dir.join("haproxy.sock");
         let config = haproxy::config(
             settings.port,
             settings.stats_port,
             &socket.display().to_string(),
-            &upstreams,
+            &upstreams(&instances),
+            &upstreams(&orders),
         );
         let config_path = dir.join("haproxy.cfg");
         std::fs::write(&config_path, config).map_err(|error| files(&config_path, error))?;
@@ -259,6 +298,7 @@ impl Cluster {
         Ok(Self {
             settings,
             instances,
+            orders,
             redis,
             sentinels,
             memcached,
@@ -268,7 +308,8 @@ impl Cluster {
     }
 
     /// Starts Redis (the first node the primary, the second its replica, then the Sentinels),
-    /// the instances one after another (the first creates the tables), then the load balancer.
+    /// the instances one after another (the first creates the tables), the load balancer, then
+    /// the orders service (which fetches the shop's keys through it).
     async fn start(&mut self) -> Result<(), ClusterError> {
         let ports = self.settings.redis_ports();
         let primary = redis::remembered_primary(&self.settings.dir, &ports);
@@ -312,12 +353,19 @@ impl Cluster {
             self.balancer.port, self.settings.stats_port
         ));
         self.balancer.start().await?;
+        for orders in &mut self.orders {
+            progress(format!(
+                "starting {} on 127.0.0.1:{}",
+                orders.name, orders.port
+            ));
+            orders.start().await?;
+        }
         Ok(())
     }
 
     async fn stop_all(&mut self) {
         self.balancer.stop().await;
-        for instance in &mut self.instances {
+        for instance in self.orders.iter_mut().chain(&mut self.instances) {
             instance.stop().await;
         }
         // The Sentinels first: none fails over while the nodes go.
@@ -347,9 +395,11 @@ impl Cluster {
         self.memcached.iter().map(|node| node.port).collect()
     }
 
+    /// An instance of the shop or of the orders service, by name.
     pub fn instance(&mut self, name: &str) -> Option<&mut Managed> {
         self.instances
             .iter_mut()
+            .chain(&mut self.orders)
             .find(|instance| instance.name == name)
     }
 }

@@ -61,8 +61,9 @@ pub struct Config {
     /// an orders service started with the same keys agree.
     pub service_secret: String,
     /// `ORDERS_URL`: the orders service the shop's pages and API send order calls to, else
-    /// `http://127.0.0.1:3100`.
-    pub orders_url: String,
+    /// `http://127.0.0.1:3100`; `off` (and every test that runs the shop alone in its process):
+    /// none, the shop places orders itself.
+    pub orders_url: Option<String>,
     /// `SHOP_URL`: where the orders service finds the shop (its key set, introspection), else
     /// `http://127.0.0.1:3000`.
     pub shop_url: String,
@@ -171,7 +172,11 @@ impl Config {
             jwt_keys,
             jwt_algorithm,
             service_secret,
-            orders_url: var("ORDERS_URL").unwrap_or_else(|| DEFAULT_ORDERS_URL.into()),
+            orders_url: match var("ORDERS_URL") {
+                Some(off) if off == "off" => None,
+                Some(url) => Some(url),
+                None => Some(DEFAULT_ORDERS_URL.into()),
+            },
             shop_url: var("SHOP_URL").unwrap_or_else(|| DEFAULT_SHOP_URL.into()),
             jwt_access_ttl: seconds("JWT_ACCESS_TTL_SECONDS", 15 * 60)?,
             jwt_refresh_grace: seconds("JWT_REFRESH_GRACE_SECONDS", 10)?,
@@ -229,7 +234,7 @@ impl Config {
             jwt_keys: derived_jwt_keys(&session_keys),
             jwt_algorithm: Algorithm::EdDSA,
             service_secret: derived_service_secret(&session_keys),
-            orders_url: DEFAULT_ORDERS_URL.into(),
+            orders_url: None,
             shop_url: DEFAULT_SHOP_URL.into(),
             session_keys,
             instance_id: "test-1".into(),
@@ -323,7 +328,6 @@ fn nonzero_seconds(name: &'static str, default: u64) -> Result<Duration, ConfigE
     Ok(period)
 }
 
-/// `kid:hex,kid:hex`, oldest first; each key at least 32 bytes.
 /// Where the orders service listens when nothing says otherwise.
 pub const DEFAULT_ORDERS_URL: &str = "http://127.0.0.1:3100";
 /// Where the shop listens when nothing says otherwise.
@@ -345,6 +349,7 @@ pub fn parse_jwt_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
         })
 }
 
+/// `kid:hex,kid:hex`, oldest first; each key at least 32 bytes.
 pub fn parse_jwt_keys(list: &str) -> Result<Vec<SigningKey>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         name: "JWT_KEYS",

@@ -46,7 +46,15 @@ impl HttpClient {
 
     /// Sends `request` and reads the answer.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Answer, String> {
-        let uri = request.uri().clone();
+        // Errors name the address without its query, which may hold a credential.
+        let uri = format!(
+            "{}{}",
+            request
+                .uri()
+                .authority()
+                .map_or("", |authority| authority.as_str()),
+            request.uri().path()
+        );
         let call = async {
             let response = self
                 .client

@@ -12,6 +12,7 @@ pub mod jwks;
 pub mod links;
 pub mod observability;
 pub mod orders;
+pub mod orders_client;
 pub mod request_origin;
 pub mod security_headers;
 pub mod serving;

@@ -6,23 +6,28 @@
 //! database (the orders tables, and the catalogue for prices) and the revocation ledger.
 //!
 //! Every answer names the instance (`X-Instance`) and says how the session was checked and
-//! how long that took (`Server-Timing: session;desc="store read";dur=0.41`).
+//! how long that took (`X-Session-Verified`, `Server-Timing: session;desc="store read";dur=0.41`).
+//! A session it does not accept is `401 session_invalid` with the reason; no session, or a
+//! guest's, `401 unauthenticated`. Like the shop, it refuses state-changing requests from
+//! other sites and sends the same security headers.
 
 use crate::{
     config::Config,
+    csrf,
     http_client::HttpClient,
+    observability, security_headers,
     startup::{self, backends, StartupError},
 };
 use app::{
     error::{AppError, ErrorCode},
-    model::OrderView,
+    model::{OrderView, PlacedOrder},
     shop::{catalog::Catalog, orders},
 };
 use async_trait::async_trait;
 use axum::{
     extract::{Request, State},
     http::{header, request::Parts, HeaderName, HeaderValue},
-    middleware::{from_fn_with_state, Next},
+    middleware::{from_fn, from_fn_with_state, Next},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -31,9 +36,12 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use http_body_util::Full;
 use serde::Serialize;
 use session_strategies::{
-    backends::signed_url,
+    backends::jwt::JwtSettings,
     crypto::published_keys::{FetchKeys, PublishedKeys},
-    session::layer::STRATEGY_COOKIE,
+    session::{
+        layer::STRATEGY_COOKIE,
+        transport::{request_cookie, HostPrefixedCookies},
+    },
     strategy::Trust,
     trust::{self, Introspect, Refused, Verifier},
     SessionData, Strategy, STRATEGY_HEADER,
@@ -48,8 +56,8 @@ use std::{
 
 /// Where the orders service listens unless `ORDERS_ADDR` says otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3100";
-/// How long the service waits for the shop's key set at start.
-const KEYS_AT_START: Duration = Duration::from_secs(60);
+/// How long the service waits for the shop at start.
+const SHOP_AT_START: Duration = Duration::from_secs(180);
 /// A call to the shop gives up after this.
 const SHOP_DEADLINE: Duration = Duration::from_secs(2);
 /// The header that names how the session was checked.
@@ -68,8 +76,14 @@ struct Inner {
     default_strategy: Strategy,
 }
 
-/// Reads the configuration, connects, fetches the shop's keys and serves until told to stop.
+/// Waits for the shop and fetches its keys, reads the configuration, connects and serves until
+/// told to stop. The shop comes first: it creates the session key file the two share when no
+/// `SESSION_KEYS` is set.
 pub async fn run() -> Result<(), StartupError> {
+    let shop_url =
+        std::env::var("SHOP_URL").unwrap_or_else(|_| crate::config::DEFAULT_SHOP_URL.into());
+    let http = HttpClient::new(SHOP_DEADLINE);
+    let published = keys_of_the_shop(&http, &shop_url).await?;
     let config = Config::from_env()?;
     let addr: SocketAddr = std::env::var("ORDERS_ADDR")
         .unwrap_or_else(|_| DEFAULT_ADDR.into())
@@ -80,7 +94,7 @@ pub async fn run() -> Result<(), StartupError> {
                 reason: format!("{error}"),
             })
         })?;
-    let app = build(&config).await?;
+    let app = build(&config, http, published).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| StartupError::Bind(addr, error))?;
@@ -98,14 +112,22 @@ pub async fn run() -> Result<(), StartupError> {
         .map_err(StartupError::Serve)
 }
 
-/// The service's router, ready to serve: the shop must be up (its key set is fetched here).
-pub async fn build(config: &Config) -> Result<Router, StartupError> {
+/// The service's router, trusting the shop whose keys `published` holds, asking it through
+/// `http`.
+pub async fn build(
+    config: &Config,
+    http: HttpClient,
+    published: Arc<PublishedKeys>,
+) -> Result<Router, StartupError> {
     let pool = startup::connect(&config.database_url).await?;
     let catalog = Catalog::load(&pool).await?;
     let redis = backends::connect_redis(&config.redis_url, 0).await;
-    let (ingredients, _mirror) = backends::shared_ingredients(config, &pool, redis).await?;
-    let http = HttpClient::new(SHOP_DEADLINE);
-    let published = fetch_keys_at_start(&http, &config.shop_url).await?;
+    let (mut ingredients, _mirror) = backends::shared_ingredients(config, &pool, redis).await?;
+    // It verifies tokens with the published keys alone: no signing key of the shop's here.
+    ingredients.jwt = JwtSettings {
+        keys: Vec::new(),
+        ..ingredients.jwt
+    };
     let shop: Arc<dyn Introspect> = Arc::new(ShopIntrospection {
         http,
         url: format!("{}/api/v1/introspect", config.shop_url),
@@ -121,7 +143,8 @@ pub async fn build(config: &Config) -> Result<Router, StartupError> {
     let verifiers = Strategy::ALL
         .into_iter()
         .filter_map(|strategy| {
-            trust::build(strategy, &ingredients, &published, &shop).map(|v| (strategy, v))
+            let verifier = trust::build(strategy, &ingredients, &published, &shop)?;
+            Some((strategy, verifier))
         })
         .collect();
     let orders = Orders(Arc::new(Inner {
@@ -134,16 +157,33 @@ pub async fn build(config: &Config) -> Result<Router, StartupError> {
     }));
     let instance = HeaderValue::from_str(&config.instance_id)
         .unwrap_or_else(|_| HeaderValue::from_static("orders"));
-    Ok(Router::new()
+    let secure_cookies = config.secure_cookies;
+    let router = Router::new()
         .route("/api/v1/orders", get(history).post(place))
         .route("/api/v1/orders/health", get(health))
+        .route_layer(from_fn(csrf::same_origin_only))
         .fallback(|| async { AppError::not_found("no such route in the orders service") })
-        .layer(from_fn_with_state(instance, name_instance))
+        .layer(from_fn(
+            move |mut request: Request, next: Next| async move {
+                // The shop's cookies carry the `__Host-` prefix behind HTTPS: read them so.
+                if secure_cookies {
+                    request.extensions_mut().insert(HostPrefixedCookies);
+                }
+                let mut response = next.run(request).await;
+                // Order histories are the visitor's own.
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            },
+        ));
+    Ok(security_headers::add(router, secure_cookies)
+        .layer(from_fn_with_state(instance, observability::stamp_and_log))
         .with_state(orders))
 }
 
-/// Fetches the shop's key set, trying again while the shop starts.
-async fn fetch_keys_at_start(
+/// The shop's published keys, fetched once the shop answers.
+async fn keys_of_the_shop(
     http: &HttpClient,
     shop_url: &str,
 ) -> Result<Arc<PublishedKeys>, StartupError> {
@@ -159,16 +199,11 @@ async fn fetch_keys_at_start(
     loop {
         match PublishedKeys::fetch_with(fetch.clone()).await {
             Ok(keys) => return Ok(keys),
-            Err(error) if started.elapsed() < KEYS_AT_START => {
-                tracing::info!(%error, "waiting for the shop's key set");
+            Err(error) if started.elapsed() < SHOP_AT_START => {
+                tracing::info!(%error, "waiting for the shop");
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            Err(error) => {
-                return Err(StartupError::Strategy(
-                    Strategy::Jwt,
-                    format!("the shop's key set: {error}"),
-                ))
-            }
+            Err(error) => return Err(StartupError::Shop(error)),
         }
     }
 }
@@ -193,7 +228,7 @@ impl Introspect for ShopIntrospection {
         strategy: Strategy,
         token: &str,
     ) -> Result<Option<SessionData>, String> {
-        let form = format!("token={token}&token_type_hint={strategy}");
+        let form = format!("token={}&token_type_hint={strategy}", form_encoded(token));
         let request = http::Request::post(&self.url)
             .header(header::AUTHORIZATION, &self.authorization)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -211,66 +246,74 @@ impl Introspect for ShopIntrospection {
     }
 }
 
-/// `X-Instance` on every answer, as the shop's instances send it.
-async fn name_instance(
-    State(instance): State<HeaderValue>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    response.headers_mut().insert("x-instance", instance);
+/// `value` percent-encoded for a form, every byte but the unreserved ones (RFC 3986).
+fn form_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// `Server-Timing` and `X-Session-Verified` on `response`: how the session was checked and
+/// how long that took.
+fn stamped(mut response: Response, trust: Trust, took: Duration) -> Response {
+    let method = trust.method();
+    let timing = format!(
+        "session;desc=\"{method}\";dur={:.3}",
+        took.as_secs_f64() * 1000.0
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&timing) {
+        headers.insert("server-timing", value);
+    }
+    headers.insert(VERIFIED_HEADER, HeaderValue::from_static(method));
     response
 }
 
-/// A session checked: what it holds, how, and how long that took.
+/// A logged-in session, checked: what it holds, how, and how long that took.
 struct Checked {
+    user_id: i64,
     data: SessionData,
     trust: Trust,
     took: Duration,
 }
 
-impl Checked {
-    /// `Server-Timing` and `X-Session-Verified` on `response`.
-    fn stamp(&self, mut response: Response) -> Response {
-        let method = self.trust.method();
-        let timing = format!(
-            "session;desc=\"{method}\";dur={:.3}",
-            self.took.as_secs_f64() * 1000.0
-        );
-        let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&timing) {
-            headers.insert("server-timing", value);
-        }
-        headers.insert(VERIFIED_HEADER, HeaderValue::from_static(method));
-        response
-    }
-}
-
-/// The strategy a request's session is kept with, as the shop tells: the header, else a
-/// signed-URL token, else the shop's strategy cookie, else the shop's default.
-fn strategy_of(request: &Parts, default: Strategy) -> Result<Strategy, AppError> {
-    if let Some(header) = request.headers.get(STRATEGY_HEADER) {
-        return header
-            .to_str()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|error| AppError::bad_request(format!("{error}")));
-    }
-    if signed_url::CARRIERS[0].peek(request).is_some() {
-        return Ok(Strategy::SignedUrl);
-    }
-    Ok(
-        session_strategies::session::transport::request_cookie(request, STRATEGY_COOKIE)
-            .and_then(|id| id.parse().ok())
-            .unwrap_or(default),
-    )
-}
-
 impl Orders {
-    /// The logged-in session `request` carries, checked the way its strategy is trusted here.
+    /// The strategy a request's session is kept with, as the shop tells it: the header, else
+    /// the strategy whose own credential the request carries (a Bearer token, a URL token),
+    /// else the shop's strategy cookie, else the shop's default.
+    fn strategy_of(&self, request: &Parts) -> Result<Strategy, AppError> {
+        if let Some(header) = request.headers.get(STRATEGY_HEADER) {
+            return header
+                .to_str()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|error| AppError::bad_request(format!("{error}")));
+        }
+        if let Some((strategy, _)) = self
+            .0
+            .verifiers
+            .iter()
+            .find(|(_, verifier)| verifier.recognizes(request))
+        {
+            return Ok(*strategy);
+        }
+        Ok(request_cookie(request, STRATEGY_COOKIE)
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(self.0.default_strategy))
+    }
+
+    /// The logged-in session `request` carries, checked the way its strategy is trusted here;
+    /// else the refusal to answer with.
     async fn check(&self, request: &Parts) -> Result<Checked, Response> {
-        let strategy =
-            strategy_of(request, self.0.default_strategy).map_err(IntoResponse::into_response)?;
+        let strategy = self
+            .strategy_of(request)
+            .map_err(IntoResponse::into_response)?;
         let verifier = self.0.verifiers.get(&strategy).ok_or_else(|| {
             AppError::new(
                 ErrorCode::StrategyUnavailable,
@@ -279,23 +322,30 @@ impl Orders {
             .into_response()
         })?;
         let started = Instant::now();
-        let verified = verifier.verify(strategy, request).await;
-        let checked = |data| Checked {
-            data,
-            trust: verifier.trust(),
-            took: started.elapsed(),
-        };
+        let verified = verifier.verify(request).await;
+        let (trust, took) = (verifier.trust(), started.elapsed());
         let refused = |code, message: String| {
-            let response = AppError::new(code, message).into_response();
-            checked(SessionData::guest()).stamp(response)
+            stamped(AppError::new(code, message).into_response(), trust, took)
         };
         match verified {
-            Ok(data) if data.user.is_some() => Ok(checked(data)),
-            Ok(_) => Err(refused(ErrorCode::Unauthenticated, "not logged in".into())),
+            Ok(data) => match data.user.as_ref().map(|user| user.id) {
+                Some(user_id) => Ok(Checked {
+                    user_id,
+                    data,
+                    trust,
+                    took,
+                }),
+                None => Err(refused(ErrorCode::Unauthenticated, "log in first".into())),
+            },
+            Err(refusal @ Refused::NoSession(_)) => {
+                Err(refused(ErrorCode::Unauthenticated, refusal.to_string()))
+            }
             Err(Refused::Unavailable(reason)) => {
                 Err(refused(ErrorCode::StrategyUnavailable, reason))
             }
-            Err(refusal) => Err(refused(ErrorCode::Unauthenticated, refusal.to_string())),
+            Err(refusal @ (Refused::Invalid(_) | Refused::OutOfReach(_))) => {
+                Err(refused(ErrorCode::SessionInvalid, refusal.to_string()))
+            }
         }
     }
 }
@@ -306,17 +356,11 @@ async fn history(State(orders): State<Orders>, request: Parts) -> Response {
         Ok(checked) => checked,
         Err(refused) => return refused,
     };
-    let user_id = checked.data.user.as_ref().map_or(0, |user| user.id);
     let answer: Result<Json<Vec<OrderView>>, AppError> =
-        orders::history(&orders.0.pool, user_id).await.map(Json);
-    checked.stamp(answer.into_response())
-}
-
-/// What placing an order answers.
-#[derive(Serialize)]
-struct Placed {
-    order_id: i64,
-    total_cents: i64,
+        orders::history(&orders.0.pool, checked.user_id)
+            .await
+            .map(Json);
+    stamped(answer.into_response(), checked.trust, checked.took)
 }
 
 /// `POST /api/v1/orders`: an order of the session's cart, priced from the catalogue. The cart
@@ -326,21 +370,12 @@ async fn place(State(orders): State<Orders>, request: Parts) -> Response {
         Ok(checked) => checked,
         Err(refused) => return refused,
     };
-    let user_id = checked.data.user.as_ref().map_or(0, |user| user.id);
-    let answer = orders::place(
-        &orders.0.pool,
-        &orders.0.catalog,
-        user_id,
-        &checked.data.cart,
-    )
-    .await
-    .map(|(order_id, total_cents)| {
-        Json(Placed {
-            order_id,
-            total_cents,
-        })
-    });
-    checked.stamp(answer.into_response())
+    let pool = &orders.0.pool;
+    let answer: Result<Json<PlacedOrder>, AppError> =
+        orders::place(pool, &orders.0.catalog, checked.user_id, &checked.data.cart)
+            .await
+            .map(Json);
+    stamped(answer.into_response(), checked.trust, checked.took)
 }
 
 #[derive(Serialize)]

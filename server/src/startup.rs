@@ -46,6 +46,9 @@ pub enum StartupError {
     Seed(AppError),
     #[error("could not set up the {0} strategy: {1}")]
     Strategy(Strategy, String),
+    /// The orders service found no shop to trust.
+    #[error("the shop does not answer: {0}")]
+    Shop(String),
     #[error("could not create the data dir: {0}")]
     DataDir(std::io::Error),
     #[error("could not listen on {0}: {1}")]
@@ -122,7 +125,10 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         links: UrlSigner::derived(&config.session_keys, "links"),
         instance: Arc::from(config.instance_id.as_str()),
         service_secret: Arc::from(config.service_secret.as_str()),
-        orders_url: Arc::from(config.orders_url.as_str()),
+        orders_service: config.orders_url.as_deref().map(|url| {
+            Arc::new(crate::orders_client::OrdersClient::new(url))
+                as Arc<dyn app::shop::orders_service::OrdersService>
+        }),
         outbox_enabled: config.demo_outbox,
         cluster_control: config
             .cluster_control

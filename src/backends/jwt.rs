@@ -372,8 +372,12 @@ impl SessionBackend for JwtBackend {
         let claims = match self.verify(&token, true) {
             Ok(claims) => claims,
             Err(ErrorKind::ExpiredSignature) => {
-                // A browser's expired access token is refreshed in passing from its cookie.
-                let refresh = CARRIERS[2].read(request);
+                // A browser's expired access token is refreshed in passing from its cookie, by
+                // the shop only: a service that cannot sign would spend the refresh token for
+                // nothing, and the owner's next use of it would count as a replay.
+                let refresh = CARRIERS[2]
+                    .read(request)
+                    .filter(|_| self.newest_key().is_some());
                 return match (transport, refresh) {
                     (Carrier::Cookie(_), Some(refresh)) => {
                         let expired = self.verify_for_refresh(&token)?;

@@ -30,7 +30,7 @@ pub const REFETCH_AFTER: Duration = Duration::from_secs(1);
 pub struct PublishedKeys {
     fetch: FetchKeys,
     keys: RwLock<Arc<Vec<(String, DecodingKey)>>>,
-    /// Taken by the one fetch under way; holds when the last one was made.
+    /// Taken by the one fetch under way; holds when the last one ended.
     fetching: tokio::sync::Mutex<Instant>,
     fetches: AtomicU64,
 }
@@ -72,20 +72,23 @@ impl PublishedKeys {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    /// Fetches the set again if `kid` is not in it and the last fetch is old enough. A failed
-    /// fetch keeps the keys held.
+    /// Fetches the set again if `kid` is not in it, the last fetch ended long enough ago, and no
+    /// other request is fetching (requests never queue for a fetch). A failed fetch keeps the
+    /// keys held.
     pub async fn refresh_unless_known(&self, kid: &str) {
         if self.key(kid).is_some() {
             return;
         }
-        let mut last = self.fetching.lock().await;
-        // Another request may have fetched while this one waited.
-        if self.key(kid).is_some() || last.elapsed() < REFETCH_AFTER {
+        let Ok(mut last) = self.fetching.try_lock() else {
+            return;
+        };
+        if last.elapsed() < REFETCH_AFTER {
             return;
         }
-        *last = Instant::now();
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        match (self.fetch)().await {
+        let fetched = (self.fetch)().await;
+        *last = Instant::now();
+        match fetched {
             Ok(set) => {
                 let keys = Arc::new(usable(&set));
                 match self.keys.write() {

@@ -10,9 +10,7 @@ use super::{
 /// How soon the orders service refuses a session logged out at the shop, as the services test
 /// (`server/tests/system/services.rs`) measures it.
 const LOGOUT_STORE: &str = "at once: the next lookup finds the session gone";
-const LOGOUT_COOKIE: &str = "within milliseconds: it follows the revocation ledger's announcements, as the shop's instances do";
-const LOGOUT_JWT: &str = LOGOUT_COOKIE;
-const LOGOUT_HYBRID: &str = LOGOUT_COOKIE;
+const LOGOUT_LEDGER: &str = "within milliseconds: it follows the revocation ledger's announcements, as the shop's instances do";
 
 /// What the cluster's Memcached does to a strategy that keeps nothing there.
 const NOT_MEMCACHED: &str = "kept: it never touches Memcached";
@@ -94,7 +92,7 @@ pub(super) const COOKIE: StrategyMeta = StrategyMeta {
     second_service: SecondService {
         trust: Trust::SharedKey,
         needs: "the session key, to open the cookie: with it the service could also seal sessions of its own",
-        learns_of_logout: LOGOUT_COOKIE,
+        learns_of_logout: LOGOUT_LEDGER,
     },
     cluster: ClusterBehaviour {
         instance_stop: "kept: the browser holds the sealed session and every instance has the key",
@@ -153,7 +151,7 @@ pub(super) const JWT: StrategyMeta = StrategyMeta {
     second_service: SecondService {
         trust: Trust::PublicKeys,
         needs: "the shop's public keys, fetched from its JWKS: it verifies tokens and cannot mint them",
-        learns_of_logout: LOGOUT_JWT,
+        learns_of_logout: LOGOUT_LEDGER,
     },
     cluster: ClusterBehaviour {
         instance_stop: "kept: any instance verifies the token with the shared key ring",
@@ -215,8 +213,8 @@ pub(super) const HYBRID: StrategyMeta = StrategyMeta {
     concurrent_writes: "last wins: the browser keeps the last response's cart cookie, the other change is lost",
     second_service: SecondService {
         trust: Trust::PublicKeys,
-        needs: "the shop's public keys for who the visitor is, and the state cookie's key to read the cart (which lets it seal carts, never identities)",
-        learns_of_logout: LOGOUT_HYBRID,
+        needs: "the shop's public keys to check who the visitor is (the token carries no cart), and the state cookie's key to read the cart at checkout (which lets it seal carts, never identities)",
+        learns_of_logout: LOGOUT_LEDGER,
     },
     cluster: ClusterBehaviour {
         instance_stop: "kept: the browser holds both credentials and every instance has the keys",
@@ -500,7 +498,7 @@ pub(super) const SIGNED_URL: StrategyMeta = StrategyMeta {
     second_service: SecondService {
         trust: Trust::Introspection,
         needs: "a service credential for the shop's introspection endpoint (RFC 7662): one round trip to the shop per request, and no key",
-        learns_of_logout: LOGOUT_STORE,
+        learns_of_logout: "at once: the shop answers the next introspection call from its store",
     },
     cluster: ClusterBehaviour {
         instance_stop: "kept: the token verifies on any instance and the state is in SQL",

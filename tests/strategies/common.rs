@@ -99,10 +99,12 @@ pub fn signing_key(kid: &str, byte: u8) -> SigningKey {
     SigningKey::new(kid, vec![byte; 32]).unwrap()
 }
 
+/// The settings the server runs with (EdDSA); `tests/strategies/jwt.rs` pins HS256 of its own
+/// to forge tokens with a known secret.
 pub fn jwt_settings(ttl: Duration, keys: Vec<SigningKey>) -> JwtSettings {
     JwtSettings {
         keys,
-        algorithm: jsonwebtoken::Algorithm::HS256,
+        algorithm: jsonwebtoken::Algorithm::EdDSA,
         issuer: "test-issuer".into(),
         audience: "test-audience".into(),
         access_ttl: ttl,

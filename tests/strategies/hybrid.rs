@@ -191,8 +191,8 @@ async fn logout_revokes_the_identity_and_login_starts_a_new_family() {
     assert!(matches!(refused, Err(LoadError::Invalid(_))), "{refused:?}");
 }
 
-/// Both are HS256 tokens under the same keys, issuer and audience; each strategy's `typ`
-/// keeps them apart (RFC 8725 section 3.11).
+/// Both are tokens signed with the same keys, for the same issuer and audience; each
+/// strategy's `typ` keeps them apart (RFC 8725 section 3.11).
 #[tokio::test]
 async fn neither_token_passes_for_the_others() {
     let (hybrid, jwt) = backends().await;

@@ -6,7 +6,7 @@
 use crate::{
     components::error_message::{last_error, ActionError},
     model::{ClusterOutcome, ClusterProcess, ClusterView},
-    server_fns::{cluster_state, ClusterAct, ClusterMode},
+    server_fns::{cluster_state, ClusterAct, ClusterMode, MeasureLogoutReach},
     server_resource::server_resource,
     url_credential::form_action,
 };
@@ -29,9 +29,10 @@ pub fn ClusterPage() -> impl IntoView {
         <h1>"Cluster"</h1>
         <p class="lede">
             "Three instances of this app behind HAProxy, sharing Redis (a primary and its replica "
-            "behind three Sentinels), two Memcached nodes and PostgreSQL. Stop one, restart them "
-            "all, restart, flush or kill Redis' primary, stop a Memcached node or fill Memcached "
-            "until it evicts, and see which strategies keep your session."
+            "behind three Sentinels), two Memcached nodes and PostgreSQL, and two of the orders "
+            "service, which trusts the same sessions (HAProxy sends it /api/v1/orders). Stop one, "
+            "restart them all, restart, flush or kill Redis' primary, stop a Memcached node or "
+            "fill Memcached until it evicts, and see which strategies keep your session."
         </p>
         <ActionError error=Signal::derive(move || {
             last_error(act.value()).get().or(last_error(mode.value()).get())
@@ -84,7 +85,7 @@ fn Cluster(
             <table class="cluster">
                 <thead><tr><th scope="col">"Process"</th><th scope="col">"Port"</th><th scope="col">"State"</th><th scope="col">"Your last requests"</th><th scope="col">"Control"</th></tr></thead>
                 <tbody>
-                    {view.instances.into_iter().chain(view.memcached).map(|process| {
+                    {view.instances.into_iter().chain(view.orders).chain(view.memcached).map(|process| {
                         let what = if process.state == "up" {
                             format!("stop:{}", process.name)
                         } else {
@@ -155,6 +156,53 @@ fn Cluster(
             {(!controls).then(|| view! {
                 <p class="muted">"The controls answer only to a browser on the machine running the cluster."</p>
             })}
+        </section>
+        <LogoutReachSection/>
+    }
+}
+
+/// How long a logout at the shop takes to reach the orders service, per strategy, measured
+/// when the visitor asks (a throwaway session per strategy, logged out, then shown to it).
+#[component]
+fn LogoutReachSection() -> impl IntoView {
+    let measure = ServerAction::<MeasureLogoutReach>::new();
+    let rows = move || {
+        measure.value().get().and_then(Result::ok).map(|measured| {
+            measured
+                .into_iter()
+                .map(|reach| {
+                    let said = match (reach.micros, reach.note) {
+                        (Some(micros), _) => format!("{:.1} ms", micros as f64 / 1000.0),
+                        (None, Some(note)) => note,
+                        (None, None) => "–".to_owned(),
+                    };
+                    let testid = format!("logout-reach-{}", reach.strategy);
+                    view! {
+                        <tr data-testid=testid>
+                            <th scope="row">{reach.strategy}</th>
+                            <td>{said}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <section aria-labelledby="logout-reach-heading">
+            <h2 id="logout-reach-heading">"A logout, as the orders service sees it"</h2>
+            <p>
+                "Per strategy: a throwaway session is shown to the orders service, logged out at "
+                "the shop, then shown again until the orders service refuses it."
+            </p>
+            <ActionForm action=measure attr:class="inline">
+                <button type="submit" class="button" data-testid="measure-logout-reach"
+                    formaction=form_action(MeasureLogoutReach::url())>"Measure"</button>
+            </ActionForm>
+            <ActionError error=Signal::derive(move || last_error(measure.value()).get())/>
+            <table class="cluster" data-testid="logout-reach">
+                <thead><tr><th scope="col">"Strategy"</th><th scope="col">"Refused after the logout"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
         </section>
     }
 }

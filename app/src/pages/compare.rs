@@ -55,7 +55,32 @@ fn Comparison(view: CompareView) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {rows.into_iter().map(|row| view! { <Row row/> }).collect_view()}
+                    {rows.iter().cloned().map(|row| view! { <Row row/> }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section aria-labelledby="services-heading">
+            <h2 id="services-heading">"A second service"</h2>
+            <p class="hint">
+                "The orders service, a process of its own, trusts the shop's sessions: what it needs "
+                "for each strategy, and how soon it refuses a session logged out at the shop."
+            </p>
+            <table class="compare verdicts" data-testid="services-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Strategy"</th>
+                        <th scope="col">"The orders service checks it by"</th>
+                        <th scope="col">"It learns of a logout"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr data-testid=format!("services-row-{}", row.id)>
+                            <th scope="row" data-label="Strategy">{row.name}</th>
+                            <td data-label="Checked by" data-testid="second-service"><Verdict text=row.second_service/></td>
+                            <td data-label="Learns of a logout" data-testid="learns-of-logout"><Verdict text=row.learns_of_logout/></td>
+                        </tr>
+                    }).collect_view()}
                 </tbody>
             </table>
         </section>
@@ -68,7 +93,7 @@ fn Comparison(view: CompareView) -> impl IntoView {
 
 /// The table's columns; a narrow screen shows each row as a card, every cell labelled with its
 /// column (the cells' `data-label`).
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 10] = [
     "Strategy",
     "Client sends",
     "Server keeps",
@@ -79,8 +104,6 @@ const COLUMNS: [&str; 12] = [
     "Without cookies",
     "Two tabs at once",
     "Size limit",
-    "A second service",
-    "It learns of a logout",
 ];
 
 fn yes_no(value: bool) -> &'static str {
@@ -137,8 +160,6 @@ fn Row(row: CompareRow) -> impl IntoView {
             <td data-label=cell(7)><Verdict text=row.without_cookies/></td>
             <td data-label=cell(8)><Verdict text=row.concurrent_writes/></td>
             <td data-label=cell(9) data-testid="size-limit"><Verdict text=row.size_limit/></td>
-            <td data-label=cell(10) data-testid="second-service"><Verdict text=row.second_service/></td>
-            <td data-label=cell(11) data-testid="learns-of-logout"><Verdict text=row.learns_of_logout/></td>
         </tr>
     }
 }

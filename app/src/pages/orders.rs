@@ -26,8 +26,32 @@ pub fn OrdersPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading orders…"</p> }>
             {move || Suspend::new(async move {
                 match orders.await {
-                    Ok(orders) if orders.is_empty() => view! { <p class="empty">"No orders yet."</p> }.into_any(),
-                    Ok(orders) => view! {
+                    Ok(view) => {
+                        let served = view.served_by.map(|served| view! {
+                            <p class="served-by" data-testid="orders-served-by">
+                                "Listed by the orders service " <code>{served.instance}</code>
+                                ", which checked the session by " {served.verified}
+                                " in " {format!("{} µs", served.micros)} "."
+                            </p>
+                        });
+                        view! { {served} <OrderList orders=view.orders/> }.into_any()
+                    }
+                    Err(error) if error.code == ErrorCode::Unauthenticated => view! {
+                        <p class="empty"><a href=link("/login")>"Log in"</a> " to see your orders."</p>
+                    }.into_any(),
+                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OrderList(orders: Vec<crate::model::OrderView>) -> impl IntoView {
+    if orders.is_empty() {
+        return view! { <p class="empty">"No orders yet."</p> }.into_any();
+    }
+    view! {
                         <ol class="orders">
                             {orders.into_iter().map(|order| view! {
                                 <li class="order" data-testid="order">
@@ -44,13 +68,6 @@ pub fn OrdersPage() -> impl IntoView {
                                 </li>
                             }).collect_view()}
                         </ol>
-                    }.into_any(),
-                    Err(error) if error.code == ErrorCode::Unauthenticated => view! {
-                        <p class="empty"><a href=link("/login")>"Log in"</a> " to see your orders."</p>
-                    }.into_any(),
-                    Err(error) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
+    .into_any()
 }

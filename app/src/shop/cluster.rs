@@ -44,7 +44,7 @@ pub enum Action<'a> {
 }
 
 impl<'a> Action<'a> {
-    /// `stop:app-2`, `start:app-2`, `restart-all`, `restart-redis`, `flush-redis`,
+    /// `stop:app-2`, `start:app-2` (or `orders-1`), `restart-all`, `restart-redis`, `flush-redis`,
     /// `kill-redis-primary`, `start:redis-1`, `stop:memcached-1`, `start:memcached-1`,
     /// `restart-memcached`, `fill-memcached`.
     pub fn parse(text: &'a str) -> Result<Self, AppError> {
@@ -56,6 +56,7 @@ impl<'a> Action<'a> {
         };
         let process = |name: &'a str, instance: fn(&'a str) -> Self, node: fn(&'a str) -> Self| {
             numbered(name, "app-")
+                .or_else(|| numbered(name, "orders-"))
                 .map(instance)
                 .or_else(|| numbered(name, "memcached-").map(node))
         };
@@ -125,6 +126,9 @@ impl<'a> Action<'a> {
             .map(|strategy| {
                 let cluster = strategy.meta().cluster;
                 let said = match self {
+                    Self::Stop(name) if name.starts_with("orders-") => {
+                        "kept: the orders service keeps no session, and HAProxy sends order calls to its other instance"
+                    }
                     Self::Stop(_) => cluster.instance_stop,
                     Self::Start(_) => {
                         "as before: a started instance begins with empty memory and joins in"
@@ -157,6 +161,7 @@ struct SupervisorState {
     failover: Option<Failover>,
     memcached: Vec<ClusterProcess>,
     instances: Vec<ClusterProcess>,
+    orders: Vec<ClusterProcess>,
 }
 
 /// The supervisor's measure of the last kill of the primary.
@@ -287,6 +292,7 @@ fn cluster_view(
         failover: state.failover.as_ref().map(Failover::said),
         memcached: state.memcached,
         instances: state.instances,
+        orders: state.orders,
         controls: from_this_machine(request),
         outcome,
         notice: None,

@@ -20,7 +20,7 @@ pub const CHART_LINES: [usize; 11] = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
 /// Refuses when the visitor has asked for `kind` of measurement too often this minute: counted
 /// per client address and per session, the session named by its key only where its
 /// credential verified (a made-up credential per request earns no ration of its own).
-async fn ration(
+pub(crate) async fn ration(
     shop: &Shop,
     session: &Session,
     visitor: &Visitor,

@@ -1,27 +1,38 @@
 //! Checkout and order history: [`place`] and [`history`] over the shop database, which the
-//! orders service runs; [`checkout`] and [`list`] for a request's session.
+//! orders service runs; [`checkout`] and [`list`] for a request's session, which the shop sends
+//! to the orders service ([`super::orders_service`]), emptying the cart once the order is
+//! placed. Where no orders service is configured (`ORDERS_URL=off`, and the tests that run the
+//! shop alone in one process), the shop calls [`place`] and [`history`] itself.
 
-use super::{catalog::Catalog, session_view, Shop};
+use super::{
+    catalog::Catalog,
+    orders_service::{ask, Forwarded},
+    session_view, Shop,
+};
 use crate::{
     error::AppError,
-    model::{CheckoutView, OrderItemView, OrderView, Product},
+    model::{CheckoutView, OrderItemView, OrderView, OrdersView, PlacedOrder, Product},
 };
+use http::{request::Parts, Method};
 use session_strategies::{CartLine, Session};
 use sqlx::AnyPool;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-/// Writes an order of `cart` for `user_id`, priced from `catalog`: its id and total. A cart with
-/// nothing the catalog sells is refused (`422`).
+/// Writes an order of `cart` for `user_id`, priced from `catalog`. A cart with nothing the
+/// catalog sells is refused (`422`).
 pub async fn place(
     pool: &AnyPool,
     catalog: &Catalog,
     user_id: i64,
     cart: &[CartLine],
-) -> Result<(i64, i64), AppError> {
+) -> Result<PlacedOrder, AppError> {
     let lines = priced(catalog, cart)?;
     let total_cents = total(&lines);
     let order_id = insert_order(pool, user_id, &now()?, total_cents, &lines).await?;
-    Ok((order_id, total_cents))
+    Ok(PlacedOrder {
+        order_id,
+        total_cents,
+    })
 }
 
 fn priced<'c>(
@@ -52,42 +63,46 @@ fn now() -> Result<String, AppError> {
 }
 
 /// Turns the cart into an order and empties the cart.
-pub async fn checkout(shop: &Shop, session: &Session) -> Result<CheckoutView, AppError> {
+pub async fn checkout(
+    shop: &Shop,
+    session: &Session,
+    request: &Parts,
+) -> Result<CheckoutView, AppError> {
     let data = session.data();
     let user = data.user.clone().ok_or_else(AppError::unauthenticated)?;
-    let lines = priced(&shop.catalog, &data.cart)?;
-    let total_cents = total(&lines);
-    let now = now()?;
-
-    // Empty the cart first: the order is written only once the emptied cart is stored, and a
-    // failed write puts the cart back. No database transaction stays open across the session
-    // store, which may be the same database.
-    session
-        .change(|data| {
-            data.clear_cart();
-            Ok::<_, AppError>(())
-        })
-        .await?;
-    let order_id = match insert_order(&shop.pool, user.id, &now, total_cents, &lines).await {
-        Ok(order_id) => order_id,
-        Err(error) => {
-            let cart = data.cart.clone();
-            if let Err(restore) = session
-                .change(|data| {
-                    data.cart = cart.clone();
-                    Ok::<_, AppError>(())
-                })
-                .await
-            {
-                tracing::error!(%restore, "could not put the cart back after a failed checkout");
-            }
-            return Err(error);
+    // An empty cart is refused here, before any call.
+    priced(&shop.catalog, &data.cart)?;
+    // The order first: the orders service reads the cart from the session as the request
+    // carries it. Then the cart is emptied, a change to the session and the shop's own job; no
+    // transaction spans the two, so should that fail, the order stands and the error says so.
+    let (placed, orders_service) = match &shop.orders_service {
+        Some(service) => {
+            let visitor = Forwarded::of(session, &shop.registry, request);
+            let on = &session.tracing().trace;
+            let (placed, served_by) = ask(&**service, Method::POST, &visitor, on).await?;
+            (placed, Some(served_by))
         }
+        None => (
+            place(&shop.pool, &shop.catalog, user.id, &data.cart).await?,
+            None,
+        ),
     };
+    let emptied = session.change(|data| {
+        data.clear_cart();
+        Ok::<_, AppError>(())
+    });
+    emptied.await.map_err(|error| {
+        let message = format!(
+            "order #{} was placed, but the cart could not be emptied: {}",
+            placed.order_id, error.message
+        );
+        AppError::new(error.code, message).with_status(error.status())
+    })?;
     Ok(CheckoutView {
-        order_id,
-        total_cents,
+        order_id: placed.order_id,
+        total_cents: placed.total_cents,
         session: session_view::view(shop, session),
+        orders_service,
     })
 }
 
@@ -125,9 +140,21 @@ async fn insert_order(
 }
 
 /// The logged-in user's orders, newest first.
-pub async fn list(shop: &Shop, session: &Session) -> Result<Vec<OrderView>, AppError> {
+pub async fn list(shop: &Shop, session: &Session, request: &Parts) -> Result<OrdersView, AppError> {
     let user = session.data().user.ok_or_else(AppError::unauthenticated)?;
-    history(&shop.pool, user.id).await
+    if let Some(service) = &shop.orders_service {
+        let visitor = Forwarded::of(session, &shop.registry, request);
+        let on = &session.tracing().trace;
+        let (orders, served_by) = ask(&**service, Method::GET, &visitor, on).await?;
+        return Ok(OrdersView {
+            orders,
+            served_by: Some(served_by),
+        });
+    }
+    Ok(OrdersView {
+        orders: history(&shop.pool, user.id).await?,
+        served_by: None,
+    })
 }
 
 /// `user_id`'s orders, newest first.

@@ -38,5 +38,6 @@ fn info(strategy: Strategy, available: bool, carriers: &[Carrier]) -> StrategyIn
             .collect(),
         guide_source: meta.guide.source.to_owned(),
         available,
+        second_service: meta.second_service.trust.method().to_owned(),
     }
 }

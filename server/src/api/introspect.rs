@@ -99,6 +99,10 @@ async fn introspect(
         return Ok(Json(inactive).into_response());
     };
     let answer = match backend.load(&request).await {
+        // As the session layer would refuse it: past its absolute timeout, or its login ended
+        // from another device.
+        Ok(Some(loaded)) if loaded.data.is_past_max_age() => inactive,
+        Ok(Some(loaded)) if login_ended(&shop, &loaded.data).await? => inactive,
         Ok(Some(loaded)) => Introspection {
             active: true,
             session: Some(loaded.data),
@@ -119,6 +123,22 @@ async fn introspect(
         }
     };
     Ok((StatusCode::OK, Json(answer)).into_response())
+}
+
+/// Whether the login `data` belongs to was ended from another device ("log out everywhere").
+async fn login_ended(
+    shop: &Shop,
+    data: &session_strategies::SessionData,
+) -> Result<bool, AppError> {
+    let (Some(logins), Some(login)) = (shop.registry.logins(), &data.login) else {
+        return Ok(false);
+    };
+    logins.is_ended(login).await.map_err(|unavailable| {
+        AppError::new(
+            app::error::ErrorCode::StrategyUnavailable,
+            unavailable.reason,
+        )
+    })
 }
 
 /// Whether `headers` carry `Authorization: Basic` for [`SERVICE_USER`] and `secret`.

@@ -36,6 +36,8 @@ pub struct ClusterState {
     pub failover: Option<super::Failover>,
     pub memcached: Vec<Process>,
     pub instances: Vec<Process>,
+    /// The orders service's instances.
+    pub orders: Vec<Process>,
 }
 
 /// A Redis node: its process, and its place in replication when it answers.
@@ -148,6 +150,10 @@ async fn snapshot(cluster: &SharedCluster) -> ClusterState {
     for instance in &mut cluster.instances {
         instances.push(process_state(instance).await);
     }
+    let mut orders = Vec::new();
+    for instance in &mut cluster.orders {
+        orders.push(process_state(instance).await);
+    }
     let mut memcached = Vec::new();
     for node in &mut cluster.memcached {
         memcached.push(process_state(node).await);
@@ -174,6 +180,7 @@ async fn snapshot(cluster: &SharedCluster) -> ClusterState {
         failover: cluster.last_failover.clone(),
         memcached,
         instances,
+        orders,
     }
 }
 

@@ -11,6 +11,8 @@
 //! instance costs a retry, never an error page. The client's address reaches the instances in
 //! `X-Forwarded-For`, which HAProxy sets to the peer it saw rather than appending to whatever
 //! the client sent (`option forwardfor` appends, and the client writes the first value).
+//! `/api/v1/orders` goes to the orders service's instances, round robin, whatever the mode:
+//! it keeps no session of its own to be sticky to.
 
 use std::fmt::Write;
 
@@ -25,9 +27,15 @@ pub struct Upstream<'a> {
     pub port: u16,
 }
 
-/// The whole `haproxy.cfg`: the site on `port`, the stats page on `stats_port`, the runtime
-/// socket at `socket`.
-pub fn config(port: u16, stats_port: u16, socket: &str, upstreams: &[Upstream]) -> String {
+/// The whole `haproxy.cfg`: the site on `port` (`upstreams` the shop's instances, `orders` the
+/// orders service's), the stats page on `stats_port`, the runtime socket at `socket`.
+pub fn config(
+    port: u16,
+    stats_port: u16,
+    socket: &str,
+    upstreams: &[Upstream],
+    orders: &[Upstream],
+) -> String {
     let mut cfg = format!(
         "global\n\
          \x20 stats socket {socket} mode 600 level admin\n\
@@ -47,6 +55,7 @@ pub fn config(port: u16, stats_port: u16, socket: &str, upstreams: &[Upstream]) 
          \x20 bind 127.0.0.1:{port}\n\
          \x20 http-request set-header X-Forwarded-Proto http\n\
          \x20 http-request set-header X-Forwarded-For %[src]\n\
+         \x20 use_backend orders if {{ path /api/v1/orders }} || {{ path_beg /api/v1/orders/ }}\n\
          \x20 use_backend sticky if {{ req.cook({MODE_COOKIE}) -m str sticky }}\n\
          \x20 default_backend round_robin\n\
          \n\
@@ -83,6 +92,19 @@ pub fn config(port: u16, stats_port: u16, socket: &str, upstreams: &[Upstream]) 
             cfg.push('\n');
         }
     }
+    cfg.push_str(
+        "\nbackend orders\n\
+         \x20 balance roundrobin\n\
+         \x20 option httpchk GET /api/v1/orders/health\n\
+         \x20 http-check expect status 200\n",
+    );
+    for upstream in orders {
+        let _ = writeln!(
+            cfg,
+            "  server {} 127.0.0.1:{} check",
+            upstream.name, upstream.port
+        );
+    }
     cfg
 }
 
@@ -102,7 +124,16 @@ mod tests {
                 port: 3102,
             },
         ];
-        let cfg = config(3000, 3098, "/tmp/x.sock", &upstreams);
+        let orders = [Upstream {
+            name: "orders-1",
+            port: 3111,
+        }];
+        let cfg = config(3000, 3098, "/tmp/x.sock", &upstreams, &orders);
+        assert!(cfg.contains("use_backend orders if { path /api/v1/orders }"));
+        assert_eq!(
+            cfg.matches("server orders-1 127.0.0.1:3111 check").count(),
+            1
+        );
         assert_eq!(cfg.matches("server app-1 127.0.0.1:3101 check").count(), 2);
         assert_eq!(cfg.matches("cookie app-2").count(), 1);
         assert_eq!(cfg.matches("insert indirect nocache").count(), 1);

@@ -356,6 +356,7 @@ fn three_instances_behind_haproxy() {
     // The guesses used up this machine's logins for the window: start the scenarios afresh.
     control("POST", "/redis/flush");
     requests_for_another_host_are_refused();
+    orders_go_to_the_orders_service();
     let mut survived: BTreeMap<&str, Vec<String>> = BTreeMap::new();
 
     // Every strategy × both modes: log in, add a line, then 30 reads.
@@ -631,6 +632,39 @@ fn three_instances_behind_haproxy() {
         }
         println!("| {strategy} | {} |", cells.join(" | "));
     }
+}
+
+/// Orders through the load balancer: `/api/v1/orders` reaches both instances of the orders
+/// service, the shop's checkout places its order there, and with one of them stopped every
+/// order call still answers, from the other.
+fn orders_go_to_the_orders_service() {
+    let mut visitor = shopper("redis", false);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let reply = retrying(&mut visitor, "GET", "/orders", None);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.header("x-session-verified"), Some("store read"));
+        seen.insert(reply.header("x-instance").unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        seen.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["orders-1", "orders-2"],
+        "round robin over the orders service"
+    );
+    let checkout = retrying(&mut visitor, "POST", "/checkout", None);
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    let placed_by = checkout.body["orders_service"]["instance"]
+        .as_str()
+        .unwrap();
+    assert!(placed_by.starts_with("orders-"), "{}", checkout.body);
+
+    assert_eq!(control("POST", "/instances/orders-1/stop").status, 200);
+    for _ in 0..6 {
+        let reply = visitor.send("GET", "/orders", None);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.header("x-instance"), Some("orders-2"));
+    }
+    assert_eq!(control("POST", "/instances/orders-1/start").status, 200);
 }
 
 /// The Redis primary is killed (`SIGKILL`) while 100 cart adds, spread over two seconds, go

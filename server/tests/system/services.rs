@@ -14,7 +14,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
 use server::config::{derived_jwt_keys, derived_service_secret, parse_keys, Config};
 use session_strategies::{
-    backends::jwt::{Algorithm, Claims, JwtSettings, SigningKey, TokenCodec},
+    backends::jwt::{Algorithm, Claims, JwtSettings, SigningKey, TokenCodec, LEEWAY_SECONDS},
     strategy::Trust,
     Strategy,
 };
@@ -45,13 +45,17 @@ struct OrdersService {
     port: u16,
 }
 
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl OrdersService {
-    fn start(shop_port: u16, data_dir: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    fn start(port: u16, shop_port: u16, data_dir: &Path) -> Self {
         let log = std::fs::File::create(data_dir.join("orders.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .arg("orders")
@@ -146,10 +150,15 @@ fn alice_under(shop_port: u16, strategy: Strategy) -> Visitor {
     alice
 }
 
-/// The shop and the orders service over one data directory, which the caller keeps.
+/// The shop, sending its order calls to the orders service, and the orders service, over one
+/// data directory, which the caller keeps.
 fn both(dir: &Path) -> (Served, OrdersService) {
-    let shop = Served::start_in(([127, 0, 0, 1], 0).into(), dir.to_owned(), shop_config);
-    let orders = OrdersService::start(shop.port, dir);
+    let orders_port = free_port();
+    let shop = Served::start_in(([127, 0, 0, 1], 0).into(), dir.to_owned(), move |config| {
+        shop_config(config);
+        config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
+    });
+    let orders = OrdersService::start(orders_port, shop.port, dir);
     (shop, orders)
 }
 
@@ -169,7 +178,11 @@ fn every_strategy_is_trusted_as_the_catalogue_says_and_a_logout_reaches_the_orde
         let mut alice = alice_under(shop.port, strategy);
         let listed = orders.orders(&alice, "GET");
         assert_eq!(listed.header("x-instance"), Some("orders-1"));
+        // The shop's own checkout goes through the orders service too.
+        let checkout = alice.send("POST", "/checkout", None);
         if trust == Trust::Cannot {
+            assert_eq!(checkout.status, 401, "{strategy}: {}", checkout.text);
+            assert_eq!(checkout.error_code(), "session_invalid");
             assert_eq!(listed.status, 401, "{strategy}: {}", listed.text);
             assert!(
                 listed.body["error"]["message"]
@@ -183,6 +196,28 @@ fn every_strategy_is_trusted_as_the_catalogue_says_and_a_logout_reaches_the_orde
         }
         assert_eq!(listed.status, 200, "{strategy}: {}", listed.text);
         assert_eq!(listed.header("x-session-verified"), Some(trust.method()));
+        assert_eq!(checkout.status, 200, "{strategy}: {}", checkout.text);
+        assert_eq!(checkout.body["orders_service"]["instance"], "orders-1");
+        assert_eq!(checkout.body["orders_service"]["verified"], trust.method());
+        assert_eq!(
+            checkout.body["session"]["cart"]["items"],
+            json!([]),
+            "{strategy}: emptied"
+        );
+        // The shop's trace names the service that placed the order, and how it checked.
+        let inspection = alice.clone().send("GET", "/inspect", None);
+        let trace = inspection.body["trace"].to_string();
+        assert!(
+            trace.contains("orders service orders-1 POST /orders")
+                && trace.contains(&format!("200: {} in ", trust.method())),
+            "{strategy}: {trace}"
+        );
+        let reply = alice.send(
+            "POST",
+            "/cart/items",
+            Some(json!({"product_id": 5, "quantity": 1})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text);
         assert!(
             listed
                 .header("server-timing")
@@ -283,49 +318,36 @@ fn a_token_is_checked_without_a_round_trip_and_forged_ones_are_refused() {
     assert_eq!(orders.with_bearer("jwt", &genuine).status, 200);
 
     let other_secret = vec![0x42; 32];
+    let another_key = SigningKey::new(shop_key.kid.clone(), other_secret.clone()).unwrap();
+    let made_up = SigningKey::new("made-up", other_secret).unwrap();
     let forged = [
         (
             "the shop's kid over another key",
-            codec(
-                vec![SigningKey::new(shop_key.kid.clone(), other_secret.clone()).unwrap()],
-                Algorithm::EdDSA,
-                AUDIENCE,
-            ),
+            another_key,
+            Algorithm::EdDSA,
+            AUDIENCE,
         ),
-        (
-            "a key not in the set",
-            codec(
-                vec![SigningKey::new("made-up", other_secret).unwrap()],
-                Algorithm::EdDSA,
-                AUDIENCE,
-            ),
-        ),
+        ("a key not in the set", made_up, Algorithm::EdDSA, AUDIENCE),
         (
             "HS256 with the shop's own secret",
-            codec(vec![shop_key.clone()], Algorithm::HS256, AUDIENCE),
+            shop_key.clone(),
+            Algorithm::HS256,
+            AUDIENCE,
         ),
         (
             "another audience",
-            codec(vec![shop_key], Algorithm::EdDSA, "another-service"),
+            shop_key,
+            Algorithm::EdDSA,
+            "another-service",
         ),
     ];
-    for (what, codec) in forged {
+    for (what, key, algorithm, audience) in forged {
         let mut claims = claims.clone();
-        claims.aud = codec_audience(what);
-        let token = codec.sign(&claims).unwrap();
+        claims.aud = audience.into();
+        let token = codec(vec![key], algorithm, audience).sign(&claims).unwrap();
         let reply = orders.with_bearer("jwt", &token);
         assert_eq!(reply.status, 401, "{what}: {}", reply.text);
     }
-}
-
-/// The audience a forged token names: the shop's, but for the case that forges another.
-fn codec_audience(what: &str) -> String {
-    if what == "another audience" {
-        "another-service"
-    } else {
-        AUDIENCE
-    }
-    .into()
 }
 
 #[test]
@@ -340,17 +362,22 @@ fn a_key_the_shop_adds_is_picked_up_by_the_running_orders_service() {
     std::thread::sleep(session_strategies::crypto::published_keys::REFETCH_AFTER);
 
     // The shop restarts with a second, newer key; the orders service keeps running.
+    let orders_port = orders.port;
     let shop = Served::start_in(
         ([127, 0, 0, 1], port).into(),
         dir.path().to_owned(),
-        |config| {
+        move |config| {
             shop_config(config);
+            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
             config
                 .jwt_keys
                 .push(SigningKey::new("rotated", vec![0x17; 32]).unwrap());
         },
     );
-    for strategy in [Strategy::Jwt, Strategy::Hybrid] {
+    let signed = Strategy::ALL
+        .into_iter()
+        .filter(|strategy| strategy.meta().second_service.trust == Trust::PublicKeys);
+    for strategy in signed {
         let alice = alice_under(shop.port, strategy);
         let reply = orders.orders(&alice, "GET");
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
@@ -362,4 +389,149 @@ fn a_key_the_shop_adds_is_picked_up_by_the_running_orders_service() {
         before["fetches"].as_u64().unwrap() + 1,
         "one fetch, for the first token naming the new key"
     );
+}
+
+/// "Log out everywhere" on one device ends the others' sessions at the orders service too, for
+/// every strategy it can check: their records or tokens may outlive the login, the ended login
+/// does not.
+#[test]
+fn a_login_ended_from_another_device_is_refused_by_the_orders_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shop, orders) = both(dir.path());
+    let checked = Strategy::ALL
+        .into_iter()
+        .filter(|strategy| strategy.meta().second_service.trust != Trust::Cannot);
+    for strategy in checked {
+        let username = shop.add_user(strategy.id(), "a-long-password");
+        let login = json!({"username": username, "password": "a-long-password"});
+        let mut devices = [Visitor::of(shop.port), Visitor::of(shop.port)];
+        for device in &mut devices {
+            let body = json!({"strategy": strategy.id()});
+            assert_eq!(
+                device.send("PUT", "/session/strategy", Some(body)).status,
+                200
+            );
+            let reply = device.send("POST", "/login", Some(login.clone()));
+            assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
+        }
+        let [here, elsewhere] = &mut devices;
+        assert_eq!(orders.orders(elsewhere, "GET").status, 200, "{strategy}");
+        let reply = here.send("POST", "/logout-everywhere", None);
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
+        // The orders service, as each shop instance, trusts its answer about a login for a
+        // second (`revocation::logins::FRESH_FOR`), and hears of ended logins through the
+        // ledger's announcements, or at the latest when it reads the ledger again (every 5 s).
+        let mut refused = orders.orders(elsewhere, "GET");
+        let ended = Instant::now();
+        while refused.status == 200 && ended.elapsed() < Duration::from_secs(7) {
+            std::thread::sleep(Duration::from_millis(5));
+            refused = orders.orders(elsewhere, "GET");
+        }
+        assert_eq!(refused.status, 401, "{strategy}: {}", refused.text);
+        assert_eq!(
+            orders.orders(here, "GET").status,
+            200,
+            "{strategy}: this device stays"
+        );
+    }
+}
+
+/// The orders service is a site of its own to a browser: a state-changing request from
+/// another site is refused before the session is read, and every answer carries the shop's
+/// security headers and is never cached.
+#[test]
+fn the_orders_service_refuses_cross_site_requests_and_sends_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shop, orders) = both(dir.path());
+    let alice = alice_under(shop.port, Strategy::Redis);
+    let cookies = alice.cookie_header().unwrap();
+    let forged = Request::new("POST", "/api/v1/orders")
+        .header("Cookie", &cookies)
+        .header("Origin", "https://evil.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .send(orders.port);
+    assert_eq!(forged.status, 403, "{}", forged.text);
+    let listed = Request::new("GET", "/api/v1/orders")
+        .header("Cookie", &cookies)
+        .send(orders.port);
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(listed.header("cache-control"), Some("no-store"));
+}
+
+/// A JWT whose access token has expired is refreshed by the shop only: the orders service
+/// refuses it without spending the refresh token (spent there, the owner's next use would count
+/// as a replay and log them out), and the shop, refreshing it in passing on an order call,
+/// forwards the token it has just renewed.
+#[test]
+fn the_orders_service_never_spends_a_refresh_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders_port = free_port();
+    let shop = Served::start_in(
+        ([127, 0, 0, 1], 0).into(),
+        dir.path().to_owned(),
+        move |config| {
+            shop_config(config);
+            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
+            config.jwt_access_ttl = Duration::from_secs(1);
+        },
+    );
+    let orders = OrdersService::start(orders_port, shop.port, dir.path());
+    let mut alice = alice_under(shop.port, Strategy::Jwt);
+    assert_eq!(orders.orders(&alice, "GET").status, 200);
+    // Past the token's expiry and the orders service's leeway (its own access tokens' five
+    // seconds; the shop forgives one, as long as its tokens live).
+    let expiry = claims_of(alice.cookies.get("jwt").unwrap()).exp;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let past = Duration::from_secs((expiry + LEEWAY_SECONDS + 1) as u64).saturating_sub(now);
+    std::thread::sleep(past);
+    let refused = orders.orders(&alice, "GET");
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    let listed = alice.send("GET", "/orders", None);
+    assert_eq!(
+        listed.status, 200,
+        "the renewed token is forwarded: {}",
+        listed.text
+    );
+    let session = alice.send("GET", "/session", None);
+    assert_eq!(
+        session.body["user"]["username"], "alice",
+        "{}",
+        session.text
+    );
+}
+
+/// `/cluster`'s live measurement: per strategy, a throwaway session logged out at the shop and
+/// refused by the orders service, timed; the strategy the orders service cannot check says so.
+#[test]
+fn the_shop_measures_how_fast_a_logout_reaches_the_orders_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shop, _orders) = both(dir.path());
+    let reply = Request::new("POST", "/sfn/logout_reach")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .send(shop.port);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let measured = reply.body.as_array().expect("one entry per strategy");
+    assert_eq!(measured.len(), Strategy::ALL.len(), "{}", reply.text);
+    let mut said = Vec::new();
+    for entry in measured {
+        let strategy: Strategy = entry["strategy"].as_str().unwrap().parse().unwrap();
+        if strategy.meta().second_service.trust == Trust::Cannot {
+            assert!(entry["micros"].is_null(), "{entry}");
+            assert!(
+                entry["note"].as_str().unwrap().contains("cannot"),
+                "{entry}"
+            );
+            continue;
+        }
+        let micros = entry["micros"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{entry}"));
+        assert!(micros < 1_000_000, "{strategy}: {micros} µs");
+        said.push(format!("{strategy} {:.1} ms", micros as f64 / 1000.0));
+    }
+    println!("measured live: {}", said.join(", "));
 }
