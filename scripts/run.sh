@@ -41,9 +41,21 @@ if [[ "$mode" != cluster ]]; then
 fi
 start_orders() {
   echo "==> starting the orders service on http://$ORDERS_ADDR"
-  INSTANCE_ID=orders-1 "$1" orders &
+  env -u JWT_KEYS INSTANCE_ID=orders-1 "$1" orders &
   orders_pid=$!
   trap 'kill "$orders_pid" 2>/dev/null || true' EXIT
+  # The shop's token keys, kept apart from the session key that the orders service holds too
+  # (it opens cookies with it): the orders service verifies tokens and cannot mint one.
+  if [[ -z "${JWT_KEYS:-}" ]]; then
+    local keys="${DATA_DIR:-target/data}/jwt.keys"
+    mkdir -p "$(dirname "$keys")"
+    if [[ ! -s "$keys" ]]; then
+      hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+      (umask 077 && echo "local-$(hex 4):$(hex 32)" >"$keys")
+    fi
+    JWT_KEYS="$(cat "$keys")"
+    export JWT_KEYS
+  fi
 }
 # `--split`: every page is a lazy route (app/src/routes.rs), its code a WebAssembly chunk of its
 # own. The browser build needs it: without it the lazy routes' imports are left unresolved.

@@ -82,8 +82,7 @@ pub struct SecondService {
 }
 
 /// How a second service checks a session it did not create.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trust {
     /// Verifies a signature with the shop's published public keys: no round trip, no secret.
     PublicKeys,

@@ -20,12 +20,12 @@ use crate::{
         signed_url, Ingredients,
     },
     crypto::published_keys::PublishedKeys,
-    revocation::logins::Logins,
     session::{
         backend::{SessionBackend, SessionKey, Stored},
         data::SessionData,
+        error::Unavailable,
         registry::LoginLedger,
-        transport::Carrier,
+        transport::{self, Carrier},
     },
     strategy::{Strategy, Trust},
 };
@@ -83,16 +83,23 @@ enum How {
 /// Why the second service cannot check the tokens of a shop that signs with HS256.
 const HMAC_OUT_OF_REACH: &str = "the shop signs its tokens with HS256: only the shop holds that key, since whoever can verify with it can mint";
 
-/// How the second service checks `strategy`'s sessions, built from what it was given: the
-/// stores and ledgers in `from` (its JWT settings name the algorithm, issuer and audience; their
-/// keys are not used), the keys the shop publishes, and a way to ask the shop. `None` when a
-/// store the strategy needs is not configured.
-pub fn build(
-    strategy: Strategy,
-    from: &Ingredients,
-    published: &Arc<PublishedKeys>,
-    shop: &Arc<dyn Introspect>,
-) -> Option<Verifier> {
+/// What a second service is given to check the shop's sessions with, besides the stores and
+/// ledgers of [`Ingredients`].
+pub struct Given {
+    /// The keys the shop publishes.
+    pub published: Arc<PublishedKeys>,
+    /// A way to ask the shop about a credential.
+    pub shop: Arc<dyn Introspect>,
+    /// Logins ended from another device, as the revocation ledger announces them.
+    pub logins: Arc<dyn LoginLedger>,
+}
+
+/// How the second service checks `strategy`'s sessions, built from the stores and ledgers in
+/// `from` (its JWT settings name the algorithm, issuer and audience; their keys are not used)
+/// and what it was `given`. `None` when a store the strategy needs is not configured. Its
+/// `JWT_ALGORITHM` must be the shop's: under HS256 it checks no token.
+pub fn build(strategy: Strategy, from: &Ingredients, given: &Given) -> Option<Verifier> {
+    let published = &given.published;
     let backend = || crate::backends::build(strategy, from).ok().flatten();
     let signs_with_hmac = from.jwt.algorithm != Algorithm::EdDSA;
     let how = match strategy {
@@ -115,13 +122,31 @@ pub fn build(
         Strategy::Redis | Strategy::Memcached | Strategy::Sql | Strategy::CacheAside => {
             How::Store(backend()?)
         }
-        Strategy::SignedUrl => How::Introspection(signed_url::CARRIERS, shop.clone()),
+        Strategy::SignedUrl => How::Introspection(signed_url::CARRIERS, given.shop.clone()),
     };
     Some(Verifier {
         strategy,
         how,
-        logins: Arc::new(Logins::new(from.revocations.clone())),
+        logins: given.logins.clone(),
     })
+}
+
+/// Why the shop's session layer would refuse `data` whatever its strategy: past its absolute
+/// timeout, or its login ended from another device ("log out everywhere"). What the orders
+/// service and the shop's introspection check on top of the strategy's own verification.
+pub async fn lifetime_refusal(
+    data: &SessionData,
+    logins: Option<&dyn LoginLedger>,
+) -> Result<Option<&'static str>, Unavailable> {
+    if data.is_past_max_age() {
+        return Ok(Some("the session is past its absolute timeout"));
+    }
+    match (logins, &data.login) {
+        (Some(logins), Some(login)) if logins.is_ended(login).await? => {
+            Ok(Some("this login was ended from another device"))
+        }
+        _ => Ok(None),
+    }
 }
 
 impl Verifier {
@@ -143,9 +168,7 @@ impl Verifier {
             How::Signature(backend) | How::SharedKey(backend) | How::Store(backend) => {
                 backend.recognizes(request)
             }
-            How::Introspection(carriers, _) => carriers
-                .iter()
-                .any(|carrier| !carrier.is_cookie() && carrier.peek(request).is_some()),
+            How::Introspection(carriers, _) => transport::carries_own(carriers, request),
             How::Cannot(_) => false,
         }
     }
@@ -153,23 +176,11 @@ impl Verifier {
     /// The session `request` carries, as the shop last stored or signed it.
     pub async fn verify(&self, request: &Parts) -> Result<SessionData, Refused> {
         let data = self.read(request).await?;
-        if data.is_past_max_age() {
-            return Err(Refused::Invalid(
-                "the session is past its absolute timeout".into(),
-            ));
+        match lifetime_refusal(&data, Some(&*self.logins)).await {
+            Ok(None) => Ok(data),
+            Ok(Some(reason)) => Err(Refused::Invalid(reason.into())),
+            Err(error) => Err(Refused::Unavailable(error.to_string())),
         }
-        if let Some(login) = &data.login {
-            match self.logins.is_ended(login).await {
-                Ok(false) => {}
-                Ok(true) => {
-                    return Err(Refused::Invalid(
-                        "this login was ended from another device".into(),
-                    ))
-                }
-                Err(error) => return Err(Refused::Unavailable(error.to_string())),
-            }
-        }
-        Ok(data)
     }
 
     async fn read(&self, request: &Parts) -> Result<SessionData, Refused> {
@@ -196,10 +207,7 @@ impl Verifier {
                 }
             }
             How::Introspection(carriers, shop) => {
-                let token = carriers
-                    .iter()
-                    .find_map(|carrier| carrier.peek(request))
-                    .ok_or_else(none)?;
+                let token = transport::presented(carriers, request).ok_or_else(none)?;
                 match shop.introspect(self.strategy, &token).await {
                     Ok(Some(data)) => Ok(data),
                     Ok(None) => Err(Refused::Invalid(

@@ -298,8 +298,8 @@ pub struct CheckoutView {
     pub order_id: i64,
     pub total_cents: i64,
     pub session: SessionView,
-    /// The orders service that placed the order; `None` where the shop placed it itself (no
-    /// `ORDERS_URL`: tests in one process).
+    /// The orders service that placed the order; `None` where the shop placed it itself
+    /// (`ORDERS_URL=off`, and tests that run the shop alone in one process).
     pub orders_service: Option<ServedBy>,
 }
 

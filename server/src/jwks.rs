@@ -10,7 +10,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use session_strategies::backends::jwt::Jwk;
+use session_strategies::backends::jwt::{Jwk, JwkSet};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/.well-known/jwks.json", get(jwks))
@@ -32,7 +32,7 @@ async fn jwks(State(shop): State<Shop>) -> Response {
             }
         }
     }
-    let mut response = Json(serde_json::json!({ "keys": keys })).into_response();
+    let mut response = Json(JwkSet { keys }).into_response();
     // Another service fetches the set again when a token names a key it lacks; a cache in
     // between must not hide a new key for long.
     response.headers_mut().insert(

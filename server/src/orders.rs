@@ -38,13 +38,11 @@ use serde::Serialize;
 use session_strategies::{
     backends::jwt::JwtSettings,
     crypto::published_keys::{FetchKeys, PublishedKeys},
-    session::{
-        layer::STRATEGY_COOKIE,
-        transport::{request_cookie, HostPrefixedCookies},
-    },
+    revocation::logins::Logins,
+    session::{layer::strategy_asked, transport::HostPrefixedCookies},
     strategy::Trust,
     trust::{self, Introspect, Refused, Verifier},
-    SessionData, Strategy, STRATEGY_HEADER,
+    SessionData, Strategy,
 };
 use sqlx::AnyPool;
 use std::{
@@ -60,6 +58,10 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:3100";
 const SHOP_AT_START: Duration = Duration::from_secs(180);
 /// A call to the shop gives up after this.
 const SHOP_DEADLINE: Duration = Duration::from_secs(2);
+/// It never writes a session: it waits for no Redis replica.
+const NO_REPLICAS_AWAITED: u8 = 0;
+/// How long it waits at start to hear the revocation ledger's announcements.
+const ANNOUNCEMENTS_AT_START: Duration = Duration::from_secs(5);
 /// The header that names how the session was checked.
 pub const VERIFIED_HEADER: HeaderName = HeaderName::from_static("x-session-verified");
 
@@ -121,8 +123,13 @@ pub async fn build(
 ) -> Result<Router, StartupError> {
     let pool = startup::connect(&config.database_url).await?;
     let catalog = Catalog::load(&pool).await?;
-    let redis = backends::connect_redis(&config.redis_url, 0).await;
-    let (mut ingredients, _mirror) = backends::shared_ingredients(config, &pool, redis).await?;
+    let redis = backends::connect_redis(&config.redis_url, NO_REPLICAS_AWAITED).await;
+    let (mut ingredients, mirror) = backends::shared_ingredients(config, &pool, redis).await?;
+    // Revocations come through the ledger's announcements: listen before answering, or a
+    // logout made meanwhile would be heard of only at the next read of the ledger.
+    if ingredients.redis.is_some() && !mirror.until_subscribed(ANNOUNCEMENTS_AT_START).await {
+        tracing::warn!("not subscribed to revocations yet: until then they arrive with each re-read of the ledger");
+    }
     // It verifies tokens with the published keys alone: no signing key of the shop's here.
     ingredients.jwt = JwtSettings {
         keys: Vec::new(),
@@ -140,12 +147,14 @@ pub async fn build(
             ))
         ),
     });
+    let given = trust::Given {
+        published: published.clone(),
+        shop,
+        logins: Arc::new(Logins::new(ingredients.revocations.clone())),
+    };
     let verifiers = Strategy::ALL
         .into_iter()
-        .filter_map(|strategy| {
-            let verifier = trust::build(strategy, &ingredients, &published, &shop)?;
-            Some((strategy, verifier))
-        })
+        .filter_map(|strategy| Some((strategy, trust::build(strategy, &ingredients, &given)?)))
         .collect();
     let orders = Orders(Arc::new(Inner {
         pool,
@@ -284,28 +293,21 @@ struct Checked {
 }
 
 impl Orders {
-    /// The strategy a request's session is kept with, as the shop tells it: the header, else
-    /// the strategy whose own credential the request carries (a Bearer token, a URL token),
-    /// else the shop's strategy cookie, else the shop's default.
+    /// The strategy a request's session is kept with, chosen as the shop chooses it, the
+    /// credentials recognized by this service's verifiers.
     fn strategy_of(&self, request: &Parts) -> Result<Strategy, AppError> {
-        if let Some(header) = request.headers.get(STRATEGY_HEADER) {
-            return header
-                .to_str()
-                .unwrap_or_default()
-                .parse()
-                .map_err(|error| AppError::bad_request(format!("{error}")));
-        }
-        if let Some((strategy, _)) = self
-            .0
-            .verifiers
-            .iter()
-            .find(|(_, verifier)| verifier.recognizes(request))
-        {
-            return Ok(*strategy);
-        }
-        Ok(request_cookie(request, STRATEGY_COOKIE)
-            .and_then(|id| id.parse().ok())
-            .unwrap_or(self.0.default_strategy))
+        let recognizing = || {
+            let verifiers = self.0.verifiers.iter();
+            verifiers
+                .filter(|(_, verifier)| verifier.recognizes(request))
+                .map(|(strategy, _)| *strategy)
+                .next()
+        };
+        Ok(strategy_asked(
+            request,
+            recognizing,
+            self.0.default_strategy,
+        )?)
     }
 
     /// The logged-in session `request` carries, checked the way its strategy is trusted here;

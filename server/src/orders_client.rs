@@ -11,7 +11,10 @@ use app::{
 use async_trait::async_trait;
 use http::{header, HeaderMap, HeaderValue, Method, Request};
 use http_body_util::Full;
-use session_strategies::{session::transport::Carrier, STRATEGY_HEADER};
+use session_strategies::{
+    session::transport::{Carrier, BEARER_SCHEME},
+    STRATEGY_HEADER,
+};
 use std::time::Duration;
 
 /// An order call gives up after this: the page says the orders service does not answer.
@@ -37,10 +40,10 @@ impl OrdersService for OrdersClient {
     async fn call(&self, method: Method, visitor: &Forwarded) -> Result<OrdersReply, String> {
         let mut query = visitor.query.clone();
         let mut authorization = visitor.authorization.clone();
-        match &visitor.renewed {
+        match &visitor.current {
             Some((Carrier::UrlParam(name), token)) => query = Some(format!("{name}={token}")),
             Some((Carrier::Bearer, token)) => {
-                authorization = HeaderValue::from_str(&format!("Bearer {token}")).ok();
+                authorization = HeaderValue::from_str(&format!("{BEARER_SCHEME} {token}")).ok();
             }
             _ => {}
         }
@@ -85,7 +88,7 @@ fn served_by(headers: &HeaderMap) -> ServedBy {
         .and_then(|(_, ms)| ms.parse::<f64>().ok())
         .map_or(0, |ms| (ms * 1000.0).round() as u64);
     ServedBy {
-        instance: text("x-instance"),
+        instance: text(crate::observability::INSTANCE_HEADER),
         verified: text(VERIFIED_HEADER.as_str()),
         micros,
     }

@@ -342,7 +342,7 @@ impl SessionBackend for HybridBackend {
     }
 
     fn public_keys(&self) -> Vec<jsonwebtoken::jwk::Jwk> {
-        self.codec.public_keys().keys
+        self.codec.public_keys()
     }
 
     fn carriers(&self) -> &'static [Carrier] {

@@ -18,7 +18,10 @@
 mod keys;
 mod refresh;
 
-pub use jsonwebtoken::{jwk::Jwk, Algorithm};
+pub use jsonwebtoken::{
+    jwk::{Jwk, JwkSet},
+    Algorithm,
+};
 pub use keys::{KeyTooShort, NoSigningKey, SigningKey, TokenCodec, ALGORITHMS, MIN_KEY_BYTES};
 pub use refresh::refresh_hash;
 
@@ -443,7 +446,7 @@ impl SessionBackend for JwtBackend {
     }
 
     fn public_keys(&self) -> Vec<jsonwebtoken::jwk::Jwk> {
-        self.codec.public_keys().keys
+        self.codec.public_keys()
     }
 
     async fn refresh(&self, access_token: &str, refresh_token: &str) -> Result<Loaded, LoadError> {

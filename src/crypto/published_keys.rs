@@ -101,7 +101,7 @@ impl PublishedKeys {
     }
 }
 
-/// The Ed25519 signing keys of `set` with a `kid`; anything else (a symmetric key above all:
+/// The Ed25519 verifying (public) keys of `set` with a `kid`; anything else (a symmetric key above all:
 /// RFC 8725 section 3.1) is left out.
 fn usable(set: &JwkSet) -> Vec<(String, DecodingKey)> {
     set.keys

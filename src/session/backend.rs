@@ -18,7 +18,7 @@
 use super::{
     data::SessionData,
     error::{BackendError, LoadError, Unavailable},
-    transport::{Carrier, ClientChange},
+    transport::{self, Carrier, ClientChange},
 };
 use crate::{strategy::Strategy, trace::TraceKey};
 use async_trait::async_trait;
@@ -110,17 +110,13 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// could be (a Bearer header, its URL parameter): then it picks the strategy by itself.
     /// Cookies never do: a stale cookie of another strategy must not override the choice.
     fn recognizes(&self, request: &Parts) -> bool {
-        self.carriers()
-            .iter()
-            .any(|carrier| !carrier.is_cookie() && carrier.peek(request).is_some())
+        transport::carries_own(self.carriers(), request)
     }
 
     /// The value that names the session in this request (the first carrier present), so that
     /// the session can be followed across requests without an id of its own (the trace).
     fn presented_credential<'r>(&self, request: &'r Parts) -> Option<Cow<'r, str>> {
-        self.carriers()
-            .iter()
-            .find_map(|carrier| carrier.peek(request))
+        transport::presented(self.carriers(), request)
     }
 
     /// Names the trace ring of the session `credential` stands for: by default a hash of the

@@ -131,16 +131,30 @@ pub fn requested_strategy(
     registry: &SessionRegistry,
     request: &Parts,
 ) -> Result<Strategy, SessionError> {
+    strategy_asked(
+        request,
+        || registry.recognizing(request),
+        registry.default_strategy(),
+    )
+}
+
+/// [`requested_strategy`] for a service that recognizes credentials its own way (the orders
+/// service): `recognizing` names the strategy whose own credential the request carries.
+pub fn strategy_asked(
+    request: &Parts,
+    recognizing: impl FnOnce() -> Option<Strategy>,
+    default: Strategy,
+) -> Result<Strategy, SessionError> {
     if let Some(header) = request.headers.get(STRATEGY_HEADER) {
         let id = header.to_str().unwrap_or_default();
         return Ok(id.parse::<Strategy>()?);
     }
-    if let Some(strategy) = registry.recognizing(request) {
+    if let Some(strategy) = recognizing() {
         return Ok(strategy);
     }
     Ok(request_cookie(request, STRATEGY_COOKIE)
         .and_then(|id| id.parse().ok())
-        .unwrap_or(registry.default_strategy()))
+        .unwrap_or(default))
 }
 
 /// Loads the request's session with the chosen backend. An expired or invalid credential gives

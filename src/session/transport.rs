@@ -46,7 +46,28 @@ pub enum Carrier {
 }
 
 /// The `Authorization` scheme of a bearer token (RFC 6750 section 2.1).
-const BEARER_SCHEME: &str = "Bearer";
+pub const BEARER_SCHEME: &str = "Bearer";
+
+/// The first of `carriers` that is not a cookie: where a client sends the credential itself (a
+/// Bearer token, a URL token), if the strategy has such a carrier.
+pub fn own_carrier(carriers: &[Carrier]) -> Option<Carrier> {
+    carriers
+        .iter()
+        .copied()
+        .find(|carrier| !carrier.is_cookie())
+}
+
+/// Whether `request` carries a credential in one of `carriers` that is not a cookie.
+pub fn carries_own(carriers: &[Carrier], request: &Parts) -> bool {
+    carriers
+        .iter()
+        .any(|carrier| !carrier.is_cookie() && carrier.peek(request).is_some())
+}
+
+/// The credential in the first of `carriers` that `request` has.
+pub fn presented<'r>(carriers: &[Carrier], request: &'r Parts) -> Option<Cow<'r, str>> {
+    carriers.iter().find_map(|carrier| carrier.peek(request))
+}
 
 impl Carrier {
     /// The credential this carrier brings in `request`, if any.
@@ -140,7 +161,15 @@ pub struct HostPrefixedCookies;
 
 /// The name cookie `name` has on the wire for `request`.
 pub fn wire_name<'a>(request: &Parts, name: &'a str) -> std::borrow::Cow<'a, str> {
-    if request.extensions.get::<HostPrefixedCookies>().is_some() {
+    cookie_name(
+        name,
+        request.extensions.get::<HostPrefixedCookies>().is_some(),
+    )
+}
+
+/// Cookie `name` as it travels: with [`HOST_PREFIX`] on a site served over HTTPS.
+pub fn cookie_name(name: &str, over_https: bool) -> std::borrow::Cow<'_, str> {
+    if over_https {
         format!("{HOST_PREFIX}{name}").into()
     } else {
         name.into()

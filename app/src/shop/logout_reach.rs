@@ -16,7 +16,7 @@ use crate::{
 };
 use http::{HeaderValue, Method};
 use session_strategies::{
-    session::transport::{ClientChange, HOST_PREFIX},
+    session::transport::{cookie_name, own_carrier, ClientChange},
     strategy::Trust,
     Session, SessionBackend, SessionData, SessionUser, Strategy,
 };
@@ -24,6 +24,11 @@ use std::time::{Duration, Instant};
 
 /// How long a logged-out credential is tried before the measurement gives up on it.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(3);
+/// The throwaway sessions' user: no account has this id, so it has no orders.
+const PROBE_USER: i64 = 0;
+/// One measurement at a time in this process: each polls the orders service for up to
+/// [`GIVE_UP_AFTER`] per strategy.
+static UNDER_WAY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// Every strategy's measurement, within the visitor's ration.
 pub async fn measure(
@@ -32,6 +37,14 @@ pub async fn measure(
     visitor: &Visitor,
 ) -> Result<Vec<LogoutReach>, AppError> {
     ration(shop, session, visitor, "logout-reach").await?;
+    let _alone = UNDER_WAY.try_acquire().map_err(|_| {
+        let mut busy = AppError::new(
+            ErrorCode::TooManyAttempts,
+            "another measurement is under way: try again in a moment",
+        );
+        busy.retry_after = Some(1);
+        busy
+    })?;
     let service = shop.orders_service.as_ref().ok_or_else(|| {
         AppError::new(
             ErrorCode::ServiceUnavailable,
@@ -56,7 +69,8 @@ pub async fn measure(
     Ok(measured)
 }
 
-/// Microseconds from the end of a logout to the first refusal at the orders service.
+/// Microseconds from the end of a logout to the first refusal at the orders service. The
+/// throwaway session is ended whatever happens.
 async fn reach(
     shop: &Shop,
     service: &dyn OrdersService,
@@ -65,7 +79,7 @@ async fn reach(
 ) -> Result<u64, String> {
     let mut data = SessionData::guest_for(shop.registry.max_age());
     data.user = Some(SessionUser {
-        id: 0,
+        id: PROBE_USER,
         username: "logout-probe".into(),
     });
     let saved = backend
@@ -77,22 +91,21 @@ async fn reach(
         let reply = service.call(Method::GET, visitor).await?;
         Ok::<_, String>(reply.status)
     };
-    match status(&visitor).await? {
-        200 => {}
-        other => {
+    let accepted = status(&visitor).await;
+    let ended = backend.destroy(saved.key.as_ref()).await;
+    let logged_out = Instant::now();
+    match (accepted?, ended) {
+        (200, Ok(_)) => {}
+        (_, Err(error)) => return Err(error.to_string()),
+        (other, _) => {
             return Err(format!(
                 "the orders service answered {other} before the logout"
             ))
         }
     }
-    backend
-        .destroy(saved.key.as_ref())
-        .await
-        .map_err(|error| error.to_string())?;
-    let ended = Instant::now();
-    while ended.elapsed() < GIVE_UP_AFTER {
+    while logged_out.elapsed() < GIVE_UP_AFTER {
         if status(&visitor).await? == 401 {
-            return Ok(ended.elapsed().as_micros() as u64);
+            return Ok(logged_out.elapsed().as_micros() as u64);
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -100,22 +113,20 @@ async fn reach(
 }
 
 /// A browser holding what `changes` hand out: its cookies, and a credential it sends itself in
-/// the strategy's first carrier that is not a cookie.
+/// the strategy's own carrier.
 fn carrying(
     shop: &Shop,
     strategy: Strategy,
     backend: &dyn SessionBackend,
     changes: &[ClientChange],
 ) -> Forwarded {
-    let prefix = if shop.registry.secure_cookies() {
-        HOST_PREFIX
-    } else {
-        ""
-    };
+    let over_https = shop.registry.secure_cookies();
     let cookies: Vec<String> = changes
         .iter()
         .filter_map(|change| match change {
-            ClientChange::SetCookie { name, value, .. } => Some(format!("{prefix}{name}={value}")),
+            ClientChange::SetCookie { name, value, .. } => {
+                Some(format!("{}={value}", cookie_name(name, over_https)))
+            }
             _ => None,
         })
         .collect();
@@ -123,11 +134,6 @@ fn carrying(
         ClientChange::Credential(value) => Some(value.clone()),
         _ => None,
     });
-    let carrier = backend
-        .carriers()
-        .iter()
-        .copied()
-        .find(|carrier| !carrier.is_cookie());
     Forwarded {
         strategy,
         cookie: HeaderValue::from_str(&cookies.join("; "))
@@ -135,6 +141,6 @@ fn carrying(
             .filter(|_| !cookies.is_empty()),
         authorization: None,
         query: None,
-        renewed: carrier.zip(credential),
+        current: own_carrier(backend.carriers()).zip(credential),
     }
 }

@@ -4,11 +4,7 @@
 //! placed. Where no orders service is configured (`ORDERS_URL=off`, and the tests that run the
 //! shop alone in one process), the shop calls [`place`] and [`history`] itself.
 
-use super::{
-    catalog::Catalog,
-    orders_service::{ask, Forwarded},
-    session_view, Shop,
-};
+use super::{catalog::Catalog, orders_service::ask, session_view, Shop};
 use crate::{
     error::AppError,
     model::{CheckoutView, OrderItemView, OrderView, OrdersView, PlacedOrder, Product},
@@ -77,9 +73,8 @@ pub async fn checkout(
     // transaction spans the two, so should that fail, the order stands and the error says so.
     let (placed, orders_service) = match &shop.orders_service {
         Some(service) => {
-            let visitor = Forwarded::of(session, &shop.registry, request);
-            let on = &session.tracing().trace;
-            let (placed, served_by) = ask(&**service, Method::POST, &visitor, on).await?;
+            let asked = ask(&**service, Method::POST, session, &shop.registry, request);
+            let (placed, served_by) = asked.await?;
             (placed, Some(served_by))
         }
         None => (
@@ -143,9 +138,8 @@ async fn insert_order(
 pub async fn list(shop: &Shop, session: &Session, request: &Parts) -> Result<OrdersView, AppError> {
     let user = session.data().user.ok_or_else(AppError::unauthenticated)?;
     if let Some(service) = &shop.orders_service {
-        let visitor = Forwarded::of(session, &shop.registry, request);
-        let on = &session.tracing().trace;
-        let (orders, served_by) = ask(&**service, Method::GET, &visitor, on).await?;
+        let asked = ask(&**service, Method::GET, session, &shop.registry, request);
+        let (orders, served_by) = asked.await?;
         return Ok(OrdersView {
             orders,
             served_by: Some(served_by),

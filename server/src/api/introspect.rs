@@ -1,6 +1,6 @@
 //! Token introspection (RFC 7662) for another service: whether a credential is active and the
-//! session it stands for, for the strategies the catalogue says are checked that way
-//! (`signed-url`). It answers only a caller holding the service credential (HTTP Basic, user
+//! session it stands for, for the strategies whose catalogue entry says another service checks
+//! them this way. It answers only a caller holding the service credential (HTTP Basic, user
 //! `orders`): whoever may ask learns what a session holds. The token strategies' public keys
 //! are served beside it ([`crate::jwks`]).
 
@@ -16,7 +16,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
-use session_strategies::{strategy::Trust, Strategy};
+use session_strategies::{session::transport::own_carrier, strategy::Trust, trust, Strategy};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -95,14 +95,14 @@ async fn introspect(
         session: None,
         exp: None,
     };
-    let Some(request) = backend.carriers()[0].carry(&asked.token) else {
+    let carried = own_carrier(backend.carriers()).and_then(|carrier| carrier.carry(&asked.token));
+    let Some(request) = carried else {
         return Ok(Json(inactive).into_response());
     };
     let answer = match backend.load(&request).await {
         // As the session layer would refuse it: past its absolute timeout, or its login ended
         // from another device.
-        Ok(Some(loaded)) if loaded.data.is_past_max_age() => inactive,
-        Ok(Some(loaded)) if login_ended(&shop, &loaded.data).await? => inactive,
+        Ok(Some(loaded)) if refused_anyway(&shop, strategy, &loaded.data).await? => inactive,
         Ok(Some(loaded)) => Introspection {
             active: true,
             session: Some(loaded.data),
@@ -125,20 +125,22 @@ async fn introspect(
     Ok((StatusCode::OK, Json(answer)).into_response())
 }
 
-/// Whether the login `data` belongs to was ended from another device ("log out everywhere").
-async fn login_ended(
+/// Whether the session layer would refuse `data` whatever its strategy says.
+async fn refused_anyway(
     shop: &Shop,
+    strategy: Strategy,
     data: &session_strategies::SessionData,
 ) -> Result<bool, AppError> {
-    let (Some(logins), Some(login)) = (shop.registry.logins(), &data.login) else {
-        return Ok(false);
-    };
-    logins.is_ended(login).await.map_err(|unavailable| {
-        AppError::new(
-            app::error::ErrorCode::StrategyUnavailable,
-            unavailable.reason,
-        )
-    })
+    let refusal = trust::lifetime_refusal(data, shop.registry.logins()).await;
+    match refusal {
+        Ok(refusal) => Ok(refusal.is_some()),
+        Err(unavailable) => Err(AppError::from(
+            session_strategies::SessionError::Unavailable {
+                strategy,
+                reason: unavailable.reason,
+            },
+        )),
+    }
 }
 
 /// Whether `headers` carry `Authorization: Basic` for [`SERVICE_USER`] and `secret`.

@@ -257,7 +257,7 @@ fn every_strategy_is_trusted_as_the_catalogue_says_and_a_logout_reaches_the_orde
         if trust == Trust::StoreRead || trust == Trust::Introspection {
             assert!(
                 took < Duration::from_millis(100),
-                "{strategy}: a store read refuses the first request after the logout ({took:?})"
+                "{strategy}: a store read or introspection refuses the first request after the logout ({took:?})"
             );
         }
         learned.push(format!("{strategy} {:.1} ms", took.as_secs_f64() * 1000.0));

@@ -16,7 +16,7 @@ use jsonwebtoken::{
     decode, decode_header, encode,
     errors::ErrorKind,
     jwk::{
-        AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+        AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, KeyAlgorithm,
         OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
     },
     Algorithm, DecodingKey, EncodingKey, Header, Validation,
@@ -92,7 +92,7 @@ impl SigningKey {
     }
 
     /// This key's public half as a JSON Web Key (RFC 8037), for the shop's JWKS.
-    pub fn public_jwk(&self) -> Jwk {
+    fn public_jwk(&self) -> Jwk {
         Jwk {
             common: CommonParameters {
                 public_key_use: Some(PublicKeyUse::Signature),
@@ -303,22 +303,22 @@ impl TokenCodec {
         }
     }
 
-    /// The public keys that verify this codec's tokens (RFC 7517), for other services: empty
-    /// under HS256, whose key must never leave the shop, and for a verify-only codec.
-    pub fn public_keys(&self) -> JwkSet {
-        let keys = match (&self.keys, self.algorithm) {
+    /// The public keys that verify this codec's tokens (RFC 7517), for other services: none
+    /// under HS256, whose key must never leave the shop, and none from a verify-only codec.
+    pub fn public_keys(&self) -> Vec<Jwk> {
+        match (&self.keys, self.algorithm) {
             (Keys::Signing(keys), Algorithm::EdDSA) => {
                 keys.iter().map(|(key, _)| key.public_jwk()).collect()
             }
             _ => Vec::new(),
-        };
-        JwkSet { keys }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::jwk::JwkSet;
     use std::time::Duration;
 
     fn settings(algorithm: Algorithm) -> JwtSettings {
@@ -358,7 +358,9 @@ mod tests {
         let settings = settings(Algorithm::EdDSA);
         let codec = TokenCodec::new("at+jwt", &settings, 0).unwrap();
         let token = codec.sign(&claims()).unwrap();
-        let published = codec.public_keys();
+        let published = JwkSet {
+            keys: codec.public_keys(),
+        };
         assert_eq!(published.keys.len(), 1);
         // The published set is not the secret.
         let text = serde_json::to_string(&published).unwrap();
@@ -384,7 +386,7 @@ mod tests {
     #[test]
     fn an_hs256_codec_publishes_no_key_and_refuses_eddsa_tokens() {
         let hs = TokenCodec::new("at+jwt", &settings(Algorithm::HS256), 0).unwrap();
-        assert!(hs.public_keys().keys.is_empty());
+        assert!(hs.public_keys().is_empty());
         let ed = TokenCodec::new("at+jwt", &settings(Algorithm::EdDSA), 0).unwrap();
         let token = ed.sign(&claims()).unwrap();
         let refused = hs.decode::<Claims>(&token, true, &mut None);
