@@ -209,7 +209,9 @@ async fn keys_of_the_shop(
         match PublishedKeys::fetch_with(fetch.clone()).await {
             Ok(keys) => return Ok(keys),
             Err(error) if started.elapsed() < SHOP_AT_START => {
-                tracing::info!(%error, "waiting for the shop");
+                if started.elapsed() < Duration::from_millis(250) {
+                    tracing::info!(%error, "waiting for the shop");
+                }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             Err(error) => return Err(StartupError::Shop(error)),
