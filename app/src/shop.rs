@@ -64,8 +64,8 @@ pub struct ShopServices {
     pub links: session_strategies::crypto::url_signer::UrlSigner,
     /// This instance's name, sent as `X-Instance`.
     pub instance: Arc<str>,
-    /// What another service presents to ask the shop about a credential (introspection).
-    pub service_secret: Arc<str>,
+    /// What another service may present to ask the shop about a credential (introspection).
+    pub service_secrets: Arc<[String]>,
     /// The orders service, which lists and places orders (`ORDERS_URL`); `None` where the shop
     /// does it itself (tests that run the shop alone, in one process).
     pub orders_service: Option<Arc<dyn orders_service::OrdersService>>,

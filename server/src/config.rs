@@ -56,10 +56,11 @@ pub struct Config {
     /// keys) or `HS256` (one shared secret: a single service only).
     pub jwt_algorithm: Algorithm,
     pub jwt_access_ttl: Duration,
-    /// `SERVICE_SECRET`: what the orders service presents to the shop's introspection endpoint
-    /// (HTTP Basic, user `orders`); else derived from the newest session key, so that a shop and
-    /// an orders service started with the same keys agree.
-    pub service_secret: String,
+    /// The service credentials the shop's introspection endpoint accepts (HTTP Basic, user
+    /// `orders`), newest first; the orders service presents the first. `SERVICE_SECRET`, else
+    /// one derived from each session key: a shop and an orders service started with the same
+    /// keys agree, and while the keys rotate, one that has not seen the new key yet still does.
+    pub service_secrets: Vec<String>,
     /// `ORDERS_URL`: the orders service the shop's pages and API send order calls to, else
     /// `http://127.0.0.1:3100`; `off` (and every test that runs the shop alone in its process):
     /// none, the shop places orders itself.
@@ -142,8 +143,10 @@ impl Config {
             Some(list) => parse_jwt_keys(&list)?,
             None => derived_jwt_keys(&session_keys),
         };
-        let service_secret =
-            var("SERVICE_SECRET").unwrap_or_else(|| derived_service_secret(&session_keys));
+        let service_secrets = match var("SERVICE_SECRET") {
+            Some(secret) => vec![secret],
+            None => derived_service_secrets(&session_keys),
+        };
         let jwt_algorithm = match var("JWT_ALGORITHM") {
             Some(name) => parse_jwt_algorithm(&name)?,
             None => Algorithm::EdDSA,
@@ -171,7 +174,7 @@ impl Config {
             memcached_url: var("MEMCACHED_URL").unwrap_or_else(|| DEFAULT_MEMCACHED_URL.into()),
             jwt_keys,
             jwt_algorithm,
-            service_secret,
+            service_secrets,
             orders_url: match var("ORDERS_URL") {
                 Some(off) if off == "off" => None,
                 Some(url) => Some(url),
@@ -233,7 +236,7 @@ impl Config {
             data_dir,
             jwt_keys: derived_jwt_keys(&session_keys),
             jwt_algorithm: Algorithm::EdDSA,
-            service_secret: derived_service_secret(&session_keys),
+            service_secrets: derived_service_secrets(&session_keys),
             orders_url: None,
             shop_url: DEFAULT_SHOP_URL.into(),
             session_keys,
@@ -333,9 +336,11 @@ pub const DEFAULT_ORDERS_URL: &str = "http://127.0.0.1:3100";
 /// Where the shop listens when nothing says otherwise.
 pub const DEFAULT_SHOP_URL: &str = "http://127.0.0.1:3000";
 
-/// The service credential derived from the newest session key.
-pub fn derived_service_secret(ring: &KeyRing) -> String {
-    hex::encode(derive_secret(ring.newest().master(), "service-credential"))
+/// The service credentials derived from each session key, newest first.
+pub fn derived_service_secrets(ring: &KeyRing) -> Vec<String> {
+    ring.keys()
+        .map(|(_, key)| hex::encode(derive_secret(key.master(), "service-credential")))
+        .collect()
 }
 
 /// One of the algorithms the JWT strategies can pin ([`ALGORITHMS`]), by its JOSE name.

@@ -143,7 +143,7 @@ pub async fn build(
             STANDARD.encode(format!(
                 "{}:{}",
                 crate::api::introspect::SERVICE_USER,
-                config.service_secret
+                config.service_secrets.first().map_or("", String::as_str)
             ))
         ),
     });

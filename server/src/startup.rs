@@ -124,7 +124,7 @@ pub async fn prepare_shop(config: &Config, pool: AnyPool) -> Result<Shop, Startu
         revocations: registries.revocations,
         links: UrlSigner::derived(&config.session_keys, "links"),
         instance: Arc::from(config.instance_id.as_str()),
-        service_secret: Arc::from(config.service_secret.as_str()),
+        service_secrets: Arc::from(config.service_secrets.clone()),
         orders_service: config.orders_url.as_deref().map(|url| {
             Arc::new(crate::orders_client::OrdersClient::new(url))
                 as Arc<dyn app::shop::orders_service::OrdersService>

@@ -458,7 +458,8 @@ impl Apps {
         config.demo_outbox = false;
         config.measurements_per_minute = 1;
         Self {
-            main: Client::configured(|config| config.service_secret = SERVICE_SECRET.into()).await,
+            main: Client::configured(|config| config.service_secrets = vec![SERVICE_SECRET.into()])
+                .await,
             redis_down: Client::with_config(config, Some(dir)).await,
         }
     }

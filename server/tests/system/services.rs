@@ -12,7 +12,7 @@ use crate::{
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
-use server::config::{derived_jwt_keys, derived_service_secret, parse_keys, Config};
+use server::config::{derived_jwt_keys, derived_service_secrets, parse_keys, Config};
 use session_strategies::{
     backends::jwt::{Algorithm, Claims, JwtSettings, SigningKey, TokenCodec, LEEWAY_SECONDS},
     strategy::Trust,
@@ -36,7 +36,7 @@ const AUDIENCE: &str = "session-strategies-shop";
 fn shop_config(config: &mut Config) {
     config.session_keys = parse_keys("SESSION_KEYS", SESSION_KEY).unwrap();
     config.jwt_keys = derived_jwt_keys(&config.session_keys);
-    config.service_secret = derived_service_secret(&config.session_keys);
+    config.service_secrets = derived_service_secrets(&config.session_keys);
 }
 
 /// `server orders`, stopped when dropped.
@@ -534,4 +534,39 @@ fn the_shop_measures_how_fast_a_logout_reaches_the_orders_service() {
         said.push(format!("{strategy} {:.1} ms", micros as f64 / 1000.0));
     }
     println!("measured live: {}", said.join(", "));
+}
+
+/// While the session keys rotate, an orders service not yet given the newer key still asks the
+/// shop about credentials: the shop accepts the service credential derived from each of its keys.
+#[test]
+fn an_orders_service_on_the_older_session_key_still_introspects() {
+    let newer = "0e".repeat(64);
+    let dir = tempfile::tempdir().unwrap();
+    let orders_port = free_port();
+    let shop = Served::start_in(
+        ([127, 0, 0, 1], 0).into(),
+        dir.path().to_owned(),
+        move |config| {
+            shop_config(config);
+            config.session_keys =
+                parse_keys("SESSION_KEYS", &format!("{newer},{SESSION_KEY}")).unwrap();
+            config.jwt_keys = derived_jwt_keys(&config.session_keys);
+            config.service_secrets = derived_service_secrets(&config.session_keys);
+            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
+        },
+    );
+    // Started with the older key alone.
+    let orders = OrdersService::start(orders_port, shop.port, dir.path());
+    let introspected = Strategy::ALL
+        .into_iter()
+        .filter(|strategy| strategy.meta().second_service.trust == Trust::Introspection);
+    for strategy in introspected {
+        let alice = alice_under(shop.port, strategy);
+        let reply = orders.orders(&alice, "GET");
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
+        assert_eq!(
+            reply.header("x-session-verified"),
+            Some("introspection call")
+        );
+    }
 }
