@@ -24,23 +24,29 @@ const siteEnv = {
 };
 const serverBin = process.env.E2E_SERVER_BIN ?? "target/debug/server";
 
-/** One instance of the server on `instancePort`, with `env` on top of what every one gets. */
-function singleServer(instancePort: number, env: Record<string, string>) {
+/** The server binary run as `command`, ready once `health` answers, with `env` on top of what
+ * every one gets. */
+function serverProcess(command: string, health: string, env: Record<string, string>) {
   return {
-    command: serverBin,
+    command,
     cwd: "..",
-    url: `http://127.0.0.1:${instancePort}/api/v1/health`,
+    url: health,
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "ignore" as const,
     stderr: "pipe" as const,
     env: {
       ...siteEnv,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${instancePort}`,
       REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
       ...env,
     },
   };
+}
+
+/** One instance of the shop on `instancePort`. */
+function singleServer(instancePort: number, env: Record<string, string>) {
+  const health = `http://127.0.0.1:${instancePort}/api/v1/health`;
+  return serverProcess(serverBin, health, { LEPTOS_SITE_ADDR: `127.0.0.1:${instancePort}`, ...env });
 }
 
 export default defineConfig({
@@ -76,23 +82,12 @@ export default defineConfig({
       DEMO_OUTBOX: "true",
       ORDERS_URL: `http://127.0.0.1:${ordersPort}`,
     }),
-    {
-      command: `${serverBin} orders`,
-      cwd: "..",
-      url: `http://127.0.0.1:${ordersPort}/api/v1/orders/health`,
-      reuseExistingServer: false,
-      timeout: 120_000,
-      stdout: "ignore" as const,
-      stderr: "pipe" as const,
-      env: {
-        ...siteEnv,
-        ORDERS_ADDR: `127.0.0.1:${ordersPort}`,
-        SHOP_URL: baseURL,
-        DATA_DIR: dataDir,
-        INSTANCE_ID: "orders-1",
-        REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-      },
-    },
+    serverProcess(`${serverBin} orders`, `http://127.0.0.1:${ordersPort}/api/v1/orders/health`, {
+      ORDERS_ADDR: `127.0.0.1:${ordersPort}`,
+      SHOP_URL: baseURL,
+      DATA_DIR: dataDir,
+      INSTANCE_ID: "orders-1",
+    }),
     // Places its orders itself (no orders service shares its key).
     singleServer(securePort, {
       DATA_DIR: `${dataDir}-secure`,

@@ -51,6 +51,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Where the orders service listens unless `ORDERS_ADDR` says otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3100";
@@ -172,18 +173,18 @@ pub async fn build(
         .route("/api/v1/orders/health", get(health))
         .route_layer(from_fn(csrf::same_origin_only))
         .fallback(|| async { AppError::not_found("no such route in the orders service") })
+        // Order histories are the visitor's own.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(from_fn(
             move |mut request: Request, next: Next| async move {
                 // The shop's cookies carry the `__Host-` prefix behind HTTPS: read them so.
                 if secure_cookies {
                     request.extensions_mut().insert(HostPrefixedCookies);
                 }
-                let mut response = next.run(request).await;
-                // Order histories are the visitor's own.
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                response
+                next.run(request).await
             },
         ));
     Ok(security_headers::add(router, secure_cookies)

@@ -23,8 +23,14 @@ pub async fn place(
     cart: &[CartLine],
 ) -> Result<PlacedOrder, AppError> {
     let lines = priced(catalog, cart)?;
-    let total_cents = total(&lines);
-    let order_id = insert_order(pool, user_id, &now()?, total_cents, &lines).await?;
+    let total_cents = lines
+        .iter()
+        .map(|(product, quantity)| product.price_cents * quantity)
+        .sum();
+    let now = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .map_err(AppError::internal)?;
+    let order_id = insert_order(pool, user_id, &now, total_cents, &lines).await?;
     Ok(PlacedOrder {
         order_id,
         total_cents,
@@ -43,19 +49,6 @@ fn priced<'c>(
         return Err(AppError::bad_request("the cart is empty").with_status(422));
     }
     Ok(lines)
-}
-
-fn total(lines: &[(&Product, i64)]) -> i64 {
-    lines
-        .iter()
-        .map(|(product, quantity)| product.price_cents * quantity)
-        .sum()
-}
-
-fn now() -> Result<String, AppError> {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .map_err(AppError::internal)
 }
 
 /// Turns the cart into an order and empties the cart.

@@ -8,30 +8,6 @@ use crate::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::json;
 
-/// A visitor of `served` logged in as alice under `strategy`, with a line in the cart.
-fn alice_under(served: &Served, strategy: &str) -> Visitor {
-    let mut alice = Visitor::of(served.port);
-    let reply = alice.send(
-        "PUT",
-        "/session/strategy",
-        Some(json!({"strategy": strategy})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let reply = alice.send(
-        "POST",
-        "/login",
-        Some(json!({"username": "alice", "password": "wonderland"})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let reply = alice.send(
-        "POST",
-        "/cart/items",
-        Some(json!({"product_id": 3, "quantity": 1})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    alice
-}
-
 /// The session id inside a signed-URL token: the first 16 bytes of its signed body, as the
 /// `sid` cookie writes an id.
 fn id_inside(token: &str) -> String {
@@ -46,7 +22,7 @@ fn id_inside(token: &str) -> String {
 #[test]
 fn a_leaked_url_token_is_not_a_session_id() {
     let served = Served::start(|_| {});
-    let alice = alice_under(&served, "signed-url");
+    let alice = Visitor::alice_under(served.port, "signed-url");
     let token = alice.url_token.clone().expect("a URL token");
     let sid = id_inside(&token);
     for strategy in session_strategies::Strategy::ALL {
@@ -74,7 +50,7 @@ fn a_leaked_url_token_is_not_a_session_id() {
 #[test]
 fn a_query_string_does_not_exempt_a_forged_request() {
     let served = Served::start(|_| {});
-    let victim = alice_under(&served, "memory");
+    let victim = Visitor::alice_under(served.port, "memory");
     let cookies = victim.cookie_header().expect("the victim's cookies");
     let forged = |target: &str, body: serde_json::Value| {
         Request::new("POST", target)
@@ -126,7 +102,7 @@ fn a_forgers_own_url_token_does_not_exempt_a_forged_request() {
     );
     assert_eq!(reply.status, 200, "{}", reply.text);
     let token = forger.url_token.clone().expect("the forger's URL token");
-    let victim = alice_under(&served, "memory");
+    let victim = Visitor::alice_under(served.port, "memory");
     let cookies = victim.cookie_header().expect("the victim's cookies");
     for (endpoint, form) in [
         ("strategy", "strategy=cookie"),
@@ -291,7 +267,7 @@ fn compare_is_rationed_per_address_and_leaves_the_ledger_alone() {
             (families, tokens)
         })
     };
-    let alice = alice_under(&served, "jwt");
+    let alice = Visitor::alice_under(served.port, "jwt");
     let before = ledger_rows();
     let statuses: Vec<u16> = (0..8)
         .map(|attempt| {
@@ -388,7 +364,7 @@ fn the_rows_of_logins_that_ended_are_swept() {
         config.session_sweep = std::time::Duration::from_secs(1);
         config.session_max_age = std::time::Duration::from_secs(2);
     });
-    alice_under(&served, "memory");
+    Visitor::alice_under(served.port, "memory");
     let rows = || -> i64 {
         let url = format!(
             "sqlite://{}?mode=ro",
@@ -604,7 +580,7 @@ fn a_revocation_mirror_that_cannot_read_sql_is_not_trusted() {
         config.database_url = url;
         config.revocation_sync = std::time::Duration::from_secs(1);
     });
-    let mut alice = alice_under(&served, "jwt");
+    let mut alice = Visitor::alice_under(served.port, "jwt");
     let health = || Request::new("GET", "/api/v1/health").send(served.port);
     assert_eq!(health().body["revocations"], "current");
     database.cut_off();
@@ -653,8 +629,8 @@ fn the_session_key_rotates_without_logging_anyone_out() {
         )
     };
     let before = restart(old.clone());
-    let alice = alice_under(&before, "cookie");
-    let url_holder = alice_under(&before, "signed-url");
+    let alice = Visitor::alice_under(before.port, "cookie");
+    let url_holder = Visitor::alice_under(before.port, "signed-url");
     drop(before);
 
     let rotated = restart(format!("{new},{old}"));

@@ -2,7 +2,7 @@
 //! tests speak to real sockets (a served app, the load balancer, the cluster's control API),
 //! with every header under the test's control, as an attacker's would be.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::{
     collections::BTreeMap,
     io::{Read, Write},
@@ -179,6 +179,30 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// A visitor of `port` logged in as alice under `strategy`, with a line in the cart.
+    pub fn alice_under(port: u16, strategy: &str) -> Self {
+        let mut alice = Self::of(port);
+        let reply = alice.send(
+            "PUT",
+            "/session/strategy",
+            Some(json!({"strategy": strategy})),
+        );
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
+        let reply = alice.send(
+            "POST",
+            "/login",
+            Some(json!({"username": "alice", "password": "wonderland"})),
+        );
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
+        let reply = alice.send(
+            "POST",
+            "/cart/items",
+            Some(json!({"product_id": 3, "quantity": 1})),
+        );
+        assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
+        alice
+    }
+
     pub fn of(port: u16) -> Self {
         Self {
             port,

@@ -126,38 +126,29 @@ impl Drop for OrdersService {
     }
 }
 
-/// A visitor of the shop logged in as alice under `strategy`, with a line in the cart.
-fn alice_under(shop_port: u16, strategy: Strategy) -> Visitor {
-    let mut alice = Visitor::of(shop_port);
-    let reply = alice.send(
-        "PUT",
-        "/session/strategy",
-        Some(json!({"strategy": strategy.id()})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let reply = alice.send(
-        "POST",
-        "/login",
-        Some(json!({"username": "alice", "password": "wonderland"})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let reply = alice.send(
-        "POST",
-        "/cart/items",
-        Some(json!({"product_id": 3, "quantity": 2})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    alice
+/// The shop over `dir` on `port` (0: any free one), configured by [`shop_config`] and then
+/// `adjust`, sending its order calls to the orders service on `orders_port`.
+fn shop_on(
+    port: u16,
+    dir: &Path,
+    orders_port: u16,
+    adjust: impl FnOnce(&mut Config) + Send + 'static,
+) -> Served {
+    Served::start_in(
+        ([127, 0, 0, 1], port).into(),
+        dir.to_owned(),
+        move |config| {
+            shop_config(config);
+            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
+            adjust(config);
+        },
+    )
 }
 
-/// The shop, sending its order calls to the orders service, and the orders service, over one
-/// data directory, which the caller keeps.
+/// The shop and the orders service over one data directory, which the caller keeps.
 fn both(dir: &Path) -> (Served, OrdersService) {
     let orders_port = free_port();
-    let shop = Served::start_in(([127, 0, 0, 1], 0).into(), dir.to_owned(), move |config| {
-        shop_config(config);
-        config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
-    });
+    let shop = shop_on(0, dir, orders_port, |_| {});
     let orders = OrdersService::start(orders_port, shop.port, dir);
     (shop, orders)
 }
@@ -175,7 +166,7 @@ fn every_strategy_is_trusted_as_the_catalogue_says_and_a_logout_reaches_the_orde
             trust.method(),
             "{strategy}: the orders service checks it as the catalogue says"
         );
-        let mut alice = alice_under(shop.port, strategy);
+        let mut alice = Visitor::alice_under(shop.port, strategy.id());
         let listed = orders.orders(&alice, "GET");
         assert_eq!(listed.header("x-instance"), Some("orders-1"));
         // The shop's own checkout goes through the orders service too.
@@ -291,7 +282,7 @@ fn codec(keys: Vec<SigningKey>, algorithm: Algorithm, audience: &str) -> TokenCo
 fn a_token_is_checked_without_a_round_trip_and_forged_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (shop, orders) = both(dir.path());
-    let alice = alice_under(shop.port, Strategy::Jwt);
+    let alice = Visitor::alice_under(shop.port, Strategy::Jwt.id());
     let token = alice.cookies.get("jwt").expect("a jwt cookie").clone();
     assert_eq!(orders.with_bearer("jwt", &token).status, 200);
 
@@ -363,22 +354,16 @@ fn a_key_the_shop_adds_is_picked_up_by_the_running_orders_service() {
 
     // The shop restarts with a second, newer key; the orders service keeps running.
     let orders_port = orders.port;
-    let shop = Served::start_in(
-        ([127, 0, 0, 1], port).into(),
-        dir.path().to_owned(),
-        move |config| {
-            shop_config(config);
-            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
-            config
-                .jwt_keys
-                .push(SigningKey::new("rotated", vec![0x17; 32]).unwrap());
-        },
-    );
+    let shop = shop_on(port, dir.path(), orders_port, |config| {
+        config
+            .jwt_keys
+            .push(SigningKey::new("rotated", vec![0x17; 32]).unwrap());
+    });
     let signed = Strategy::ALL
         .into_iter()
         .filter(|strategy| strategy.meta().second_service.trust == Trust::PublicKeys);
     for strategy in signed {
-        let alice = alice_under(shop.port, strategy);
+        let alice = Visitor::alice_under(shop.port, strategy.id());
         let reply = orders.orders(&alice, "GET");
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
     }
@@ -443,7 +428,7 @@ fn a_login_ended_from_another_device_is_refused_by_the_orders_service() {
 fn the_orders_service_refuses_cross_site_requests_and_sends_the_security_headers() {
     let dir = tempfile::tempdir().unwrap();
     let (shop, orders) = both(dir.path());
-    let alice = alice_under(shop.port, Strategy::Redis);
+    let alice = Visitor::alice_under(shop.port, Strategy::Redis.id());
     let cookies = alice.cookie_header().unwrap();
     let forged = Request::new("POST", "/api/v1/orders")
         .header("Cookie", &cookies)
@@ -467,17 +452,11 @@ fn the_orders_service_refuses_cross_site_requests_and_sends_the_security_headers
 fn the_orders_service_never_spends_a_refresh_token() {
     let dir = tempfile::tempdir().unwrap();
     let orders_port = free_port();
-    let shop = Served::start_in(
-        ([127, 0, 0, 1], 0).into(),
-        dir.path().to_owned(),
-        move |config| {
-            shop_config(config);
-            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
-            config.jwt_access_ttl = Duration::from_secs(1);
-        },
-    );
+    let shop = shop_on(0, dir.path(), orders_port, |config| {
+        config.jwt_access_ttl = Duration::from_secs(1);
+    });
     let orders = OrdersService::start(orders_port, shop.port, dir.path());
-    let mut alice = alice_under(shop.port, Strategy::Jwt);
+    let mut alice = Visitor::alice_under(shop.port, Strategy::Jwt.id());
     assert_eq!(orders.orders(&alice, "GET").status, 200);
     // Past the token's expiry and the orders service's leeway (its own access tokens' five
     // seconds; the shop forgives one, as long as its tokens live).
@@ -543,25 +522,19 @@ fn an_orders_service_on_the_older_session_key_still_introspects() {
     let newer = "0e".repeat(64);
     let dir = tempfile::tempdir().unwrap();
     let orders_port = free_port();
-    let shop = Served::start_in(
-        ([127, 0, 0, 1], 0).into(),
-        dir.path().to_owned(),
-        move |config| {
-            shop_config(config);
-            config.session_keys =
-                parse_keys("SESSION_KEYS", &format!("{newer},{SESSION_KEY}")).unwrap();
-            config.jwt_keys = derived_jwt_keys(&config.session_keys);
-            config.service_secrets = derived_service_secrets(&config.session_keys);
-            config.orders_url = Some(format!("http://127.0.0.1:{orders_port}"));
-        },
-    );
+    let shop = shop_on(0, dir.path(), orders_port, move |config| {
+        config.session_keys =
+            parse_keys("SESSION_KEYS", &format!("{newer},{SESSION_KEY}")).unwrap();
+        config.jwt_keys = derived_jwt_keys(&config.session_keys);
+        config.service_secrets = derived_service_secrets(&config.session_keys);
+    });
     // Started with the older key alone.
     let orders = OrdersService::start(orders_port, shop.port, dir.path());
     let introspected = Strategy::ALL
         .into_iter()
         .filter(|strategy| strategy.meta().second_service.trust == Trust::Introspection);
     for strategy in introspected {
-        let alice = alice_under(shop.port, strategy);
+        let alice = Visitor::alice_under(shop.port, strategy.id());
         let reply = orders.orders(&alice, "GET");
         assert_eq!(reply.status, 200, "{strategy}: {}", reply.text);
         assert_eq!(
